@@ -1,0 +1,17 @@
+# Concatenate sql/install.sql with the files it includes (\i lines) into one C string.
+# Usage: cmake -DSQL_DIR=... -DOUT=... -P embed_sql.cmake
+file(STRINGS ${SQL_DIR}/install.sql lines)
+set(body "")
+foreach(line IN LISTS lines)
+	if(line MATCHES "^\\\\ir?[ \t]+(.+)$")
+		file(READ ${SQL_DIR}/${CMAKE_MATCH_1} part)
+		string(APPEND body "-- file: ${CMAKE_MATCH_1}\n${part}\n")
+	else()
+		string(APPEND body "${line}\n")
+	endif()
+endforeach()
+string(REPLACE "\\" "\\\\" body "${body}")
+string(REPLACE "\"" "\\\"" body "${body}")
+string(REPLACE "\n" "\\n\"\n\"" body "${body}")
+file(WRITE ${OUT} "/* generated from sql/install.sql by cmake/embed_sql.cmake: do not edit */\n")
+file(APPEND ${OUT} "const char sky_sql_install[] =\n\"${body}\";\n")

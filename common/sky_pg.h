@@ -1,0 +1,48 @@
+/*
+ * sky_pg: libpq helpers shared by skyworker and skyreconcile.
+ *
+ * Every helper checks the result status, turns a failure into a struct sky_error (message,
+ * SQLSTATE, retryable flag) and clears the PGresult on error paths.
+ */
+#ifndef SKY_PG_H
+#define SKY_PG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "sky_error.h"
+
+/*
+ * Connect to dsn. On success *out is an open connection (caller closes with PQfinish).
+ * `what` names the target in messages ("node \"db2\""). The DSN itself is never put into
+ * a message: it may carry a password.
+ */
+int sky_pg_connect(PGconn **out, const char *dsn, const char *what, struct sky_error *err);
+
+/*
+ * Run sql with text parameters (NULL entries are SQL NULLs). On success *out is the result
+ * (caller frees with PQclear); out may be NULL when the caller does not want it.
+ * Succeeds for PGRES_COMMAND_OK and PGRES_TUPLES_OK.
+ */
+int sky_pg_exec(PGresult **out, PGconn *conn, struct sky_error *err, const char *sql,
+		int nparams, const char *const *params);
+
+/* Run a parameterless command (BEGIN, COMMIT, ...); result discarded. */
+int sky_pg_command(PGconn *conn, struct sky_error *err, const char *sql);
+
+/* Fill err from a failed result or connection (res may be NULL). Returns -1. */
+int sky_pg_error(struct sky_error *err, PGconn *conn, const PGresult *res);
+
+/* True when the connection is still usable. */
+bool sky_pg_alive(PGconn *conn);
+
+/*
+ * Write a copy of dsn with any password value replaced by "********" into a new string
+ * (caller frees with free()). Handles both key=value and URI forms.
+ */
+char *sky_dsn_redact(const char *dsn);
+
+/* Quote an identifier; caller frees with free(). Never fails (aborts on OOM). */
+char *sky_pg_quote_ident(const char *ident);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * topology: the desired state, as read from topology.yaml (see docs/topology.md).
+ *
+ * topology_load_file / topology_load_string parse and validate; on any error nothing is
+ * returned and err->message is "FILE:LINE:COL: what was wrong, what was expected".
+ * A struct topology is owned by the caller and freed with topology_free.
+ */
+#ifndef SKY_TOPOLOGY_H
+#define SKY_TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sky_error.h"
+
+enum sky_role { SKY_ROLE_ROOT = 0, SKY_ROLE_BRANCH, SKY_ROLE_LEAF };
+
+/* "root" / "branch" / "leaf" (static string) */
+const char *sky_role_name(enum sky_role role);
+/* 0 and *out set on a known name, -1 otherwise */
+int sky_role_parse(enum sky_role *out, const char *name);
+
+struct topo_pos {
+	int line; /* 1-based */
+	int col;  /* 1-based */
+};
+
+struct topo_node {
+	char *name;     /* [a-z0-9_]+ */
+	enum sky_role role;
+	char *dsn;      /* may hold a password: never print it */
+	char *provider; /* NULL for the root */
+	bool paused;
+	int parallel_copies; /* per-node override; 0 = use settings.parallel_copies */
+	struct topo_pos pos; /* where the node's key is */
+};
+
+struct topo_table {
+	char *schema;   /* unquoted, as stored in the catalog (e.g. "public") */
+	char *relname;  /* unquoted (e.g. "My T") */
+	char *name;     /* "schema.relname", unquoted: the catalog key */
+	char **nodes;   /* NULL = every node; otherwise the node names it is narrowed to */
+	size_t n_nodes;
+	bool create;    /* create the table's structure where it is missing (issue 3) */
+	struct topo_pos pos;
+};
+
+struct topology {
+	char *file;     /* the name used in error messages */
+	char *cascade;
+	struct topo_node *nodes;  /* in file order */
+	size_t n_nodes;
+	struct topo_table *tables;
+	size_t n_tables;
+	int parallel_copies; /* settings.parallel_copies, default 1 */
+};
+
+int topology_load_file(struct topology **out, const char *path, struct sky_error *err);
+int topology_load_string(struct topology **out, const char *file, const char *text, size_t len,
+			 struct sky_error *err);
+void topology_free(struct topology *topo);
+
+/* Borrowed pointers into topo, valid until topology_free; NULL when absent. */
+const struct topo_node *topology_node(const struct topology *topo, const char *name);
+const struct topo_node *topology_root(const struct topology *topo);
+/* True when table t is wanted on node `node`. */
+bool topology_table_on_node(const struct topo_table *t, const char *node);
+
+#endif

@@ -1,0 +1,81 @@
+create or replace function pgq_set.add_table(i_cascade text, i_table_name text)
+returns integer
+language plpgsql
+as $$
+-- Register table i_table_name ("schema.relname", unquoted) as replicated on this node.
+-- On the root, row changes are captured into the queue from now on: PgQ's logutriga for
+-- inserts, deletes, truncates and key-preserving updates; pgq_set.capture_key_change for
+-- updates that change the primary key. On a branch or leaf, application writes are refused.
+-- Safe to re-run (the triggers are put back if missing). Returns 1 when newly registered.
+declare
+	v_node  pgq_set.node%rowtype;
+	v_oid   oid;
+	v_nsp   text;
+	v_rel   text;
+	v_pk    text[];
+	v_same  text;
+	v_diff  text;
+	v_fq    text;
+	v_new   integer := 0;
+	v_pfx   text := '_sky_' || i_cascade;
+begin
+	select * into v_node from pgq_set.node where cascade = i_cascade;
+	if not found then
+		raise exception 'node for cascade "%" is not created on this database', i_cascade;
+	end if;
+
+	select c.oid, n.nspname, c.relname into v_oid, v_nsp, v_rel
+	  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+	 where n.nspname || '.' || c.relname = i_table_name and c.relkind in ('r', 'p');
+	if not found then
+		raise exception 'table "%" does not exist on node "%"', i_table_name, v_node.node_name
+			using errcode = 'undefined_table';
+	end if;
+
+	select array_agg(a.attname::text order by array_position(c.conkey, a.attnum)) into v_pk
+	  from pg_constraint c
+	  join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any (c.conkey)
+	 where c.conrelid = v_oid and c.contype = 'p';
+	if v_pk is null then
+		raise exception 'table "%" has no primary key: only tables with a primary key can be replicated',
+			i_table_name using errcode = 'invalid_table_definition';
+	end if;
+
+	insert into pgq_set.table_info (cascade, table_name, schema_name, rel_name, state)
+	values (i_cascade, i_table_name, v_nsp, v_rel, 'ok')
+	on conflict (cascade, table_name) do nothing;
+	if found then
+		v_new := 1;
+	end if;
+
+	v_fq := format('%I.%I', v_nsp, v_rel);
+	if v_node.node_role = 'root' then
+		select string_agg(format('old.%1$I is not distinct from new.%1$I', k), ' and '),
+		       string_agg(format('old.%1$I is distinct from new.%1$I', k), ' or ')
+		  into v_same, v_diff
+		  from unnest(v_pk) as k;
+		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture') then
+			execute format('create trigger %I after insert or delete on %s for each row '
+				       'execute function pgq.logutriga(%L)', v_pfx || '_capture', v_fq, i_cascade);
+		end if;
+		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture_upd') then
+			execute format('create trigger %I after update on %s for each row when (%s) '
+				       'execute function pgq.logutriga(%L)', v_pfx || '_capture_upd', v_fq, v_same, i_cascade);
+		end if;
+		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture_key') then
+			execute format('create trigger %I after update on %s for each row when (%s) '
+				       'execute function pgq_set.capture_key_change(%L)', v_pfx || '_capture_key', v_fq, v_diff, i_cascade);
+		end if;
+		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture_trunc') then
+			execute format('create trigger %I after truncate on %s for each statement '
+				       'execute function pgq.logutriga(%L)', v_pfx || '_capture_trunc', v_fq, i_cascade);
+		end if;
+	else
+		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_deny') then
+			execute format('create trigger %I before insert or update or delete or truncate on %s '
+				       'for each statement execute function pgq_set.deny_write(%L)', v_pfx || '_deny', v_fq, i_cascade);
+		end if;
+	end if;
+	return v_new;
+end;
+$$;

@@ -1,0 +1,24 @@
+create or replace function pgq_set.capture_key_change()
+returns trigger
+language plpgsql
+as $$
+-- Row trigger on the root for an UPDATE that changes the primary key (which PgQ's
+-- logutriga refuses). Queues the change as two logutriga-format events: a delete of the
+-- old row followed by an insert of the new one. TG_ARGV[0] is the queue name.
+declare
+	v_table text := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;
+	v_pk    text;
+begin
+	select string_agg(a.attname, ',' order by array_position(c.conkey, a.attnum))
+	  into v_pk
+	  from pg_constraint c
+	  join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any (c.conkey)
+	 where c.conrelid = TG_RELID and c.contype = 'p';
+
+	perform pgq.insert_event(TG_ARGV[0], 'D:' || v_pk,
+		pgq_set.row_urlencode(TG_RELID, OLD::text), v_table, null, null, null);
+	perform pgq.insert_event(TG_ARGV[0], 'I:' || v_pk,
+		pgq_set.row_urlencode(TG_RELID, NEW::text), v_table, null, null, null);
+	return null;
+end;
+$$;

@@ -1,0 +1,33 @@
+create or replace function pgq_set.create_root(i_cascade text, i_node_name text)
+returns bigint
+language plpgsql
+as $$
+-- Make this database the root of cascade i_cascade: a PgQ queue of the same name ticked by
+-- pgqd, the node row, and the .global_watermark consumer that pins retention.
+-- Safe to re-run; refuses when the node exists under another name or role.
+-- Returns the queue's latest tick.
+declare
+	v_node pgq_set.node%rowtype;
+	v_tick bigint;
+begin
+	select * into v_node from pgq_set.node where cascade = i_cascade for update;
+	if found then
+		if v_node.node_name <> i_node_name or v_node.node_role <> 'root' then
+			raise exception 'cascade "%" already has node "%" (%) on this database',
+				i_cascade, v_node.node_name, v_node.node_role;
+		end if;
+	else
+		if not exists (select 1 from pgq.queue where queue_name = i_cascade) then
+			perform pgq.create_queue(i_cascade);
+		end if;
+		insert into pgq_set.node (cascade, node_name, node_role)
+		values (i_cascade, i_node_name, 'root');
+	end if;
+	perform pgq.register_consumer(i_cascade, '.global_watermark');
+
+	select max(t.tick_id) into v_tick
+	  from pgq.tick t join pgq.queue q on q.queue_id = t.tick_queue
+	 where q.queue_name = i_cascade;
+	return v_tick;
+end;
+$$;

@@ -1,0 +1,40 @@
+-- pgq_set: the cascade layer over PgQ and the replication layer of skycascade.
+--
+-- Install or upgrade a node's database:  psql -v ON_ERROR_STOP=1 -d DB -f sql/install.sql
+-- (skyreconcile runs the same script, compiled into it). Running it again is a no-op:
+-- table DDL lives in numbered, guarded steps (schema/NNN_*.sql) that each run once, so a
+-- fresh install and an upgrade end with the same schema; functions are create or replace.
+begin;
+-- one installer at a time per database
+set local client_min_messages = warning;
+do $$ begin perform pg_advisory_xact_lock(hashtext('pgq_set install')); end $$;
+create extension if not exists pgq;
+\ir schema/001_base.sql
+\ir functions/add_member.sql
+\ir functions/add_table.sql
+\ir functions/capture_key_change.sql
+\ir functions/complete_batch.sql
+\ir functions/consumer_tick.sql
+\ir functions/create_branch.sql
+\ir functions/create_leaf.sql
+\ir functions/create_root.sql
+\ir functions/create_tick.sql
+\ir functions/deny_write.sql
+\ir functions/get_apply_tables.sql
+\ir functions/get_members.sql
+\ir functions/get_node.sql
+\ir functions/get_subscribers.sql
+\ir functions/get_tables.sql
+\ir functions/local_watermark.sql
+\ir functions/publish_watermark.sql
+\ir functions/queue_event_table.sql
+\ir functions/register_subscriber.sql
+\ir functions/report_watermark.sql
+\ir functions/row_urlencode.sql
+\ir functions/set_global_watermark.sql
+\ir functions/set_worker_error.sql
+\ir functions/urlencode.sql
+\ir functions/version.sql
+\ir functions/worker_heartbeat.sql
+\ir functions/worker_state.sql
+commit;
