@@ -29,17 +29,23 @@ int sky_error_set(struct sky_error *err, const char *fmt, ...)
 
 int sky_error_prefix(struct sky_error *err, const char *fmt, ...)
 {
-	char prefix[SKY_ERROR_MSG_LEN];
 	char old[SKY_ERROR_MSG_LEN];
 	va_list ap;
+	int n;
 
 	if (!err)
 		return -1;
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
-	va_end(ap);
 	memcpy(old, err->message, sizeof(old));
-	snprintf(err->message, sizeof(err->message), "%s: %s", prefix, old);
+	va_start(ap, fmt);
+	n = vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(err->message) - 2)
+		return -1;
+	/* append ": old" after the prefix, truncated to what is left */
+	err->message[n] = ':';
+	err->message[n + 1] = ' ';
+	memcpy(err->message + n + 2, old, sizeof(err->message) - (size_t)n - 2);
+	err->message[sizeof(err->message) - 1] = '\0';
 	return -1;
 }
 

@@ -28,7 +28,7 @@ begin
 	  from pg_class c join pg_namespace n on n.oid = c.relnamespace
 	 where n.nspname || '.' || c.relname = i_table_name and c.relkind in ('r', 'p');
 	if not found then
-		raise exception 'table "%" does not exist on node "%"', i_table_name, v_node.node_name
+		raise exception 'table "%" does not exist', i_table_name
 			using errcode = 'undefined_table';
 	end if;
 

@@ -1,0 +1,109 @@
+/*
+ * actual: the state of the cascade as the nodes' catalogs describe it (docs/reconciler.md).
+ *
+ * catalog.c fills it by connecting to every node of the topology and reading pgq_set's
+ * catalog functions; plan.c compares it with the topology. Nothing here does any writing:
+ * reading the actual state is all `--dry-run` does to a database.
+ *
+ * A struct actual_state and everything it points to is owned by the caller and freed with
+ * actual_state_free. Member locations are DSNs and may hold a password: never print them.
+ */
+#ifndef SKY_ACTUAL_H
+#define SKY_ACTUAL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sky_error.h"
+#include "topology.h"
+
+struct actual_member {
+	char *name;
+	char *location; /* a DSN: never print it */
+	bool dead;
+};
+
+struct actual_subscriber {
+	char *name;
+	long long last_tick; /* -1 when unknown (consumer not registered) */
+	long long watermark; /* -1 when not reported yet */
+};
+
+struct actual_table {
+	char *name;  /* "schema.relname", unquoted: the catalog key */
+	char *state; /* pending / copying / catching-up / ok */
+	char *schema;
+	char *relname;
+};
+
+/* What get_node() returned: present only once the node is created. */
+struct actual_identity {
+	char *name;
+	enum sky_role role;
+	char *role_text;     /* as stored, for messages when it is not a known role */
+	char *provider;      /* NULL on the root */
+	long long last_tick; /* -1 when NULL */
+	bool paused;
+	bool paused_ack;
+	char *worker_error; /* NULL when none */
+};
+
+struct actual_node {
+	char *name;                  /* the topology node this database belongs to */
+	bool reachable;              /* connected and the catalog was read */
+	char *error;                 /* why not reachable/readable; never holds the DSN */
+	bool has_pgq;                /* extension pgq is installed */
+	bool has_pgq_set;            /* schema pgq_set and pgq_set.version() exist */
+	char *version;               /* pgq_set.version(); NULL when not installed */
+	bool created;                /* get_node(cascade) returned a row */
+	struct actual_identity self; /* valid when created */
+	struct actual_member *members;
+	size_t n_members;
+	struct actual_subscriber *subscribers;
+	size_t n_subscribers;
+	struct actual_table *tables;
+	size_t n_tables;
+};
+
+struct actual_state {
+	struct actual_node *nodes; /* one per topology node, in topology order */
+	size_t n_nodes;
+};
+
+/*
+ * Connect to every node of topo (conns[i] for topo->nodes[i]; conns has topo->n_nodes
+ * entries and must be all NULL on entry) and read its catalog for topo->cascade.
+ *
+ * A node that cannot be reached or read is not a failure of this function: its
+ * actual_node has reachable=false and error set, and conns[i] stays NULL. The connections
+ * that did open stay open in conns for the caller to reuse (close with catalog_conns_close).
+ * Returns -1 only when the state could not be built at all. *out is set on success; the
+ * caller frees it with actual_state_free.
+ */
+int catalog_state_read(struct actual_state **out, PGconn **conns, const struct topology *topo,
+                       struct sky_error *err);
+
+/*
+ * Read one node's catalog over an open connection into *node (whose name is already set).
+ * Reads only: it checks that pgq_set exists before calling any of its functions.
+ * On failure returns -1 with err filled; *node may then be partly filled.
+ */
+int catalog_node_read(struct actual_node *node, PGconn *conn, const char *cascade,
+                      struct sky_error *err);
+
+/* PQfinish every non-NULL conns[i], i < n, and set it to NULL. */
+void catalog_conns_close(PGconn **conns, size_t n);
+
+/* Release what a node points to (not the node itself); it is left zeroed. */
+void actual_node_clear(struct actual_node *node);
+void actual_state_free(struct actual_state *state);
+
+/* Borrowed lookups, valid until the state is freed; NULL when absent. */
+const struct actual_node *actual_state_node(const struct actual_state *state, const char *name);
+const struct actual_member *actual_node_member(const struct actual_node *node, const char *name);
+const struct actual_table *actual_node_table(const struct actual_node *node, const char *name);
+const struct actual_subscriber *actual_node_subscriber(const struct actual_node *node,
+                                                       const char *name);
+
+#endif

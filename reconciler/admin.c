@@ -1,0 +1,200 @@
+/*
+ * admin: execute plan operations (see admin.h). Values travel as parameters; the only SQL
+ * text sent without parameters is the embedded install script.
+ */
+#include "admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sky_log.h"
+#include "sky_mem.h"
+#include "sky_pg.h"
+
+static PGconn *session_conn(const struct admin_session *s, const char *node, struct sky_error *err)
+{
+	for (size_t i = 0; i < s->topo->n_nodes; i++) {
+		if (strcmp(s->topo->nodes[i].name, node) != 0)
+			continue;
+		if (!s->conns[i] || PQstatus(s->conns[i]) != CONNECTION_OK) {
+			sky_error_set(err, "node \"%s\": not connected", node);
+			return NULL;
+		}
+		return s->conns[i];
+	}
+	sky_error_set(err, "node \"%s\": not a node of the topology", node);
+	return NULL;
+}
+
+/* Run sql on node's connection; on error prefix the message with the node. */
+static int node_exec(PGresult **out, const struct admin_session *s, const char *node,
+                     const char *sql, int nparams, const char *const *params, struct sky_error *err)
+{
+	PGconn *conn = session_conn(s, node, err);
+
+	if (!conn)
+		return -1;
+	if (sky_pg_exec(out, conn, err, sql, nparams, params) < 0)
+		return sky_error_prefix(err, "node \"%s\"", node);
+	return 0;
+}
+
+/*
+ * Install or upgrade: the script is one transaction (it creates extension pgq itself) and
+ * idempotent. Afterwards the node must report the version the script installs.
+ */
+static int op_install(const struct admin_session *s, const struct plan_op *op,
+                      struct sky_error *err)
+{
+	PGresult *res = NULL;
+	int ret = -1;
+
+	if (node_exec(NULL, s, op->node, s->install_sql, 0, NULL, err) < 0)
+		goto out;
+	if (node_exec(&res, s, op->node, "select pgq_set.version()", 0, NULL, err) < 0)
+		goto out;
+	if (PQgetisnull(res, 0, 0) || strcmp(PQgetvalue(res, 0, 0), s->sql_version) != 0) {
+		sky_error_set(err, "node \"%s\": after install pgq_set reports version %s, not %s",
+		              op->node, PQgetisnull(res, 0, 0) ? "(none)" : PQgetvalue(res, 0, 0),
+		              s->sql_version);
+		goto out;
+	}
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+static int op_member(const struct admin_session *s, const struct plan_op *op, struct sky_error *err)
+{
+	const char *params[4] = {s->topo->cascade, op->subject, op->location,
+	                         op->dead ? "true" : "false"};
+
+	return node_exec(NULL, s, op->node, "select pgq_set.add_member($1, $2, $3, $4)", 4, params,
+	                 err);
+}
+
+static int op_create_root(const struct admin_session *s, const struct plan_op *op,
+                          struct sky_error *err)
+{
+	const char *params[2] = {s->topo->cascade, op->node};
+
+	return node_exec(NULL, s, op->node, "select pgq_set.create_root($1, $2)", 2, params, err);
+}
+
+/*
+ * Register the node on its provider (pins its position there; re-running returns the same
+ * position), then create it on its own database at that tick. The tick time crosses as
+ * text: every session runs with DateStyle ISO (catalog.c), which reads back exactly.
+ */
+static int op_create_sub(const struct admin_session *s, const struct plan_op *op,
+                         struct sky_error *err)
+{
+	const char *reg_params[2] = {s->topo->cascade, op->node};
+	PGresult *reg = NULL;
+	int ret = -1;
+
+	if (node_exec(&reg, s, op->provider,
+	              "select tick_id, tick_time, tick_event_seq"
+	              " from pgq_set.register_subscriber($1, $2)",
+	              2, reg_params, err) < 0)
+		goto out;
+	if (PQntuples(reg) != 1 || PQgetisnull(reg, 0, 0)) {
+		sky_error_set(err,
+		              "node \"%s\": register_subscriber returned no position for \"%s\"",
+		              op->provider, op->node);
+		goto out;
+	}
+	sky_debug("node \"%s\": subscriber \"%s\" registered at tick %s", op->provider, op->node,
+	          PQgetvalue(reg, 0, 0));
+	if (op->kind == PLAN_OP_CREATE_BRANCH) {
+		const char *params[6] = {
+		    s->topo->cascade,
+		    op->node,
+		    op->provider,
+		    PQgetvalue(reg, 0, 0),
+		    PQgetisnull(reg, 0, 1) ? NULL : PQgetvalue(reg, 0, 1),
+		    PQgetisnull(reg, 0, 2) ? NULL : PQgetvalue(reg, 0, 2),
+		};
+
+		if (node_exec(NULL, s, op->node,
+		              "select pgq_set.create_branch($1, $2, $3, $4, $5, $6)", 6, params,
+		              err) < 0)
+			goto out;
+	} else {
+		const char *params[4] = {s->topo->cascade, op->node, op->provider,
+		                         PQgetvalue(reg, 0, 0)};
+
+		if (node_exec(NULL, s, op->node, "select pgq_set.create_leaf($1, $2, $3, $4)", 4,
+		              params, err) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	PQclear(reg);
+	return ret;
+}
+
+static int op_add_table(const struct admin_session *s, const struct plan_op *op,
+                        struct sky_error *err)
+{
+	const char *params[2] = {s->topo->cascade, op->subject};
+
+	return node_exec(NULL, s, op->node, "select pgq_set.add_table($1, $2)", 2, params, err);
+}
+
+int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct sky_error *err)
+{
+	switch (op->kind) {
+	case PLAN_OP_INSTALL:
+	case PLAN_OP_UPGRADE:
+		return op_install(s, op, err);
+	case PLAN_OP_ADD_MEMBER:
+	case PLAN_OP_UPDATE_MEMBER:
+		return op_member(s, op, err);
+	case PLAN_OP_CREATE_ROOT:
+		return op_create_root(s, op, err);
+	case PLAN_OP_CREATE_BRANCH:
+	case PLAN_OP_CREATE_LEAF:
+		return op_create_sub(s, op, err);
+	case PLAN_OP_ADD_TABLE:
+		return op_add_table(s, op, err);
+	case PLAN_OP_KIND_COUNT:
+		break;
+	}
+	return sky_error_set(err, "node \"%s\": operation %s is not implemented", op->node,
+	                     plan_op_kind_name(op->kind));
+}
+
+int admin_sql_version(char **out, const char *script, struct sky_error *err)
+{
+	static const char marker[] = "-- file: schema/";
+	const char *p = script;
+	long best = -1;
+
+	while ((p = strstr(p, marker)) != NULL) {
+		const char *d = p + sizeof(marker) - 1;
+		long v = 0;
+		int digits = 0;
+
+		/* the marker must start a line */
+		if (p != script && p[-1] != '\n') {
+			p = d;
+			continue;
+		}
+		while (*d >= '0' && *d <= '9' && digits < 9) {
+			v = v * 10 + (*d - '0');
+			d++;
+			digits++;
+		}
+		if (digits > 0 && *d == '_' && v > best)
+			best = v;
+		p = d;
+	}
+	if (best < 0)
+		return sky_error_set(err,
+		                     "the embedded install script has no numbered schema step");
+	*out = sky_asprintf("%ld", best);
+	return 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * admin: execute one plan operation against the nodes (docs/reconciler.md).
+ *
+ * Every operation is one or two calls of pgq_set's admin functions, each safe to re-run, so
+ * a run that stopped half-way is finished by running the same plan again.
+ */
+#ifndef SKY_ADMIN_H
+#define SKY_ADMIN_H
+
+#include <libpq-fe.h>
+
+#include "plan.h"
+#include "sky_error.h"
+#include "topology.h"
+
+/* What operations run against. Everything is borrowed and must outlive the session use. */
+struct admin_session {
+	const struct topology *topo;
+	PGconn **conns;          /* conns[i] is the open connection to topo->nodes[i] */
+	const char *install_sql; /* the pgq_set install script (sky_sql_install) */
+	const char *sql_version; /* the version that script installs */
+};
+
+/*
+ * Run op. On failure returns -1 and err->message names the node whose server refused:
+ * `node "db2": <server message>` (SQLSTATE kept in err->sqlstate). Never a DSN.
+ */
+int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct sky_error *err);
+
+/*
+ * The pgq_set version an install script installs: the highest step number NNN among the
+ * numbered schema steps (`-- file: schema/NNN_name.sql`, as cmake/embed_sql.cmake marks
+ * them), which is what pgq_set.version() reports after the script ran. *out is a new
+ * string (caller frees with free()). -1 when the script has no numbered schema step.
+ */
+int admin_sql_version(char **out, const char *script, struct sky_error *err);
+
+#endif

@@ -1,0 +1,425 @@
+/*
+ * catalog: read the actual state of every node (see actual.h, docs/reconciler.md).
+ *
+ * Reads only. On each node, in one read-only repeatable-read transaction: is extension pgq
+ * installed, does pgq_set exist (checked before any of its functions is called, so a node
+ * without it is read without an error), its version, and the cascade's node row, members,
+ * subscribers and tables.
+ */
+#include "actual.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sky_log.h"
+#include "sky_mem.h"
+#include "sky_pg.h"
+
+static char *dup_value(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return sky_strdup(PQgetvalue(res, row, col));
+}
+
+static bool bool_value(const PGresult *res, int row, int col)
+{
+	return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
+
+static long long bigint_value(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return -1;
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/*
+ * Make a connection error fit for a plan line: one line, and never the password even if a
+ * server or libpq put it into the text. dsn is only used to find the password to hide.
+ */
+static char *error_text_scrub(const char *message, const char *dsn)
+{
+	PQconninfoOption *opts = dsn ? PQconninfoParse(dsn, NULL) : NULL;
+	const char *secret = NULL;
+	struct sky_buf b;
+	const char *p;
+	size_t slen = 0;
+
+	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+		if (strcmp(o->keyword, "password") == 0 && o->val && o->val[0])
+			secret = o->val;
+	}
+	if (secret)
+		slen = strlen(secret);
+	sky_buf_init(&b);
+	for (p = message; *p;) {
+		if (secret && strncmp(p, secret, slen) == 0) {
+			sky_buf_adds(&b, "********");
+			p += slen;
+			continue;
+		}
+		if (*p == '\n' || *p == '\t' || *p == '\r') {
+			if (b.len > 0 && b.data[b.len - 1] != ' ')
+				sky_buf_addch(&b, ' ');
+			p++;
+			continue;
+		}
+		sky_buf_addch(&b, *p++);
+	}
+	while (b.len > 0 && b.data[b.len - 1] == ' ')
+		b.data[--b.len] = '\0';
+	PQconninfoFree(opts);
+	return sky_buf_detach(&b);
+}
+
+/* Server notices (e.g. "already exists, skipping") are diagnostics: debug log, with the node. */
+static void notice_to_log(void *arg, const char *message)
+{
+	const char *node = arg;
+	size_t n = strlen(message);
+
+	while (n > 0 && message[n - 1] == '\n')
+		n--;
+	sky_debug("node \"%s\": %.*s", node, (int)n, message);
+}
+
+/*
+ * Open the connection to one node and prepare the session: notices to the debug log and
+ * DateStyle ISO, so that timestamps read from one node are read back exactly by another.
+ * tn must outlive the connection (its name is the notice processor's argument).
+ */
+static int conn_open(PGconn **out, const struct topo_node *tn, const char *what,
+                     struct sky_error *err)
+{
+	PGconn *conn = NULL;
+	int ret = -1;
+
+	if (sky_pg_connect(&conn, tn->dsn, what, err) < 0)
+		goto out;
+	PQsetNoticeProcessor(conn, notice_to_log, (void *)tn->name);
+	if (sky_pg_command(conn, err, "set datestyle to 'ISO, YMD'") < 0) {
+		sky_error_prefix(err, "could not set up the session on %s", what);
+		goto out;
+	}
+	*out = conn;
+	conn = NULL;
+	ret = 0;
+out:
+	if (conn)
+		PQfinish(conn);
+	return ret;
+}
+
+static int read_presence(struct actual_node *node, PGconn *conn, struct sky_error *err)
+{
+	static const char sql[] =
+	    "select (select extversion from pg_catalog.pg_extension where extname = 'pgq'),"
+	    " case when pg_catalog.to_regnamespace('pgq_set') is null then false"
+	    " else pg_catalog.to_regprocedure('pgq_set.version()') is not null end";
+	PGresult *res = NULL;
+	int ret = -1;
+
+	if (sky_pg_exec(&res, conn, err, sql, 0, NULL) < 0)
+		goto out;
+	node->has_pgq = !PQgetisnull(res, 0, 0);
+	node->has_pgq_set = bool_value(res, 0, 1);
+	PQclear(res);
+	res = NULL;
+	if (node->has_pgq_set) {
+		if (sky_pg_exec(&res, conn, err, "select pgq_set.version()", 0, NULL) < 0)
+			goto out;
+		node->version = dup_value(res, 0, 0);
+		if (!node->version)
+			node->has_pgq_set =
+			    false; /* schema exists, no version recorded: reinstall */
+	}
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+static int read_identity(struct actual_node *node, PGconn *conn, const char *cascade,
+                         struct sky_error *err)
+{
+	static const char sql[] =
+	    "select node_name, node_role, provider_node, last_tick, paused, paused_ack,"
+	    " worker_error from pgq_set.get_node($1)";
+	const char *params[1] = {cascade};
+	struct actual_identity *id = &node->self;
+	PGresult *res = NULL;
+	int ret = -1;
+
+	if (sky_pg_exec(&res, conn, err, sql, 1, params) < 0)
+		goto out;
+	if (PQntuples(res) == 0) {
+		node->created = false;
+		ret = 0;
+		goto out;
+	}
+	node->created = true;
+	id->name = dup_value(res, 0, 0);
+	id->role_text = dup_value(res, 0, 1);
+	if (!id->name || !id->role_text || sky_role_parse(&id->role, id->role_text) < 0) {
+		sky_error_set(err, "pgq_set.get_node returned an unknown role \"%s\"",
+		              id->role_text ? id->role_text : "(null)");
+		goto out;
+	}
+	id->provider = dup_value(res, 0, 2);
+	id->last_tick = bigint_value(res, 0, 3);
+	id->paused = bool_value(res, 0, 4);
+	id->paused_ack = bool_value(res, 0, 5);
+	id->worker_error = dup_value(res, 0, 6);
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+static int read_members(struct actual_node *node, PGconn *conn, const char *cascade,
+                        struct sky_error *err)
+{
+	const char *params[1] = {cascade};
+	PGresult *res = NULL;
+	int ret = -1;
+	int n;
+
+	if (sky_pg_exec(&res, conn, err,
+	                "select node_name, location, dead from pgq_set.get_members($1)", 1,
+	                params) < 0)
+		goto out;
+	n = PQntuples(res);
+	node->members = sky_calloc((size_t)n + 1, sizeof(*node->members));
+	for (int i = 0; i < n; i++) {
+		struct actual_member *m = &node->members[node->n_members++];
+
+		m->name = dup_value(res, i, 0);
+		m->location = dup_value(res, i, 1);
+		m->dead = bool_value(res, i, 2);
+	}
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+static int read_subscribers(struct actual_node *node, PGconn *conn, const char *cascade,
+                            struct sky_error *err)
+{
+	const char *params[1] = {cascade};
+	PGresult *res = NULL;
+	int ret = -1;
+	int n;
+
+	if (sky_pg_exec(&res, conn, err,
+	                "select node_name, last_tick, watermark from pgq_set.get_subscribers($1)",
+	                1, params) < 0)
+		goto out;
+	n = PQntuples(res);
+	node->subscribers = sky_calloc((size_t)n + 1, sizeof(*node->subscribers));
+	for (int i = 0; i < n; i++) {
+		struct actual_subscriber *s = &node->subscribers[node->n_subscribers++];
+
+		s->name = dup_value(res, i, 0);
+		s->last_tick = bigint_value(res, i, 1);
+		s->watermark = bigint_value(res, i, 2);
+	}
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+static int read_tables(struct actual_node *node, PGconn *conn, const char *cascade,
+                       struct sky_error *err)
+{
+	const char *params[1] = {cascade};
+	PGresult *res = NULL;
+	int ret = -1;
+	int n;
+
+	if (sky_pg_exec(&res, conn, err,
+	                "select table_name, state, schema_name, rel_name"
+	                " from pgq_set.get_tables($1)",
+	                1, params) < 0)
+		goto out;
+	n = PQntuples(res);
+	node->tables = sky_calloc((size_t)n + 1, sizeof(*node->tables));
+	for (int i = 0; i < n; i++) {
+		struct actual_table *t = &node->tables[node->n_tables++];
+
+		t->name = dup_value(res, i, 0);
+		t->state = dup_value(res, i, 1);
+		t->schema = dup_value(res, i, 2);
+		t->relname = dup_value(res, i, 3);
+	}
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+int catalog_node_read(struct actual_node *node, PGconn *conn, const char *cascade,
+                      struct sky_error *err)
+{
+	int ret = -1;
+	bool in_tx = false;
+
+	if (sky_pg_command(conn, err,
+	                   "begin transaction isolation level repeatable read read only") < 0)
+		goto out;
+	in_tx = true;
+	if (read_presence(node, conn, err) < 0)
+		goto out;
+	if (node->has_pgq_set) {
+		if (read_identity(node, conn, cascade, err) < 0 ||
+		    read_members(node, conn, cascade, err) < 0 ||
+		    read_subscribers(node, conn, cascade, err) < 0 ||
+		    read_tables(node, conn, cascade, err) < 0)
+			goto out;
+	}
+	if (sky_pg_command(conn, err, "commit") < 0)
+		goto out;
+	in_tx = false;
+	ret = 0;
+out:
+	if (in_tx) {
+		PGresult *res = PQexec(conn, "rollback");
+
+		PQclear(res);
+	}
+	return ret;
+}
+
+int catalog_state_read(struct actual_state **out, PGconn **conns, const struct topology *topo,
+                       struct sky_error *err)
+{
+	struct actual_state *state = sky_calloc(1, sizeof(*state));
+
+	state->nodes = sky_calloc(topo->n_nodes + 1, sizeof(*state->nodes));
+	state->n_nodes = topo->n_nodes;
+	for (size_t i = 0; i < topo->n_nodes; i++) {
+		const struct topo_node *tn = &topo->nodes[i];
+		struct actual_node *an = &state->nodes[i];
+		struct sky_error nerr;
+		char what[128];
+
+		sky_error_clear(&nerr);
+		an->name = sky_strdup(tn->name);
+		snprintf(what, sizeof(what), "node \"%s\"", tn->name);
+		if (!conns[i] && conn_open(&conns[i], tn, what, &nerr) < 0) {
+			an->error = error_text_scrub(nerr.message, tn->dsn);
+			sky_debug("node \"%s\": unreachable: %s", tn->name, an->error);
+			continue;
+		}
+		if (catalog_node_read(an, conns[i], topo->cascade, &nerr) < 0) {
+			char *msg = error_text_scrub(nerr.message, tn->dsn);
+
+			an->error = sky_asprintf("could not read the catalog: %s", msg);
+			free(msg);
+			sky_debug("node \"%s\": %s", tn->name, an->error);
+			if (!sky_pg_alive(conns[i])) {
+				PQfinish(conns[i]);
+				conns[i] = NULL;
+			}
+			continue;
+		}
+		an->reachable = true;
+		sky_debug("node \"%s\": pgq %s, pgq_set %s, %s", tn->name,
+		          an->has_pgq ? "installed" : "missing",
+		          an->version ? an->version : "missing",
+		          an->created ? sky_role_name(an->self.role) : "not created");
+	}
+	*out = state;
+	return 0;
+}
+
+void catalog_conns_close(PGconn **conns, size_t n)
+{
+	if (!conns)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (conns[i]) {
+			PQfinish(conns[i]);
+			conns[i] = NULL;
+		}
+	}
+}
+
+void actual_node_clear(struct actual_node *node)
+{
+	if (!node)
+		return;
+	free(node->name);
+	free(node->error);
+	free(node->version);
+	free(node->self.name);
+	free(node->self.role_text);
+	free(node->self.provider);
+	free(node->self.worker_error);
+	for (size_t i = 0; i < node->n_members; i++) {
+		free(node->members[i].name);
+		free(node->members[i].location);
+	}
+	free(node->members);
+	for (size_t i = 0; i < node->n_subscribers; i++)
+		free(node->subscribers[i].name);
+	free(node->subscribers);
+	for (size_t i = 0; i < node->n_tables; i++) {
+		free(node->tables[i].name);
+		free(node->tables[i].state);
+		free(node->tables[i].schema);
+		free(node->tables[i].relname);
+	}
+	free(node->tables);
+	memset(node, 0, sizeof(*node));
+}
+
+void actual_state_free(struct actual_state *state)
+{
+	if (!state)
+		return;
+	for (size_t i = 0; i < state->n_nodes; i++)
+		actual_node_clear(&state->nodes[i]);
+	free(state->nodes);
+	free(state);
+}
+
+const struct actual_node *actual_state_node(const struct actual_state *state, const char *name)
+{
+	for (size_t i = 0; state && i < state->n_nodes; i++) {
+		if (state->nodes[i].name && strcmp(state->nodes[i].name, name) == 0)
+			return &state->nodes[i];
+	}
+	return NULL;
+}
+
+const struct actual_member *actual_node_member(const struct actual_node *node, const char *name)
+{
+	for (size_t i = 0; node && i < node->n_members; i++) {
+		if (node->members[i].name && strcmp(node->members[i].name, name) == 0)
+			return &node->members[i];
+	}
+	return NULL;
+}
+
+const struct actual_table *actual_node_table(const struct actual_node *node, const char *name)
+{
+	for (size_t i = 0; node && i < node->n_tables; i++) {
+		if (node->tables[i].name && strcmp(node->tables[i].name, name) == 0)
+			return &node->tables[i];
+	}
+	return NULL;
+}
+
+const struct actual_subscriber *actual_node_subscriber(const struct actual_node *node,
+                                                       const char *name)
+{
+	for (size_t i = 0; node && i < node->n_subscribers; i++) {
+		if (node->subscribers[i].name && strcmp(node->subscribers[i].name, name) == 0)
+			return &node->subscribers[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,335 @@
+/*
+ * cmd_apply: reconcile once. Read the desired state (source.c) and the actual state
+ * (catalog.c), compute the plan (plan.c), then print it (--dry-run) or run it step by step
+ * (admin.c). Exit codes follow terraform's -detailed-exitcode: 0 nothing to do or applied,
+ * 2 dry-run found changes, 1 error. Results go to stdout, diagnostics to stderr.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actual.h"
+#include "admin.h"
+#include "cmd.h"
+#include "plan.h"
+#include "sky_log.h"
+#include "sky_mem.h"
+#include "source.h"
+
+/* The pgq_set install script, generated from sql/install.sql (cmake/embed_sql.cmake). */
+extern const char sky_sql_install[];
+
+enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_CHANGES = 2 };
+
+enum op_status { OP_PENDING = 0, OP_DONE, OP_FAILED };
+
+struct apply_opts {
+	struct source_opts source;
+	bool dry_run;
+	bool json;
+	bool verbose;
+};
+
+void cmd_apply_usage(FILE *out)
+{
+	fputs("usage: skyreconcile [-f FILE | --repo DIR [--ref REF] [--path PATH]] [--dry-run]\n"
+	      "                    [--json] [-v]\n"
+	      "\n"
+	      "Make the cascade match its topology: read the desired state, read every node's\n"
+	      "catalog, compute the plan and apply it (or only print it with --dry-run).\n"
+	      "\n"
+	      "  -f, --file FILE   read the topology from FILE (default topology.yaml)\n"
+	      "      --repo DIR    read it from a commit of the git repository DIR\n"
+	      "      --ref REF     the commit (default HEAD)\n"
+	      "      --path PATH   the file inside the repository (default topology.yaml)\n"
+	      "  -n, --dry-run     print the plan, change nothing\n"
+	      "      --json        print the plan (and the outcome) as JSON\n"
+	      "  -v, --verbose     debug diagnostics on stderr\n"
+	      "\n"
+	      "Exit status: 0 nothing to do or applied, 2 --dry-run found changes, 1 error.\n"
+	      "Not implemented yet: skyreconcile watch, skyreconcile status.\n",
+	      out);
+}
+
+/* 0 and *out filled, 1 when the caller should exit 0 (--help), -1 on a usage error. */
+static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
+{
+	enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_JSON };
+	static const struct option longopts[] = {
+	    {"file", required_argument, NULL, 'f'},
+	    {"repo", required_argument, NULL, OPT_REPO},
+	    {"ref", required_argument, NULL, OPT_REF},
+	    {"path", required_argument, NULL, OPT_PATH},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct apply_opts o;
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":f:nvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o.source.file = optarg;
+			break;
+		case OPT_REPO:
+			o.source.repo = optarg;
+			break;
+		case OPT_REF:
+			o.source.ref = optarg;
+			break;
+		case OPT_PATH:
+			o.source.path = optarg;
+			break;
+		case 'n':
+			o.dry_run = true;
+			break;
+		case OPT_JSON:
+			o.json = true;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'h':
+			cmd_apply_usage(stdout);
+			return 1;
+		case ':':
+			fprintf(stderr, "error: option \"%s\" needs a value\n", argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(stderr, "error: unknown option \"%s\"\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "error: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	if (o.source.file && o.source.repo) {
+		fprintf(stderr, "error: -f and --repo cannot be used together\n");
+		return -1;
+	}
+	if ((o.source.ref || o.source.path) && !o.source.repo) {
+		fprintf(stderr, "error: --ref and --path need --repo\n");
+		return -1;
+	}
+	*out = o;
+	return 0;
+}
+
+static void print_op_line(const struct plan_op *op)
+{
+	struct sky_buf b;
+
+	sky_buf_init(&b);
+	plan_op_describe(&b, op);
+	printf("%c %s\n", plan_action_sign(op->action), b.data);
+	sky_buf_release(&b);
+}
+
+static void print_problem_line(const struct plan_problem *p)
+{
+	struct sky_buf b;
+
+	sky_buf_init(&b);
+	plan_problem_describe(&b, p);
+	printf("! %s\n", b.data);
+	sky_buf_release(&b);
+}
+
+static void print_plan_text(const struct plan *plan)
+{
+	if (plan_is_empty(plan)) {
+		printf("No changes. The cascade matches topology.yaml.\n");
+		return;
+	}
+	for (size_t i = 0; i < plan->n_ops; i++)
+		print_op_line(&plan->ops[i]);
+	for (size_t i = 0; i < plan->n_problems; i++)
+		print_problem_line(&plan->problems[i]);
+	printf("\nPlan: %zu to add, %zu to change, %zu to remove.\n", plan->n_add, plan->n_change,
+	       plan->n_remove);
+}
+
+static void print_json(json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (s) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		free(s);
+	}
+}
+
+/*
+ * The plan and what happened to each step, for --json without --dry-run:
+ * every op gets "status" (done / failed / not run) and the document gets "result"
+ * (applied / failed) and, on failure, "error".
+ */
+static void print_apply_json(const struct plan *plan, const enum op_status *status,
+                             const struct sky_error *failure)
+{
+	json_t *doc = plan_to_json(plan);
+	json_t *ops = json_object_get(doc, "ops");
+	static const char *const names[] = {"not run", "done", "failed"};
+
+	for (size_t i = 0; i < plan->n_ops; i++)
+		json_object_set_new(json_array_get(ops, i), "status",
+		                    json_string(names[status[i]]));
+	json_object_set_new(doc, "result", json_string(failure ? "failed" : "applied"));
+	if (failure)
+		json_object_set_new(doc, "error", json_string(failure->message));
+	print_json(doc);
+	json_decref(doc);
+}
+
+/* Run the plan's operations in order; stop at the first failure. Returns the exit code. */
+static int apply_run(const struct plan *plan, const struct admin_session *session,
+                     const struct apply_opts *opts)
+{
+	enum op_status *status = sky_calloc(plan->n_ops + 1, sizeof(*status));
+	size_t added = 0, changed = 0, removed = 0;
+	struct sky_error err;
+	bool failed = false;
+
+	sky_error_clear(&err);
+	for (size_t i = 0; i < plan->n_ops; i++) {
+		const struct plan_op *op = &plan->ops[i];
+		struct sky_buf line;
+
+		sky_buf_init(&line);
+		plan_op_describe(&line, op);
+		if (!opts->json) {
+			printf("%c %s ... ", plan_action_sign(op->action), line.data);
+			fflush(stdout);
+		}
+		sky_debug("step %zu/%zu: %s", i + 1, plan->n_ops, line.data);
+		sky_buf_release(&line);
+		if (admin_op_run(session, op, &err) < 0) {
+			status[i] = OP_FAILED;
+			failed = true;
+			if (!opts->json) {
+				printf("failed\n");
+				fflush(stdout);
+			}
+			break;
+		}
+		status[i] = OP_DONE;
+		if (!opts->json) {
+			printf("done\n");
+			fflush(stdout);
+		}
+		if (op->action == PLAN_ACTION_ADD)
+			added++;
+		else if (op->action == PLAN_ACTION_CHANGE)
+			changed++;
+		else
+			removed++;
+	}
+	if (opts->json)
+		print_apply_json(plan, status, failed ? &err : NULL);
+	else if (!failed)
+		printf("\nApply complete: %zu added, %zu changed, %zu removed.\n", added, changed,
+		       removed);
+	fflush(stdout);
+	if (failed)
+		fprintf(stderr, "error: %s\n", err.message);
+	free(status);
+	return failed ? EXIT_ERROR : EXIT_OK;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	struct apply_opts opts;
+	struct topology *topo = NULL;
+	struct actual_state *actual = NULL;
+	struct plan *plan = NULL;
+	struct plan_options popts;
+	PGconn **conns = NULL;
+	char *sql_version = NULL;
+	struct sky_error err;
+	int ret = EXIT_ERROR;
+	int rc;
+
+	sky_error_clear(&err);
+	rc = apply_opts_parse(&opts, argc, argv);
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "try \"skyreconcile --help\"\n");
+		return rc > 0 ? EXIT_OK : EXIT_ERROR;
+	}
+	if (opts.verbose)
+		sky_log_set_level(SKY_LOG_DEBUG);
+	/* defaults a DSN can override: do not hang on a dead host, say who we are */
+	setenv("PGCONNECT_TIMEOUT", "10", 0);
+	setenv("PGAPPNAME", "skyreconcile", 0);
+
+	if (source_topology_load(&topo, &opts.source, &err) < 0) {
+		fprintf(stderr, "error: %s\n", err.message);
+		goto out;
+	}
+	if (admin_sql_version(&sql_version, sky_sql_install, &err) < 0) {
+		fprintf(stderr, "error: %s\n", err.message);
+		goto out;
+	}
+	conns = sky_calloc(topo->n_nodes + 1, sizeof(*conns));
+	if (catalog_state_read(&actual, conns, topo, &err) < 0) {
+		fprintf(stderr, "error: %s\n", err.message);
+		goto out;
+	}
+	memset(&popts, 0, sizeof(popts));
+	popts.sql_version = sql_version;
+	if (plan_build(&plan, topo, actual, &popts, &err) < 0) {
+		fprintf(stderr, "error: %s\n", err.message);
+		goto out;
+	}
+
+	if (plan->n_problems > 0 || opts.dry_run || plan->n_ops == 0) {
+		if (opts.json) {
+			json_t *doc = plan_to_json(plan);
+
+			print_json(doc);
+			json_decref(doc);
+		} else {
+			print_plan_text(plan);
+		}
+		fflush(stdout);
+		if (plan->n_problems > 0) {
+			fprintf(stderr, "error: %zu problem%s in the plan%s\n", plan->n_problems,
+			        plan->n_problems == 1 ? "" : "s",
+			        opts.dry_run ? "" : "; nothing was applied");
+			ret = EXIT_ERROR;
+		} else {
+			ret = plan->n_ops > 0 ? EXIT_CHANGES : EXIT_OK;
+		}
+		goto out;
+	}
+
+	{
+		struct admin_session session = {
+		    .topo = topo,
+		    .conns = conns,
+		    .install_sql = sky_sql_install,
+		    .sql_version = sql_version,
+		};
+
+		ret = apply_run(plan, &session, &opts);
+	}
+out:
+	plan_free(plan);
+	actual_state_free(actual);
+	if (topo)
+		catalog_conns_close(conns, topo->n_nodes);
+	free(conns);
+	free(sql_version);
+	topology_free(topo);
+	return ret;
+}

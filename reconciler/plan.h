@@ -1,0 +1,118 @@
+/*
+ * plan: the plan engine. Desired state (struct topology) + actual state (struct actual_state)
+ * in, an ordered list of operations out. No I/O of any kind: unit-tested without a database
+ * (tests/unit/test_plan.c). See docs/reconciler.md for the order and the output format.
+ *
+ * What cannot be reconciled (an unreachable node, a role change that needs a switchover ...)
+ * is a problem, not an operation: a plan with problems is printed but never applied.
+ *
+ * A struct plan owns copies of everything it refers to (it stays valid after the topology
+ * and the actual state are freed) and is freed with plan_free. Member operations carry the
+ * member's DSN in `location`: it may hold a password and is never printed by anything here.
+ */
+#ifndef SKY_PLAN_H
+#define SKY_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "actual.h"
+#include "sky_error.h"
+#include "sky_mem.h"
+#include "topology.h"
+
+enum plan_action {
+	PLAN_ACTION_ADD = 0, /* "+" */
+	PLAN_ACTION_CHANGE,  /* "~" */
+	PLAN_ACTION_REMOVE,  /* "-" */
+};
+
+/*
+ * One kind per admin operation. The order of this enum is not the order of a plan:
+ * plan_build orders operations by phase and node (docs/reconciler.md).
+ */
+enum plan_op_kind {
+	PLAN_OP_INSTALL = 0,   /* extension pgq + the pgq_set install script; to = version */
+	PLAN_OP_UPGRADE,       /* the install script over an older pgq_set; from -> to */
+	PLAN_OP_ADD_MEMBER,    /* subject = member node; location, dead */
+	PLAN_OP_UPDATE_MEMBER, /* subject = member node; location, dead (kept as stored) */
+	PLAN_OP_CREATE_ROOT,   /* subject = cascade */
+	PLAN_OP_CREATE_BRANCH, /* provider */
+	PLAN_OP_CREATE_LEAF,   /* provider */
+	PLAN_OP_ADD_TABLE,     /* subject = "schema.relname" */
+	PLAN_OP_KIND_COUNT
+};
+
+struct plan_op {
+	enum plan_op_kind kind;
+	enum plan_action action;
+	char *node;     /* the node the operation runs on (its main target) */
+	char *subject;  /* member node, table or cascade name; NULL when the kind has none */
+	char *provider; /* create branch/leaf (later: change provider); NULL otherwise */
+	char *from;     /* old value of a change (e.g. version); NULL when none */
+	char *to;       /* new value (e.g. version); NULL when none */
+	char *location; /* member operations: the DSN to store. Secret: never print it */
+	bool dead;      /* member operations: the dead flag to store */
+};
+
+struct plan_problem {
+	char *node;    /* NULL when the problem is not about one node */
+	char *message; /* lowercase, no trailing period, never a DSN */
+};
+
+struct plan {
+	char *cascade;
+	struct plan_op *ops;
+	size_t n_ops;
+	struct plan_problem *problems;
+	size_t n_problems;
+	size_t n_add;
+	size_t n_change;
+	size_t n_remove;
+};
+
+struct plan_options {
+	/* The pgq_set version this binary installs (pgq_set.version() after install). */
+	const char *sql_version;
+};
+
+/*
+ * Compute the ordered plan that takes `actual` to `topo`. actual must hold one entry per
+ * topology node (matched by name). Returns -1 only on unusable input (err says why);
+ * everything that cannot be reconciled goes into plan->problems. *out is set on success
+ * and freed by the caller with plan_free.
+ */
+int plan_build(struct plan **out, const struct topology *topo, const struct actual_state *actual,
+               const struct plan_options *opts, struct sky_error *err);
+void plan_free(struct plan *plan);
+
+/* True when the plan has neither operations nor problems. */
+bool plan_is_empty(const struct plan *plan);
+
+/* '+', '~' or '-' */
+char plan_action_sign(enum plan_action action);
+/* Stable machine name of a kind ("install", "add_member", ...), used in JSON. Static string. */
+const char *plan_op_kind_name(enum plan_op_kind kind);
+
+/* Append "db2: create branch (provider db1)" (no sign, no newline) to out. Never a DSN. */
+void plan_op_describe(struct sky_buf *out, const struct plan_op *op);
+/* Append "db2: role change root -> branch is not supported yet" to out. */
+void plan_problem_describe(struct sky_buf *out, const struct plan_problem *problem);
+
+/*
+ * The plan as a JSON object: {"cascade", "changes", "ops": [...], "problems": [...],
+ * "summary": {"add", "change", "remove"}}. New reference; caller releases with json_decref.
+ * Never includes a DSN.
+ */
+json_t *plan_to_json(const struct plan *plan);
+/* One operation as a JSON object (new reference). */
+json_t *plan_op_to_json(const struct plan_op *op);
+
+/*
+ * Compare two pgq_set versions: numerically when both are decimal integers, as strings
+ * otherwise. <0, 0, >0 like strcmp.
+ */
+int plan_version_cmp(const char *a, const char *b);
+
+#endif
