@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# pgq_set install: re-running is a no-op, the version is readable, and the schema a fresh install
+# gives is the one an install over an existing catalog (with data) gives.
+set -euo pipefail
+# shellcheck source=tests/lib/harness.sh
+source "$(dirname "$0")/../lib/harness.sh"
+
+sky_pg_new db1
+sky_pg_new db2
+install_sql() { sky_psql "$1" -v ON_ERROR_STOP=1 -q -f "$SKY_SOURCE_DIR/sql/install.sql" >/dev/null; }
+# the catalog's shape: every pgq_set column and function signature, sorted
+schema_of() {
+	sky_psql "$1" -At -c "
+	select 'col ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable
+	  from information_schema.columns where table_schema = 'pgq_set'
+	union all
+	select 'fn ' || p.oid::regprocedure::text || ' -> ' || pg_get_function_result(p.oid)
+	  from pg_proc p where p.pronamespace = 'pgq_set'::regnamespace
+	union all
+	select 'con ' || conrelid::regclass::text || ' ' || pg_get_constraintdef(oid)
+	  from pg_constraint where connamespace = 'pgq_set'::regnamespace
+	order by 1"
+}
+
+sky_check "fresh install, then the version is readable"
+install_sql db1
+sky_assert_eq "$(sky_psql db1 -At -c 'select pgq_set.version()')" "1" "pgq_set.version()"
+
+sky_check "a second install changes nothing: same schema, catalog rows kept"
+sky_psql db1 -q -c "select pgq_set.create_root('app', 'db1')" >/dev/null
+sky_psql db1 -q -c "select pgq_set.add_member('app', 'db1', 'host=x', false)" >/dev/null
+before=$(schema_of db1)
+install_sql db1
+install_sql db1
+after=$(schema_of db1)
+sky_assert_eq "$after" "$before" "schema after re-install"
+sky_assert_eq "$(sky_psql db1 -At -c "select node_name || ':' || node_role from pgq_set.get_node('app')")" \
+	"db1:root" "node row kept across re-install"
+
+sky_check "an install over an existing catalog gives the schema of a fresh install"
+install_sql db2
+sky_assert_eq "$(schema_of db2)" "$after" "fresh schema equals re-installed schema"
+sky_ok "install is idempotent and versioned"
