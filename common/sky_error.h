@@ -14,18 +14,20 @@
 
 struct sky_error {
 	char message[SKY_ERROR_MSG_LEN];
-	char sqlstate[6];  /* "" when the error did not come from the server */
-	bool retryable;    /* connection lost, serialization failure, deadlock ... */
+	char sqlstate[6]; /* "" when the error did not come from the server */
+	bool retryable;   /* connection lost, serialization failure, deadlock ... */
 };
 
 /* Reset err to "no error". err may be NULL. */
 void sky_error_clear(struct sky_error *err);
 
 /* Set the message (printf style) and return -1, so that `return sky_error_set(...)` works. */
-int sky_error_set(struct sky_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sky_error_set(struct sky_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Prefix the existing message with context: "ctx: old message". Returns -1. */
-int sky_error_prefix(struct sky_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sky_error_prefix(struct sky_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* True for SQLSTATEs after which the same work may succeed when retried. */
 bool sky_sqlstate_is_retryable(const char *sqlstate);

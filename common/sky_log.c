@@ -26,7 +26,7 @@ void sky_log_set_program(const char *name)
 
 void sky_log(enum sky_log_level level, const char *fmt, ...)
 {
-	static const char *names[] = { "debug", "info", "warning", "error" };
+	static const char *names[] = {"debug", "info", "warning", "error"};
 	char stamp[32];
 	struct timeval tv;
 	struct tm tm;
@@ -38,7 +38,7 @@ void sky_log(enum sky_log_level level, const char *fmt, ...)
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
 	fprintf(stderr, "%s.%03d %s[%d] %s: ", stamp, (int)(tv.tv_usec / 1000), log_program,
-		(int)getpid(), names[level]);
+	        (int)getpid(), names[level]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

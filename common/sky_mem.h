@@ -28,7 +28,7 @@ struct sky_buf {
 
 void sky_buf_init(struct sky_buf *b);
 void sky_buf_release(struct sky_buf *b);
-void sky_buf_reset(struct sky_buf *b);  /* len = 0, keeps memory */
+void sky_buf_reset(struct sky_buf *b); /* len = 0, keeps memory */
 void sky_buf_grow(struct sky_buf *b, size_t extra);
 void sky_buf_add(struct sky_buf *b, const void *data, size_t len);
 void sky_buf_adds(struct sky_buf *b, const char *s);

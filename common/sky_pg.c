@@ -62,8 +62,8 @@ int sky_pg_connect(PGconn **out, const char *dsn, const char *what, struct sky_e
 	return 0;
 }
 
-int sky_pg_exec(PGresult **out, PGconn *conn, struct sky_error *err, const char *sql,
-		int nparams, const char *const *params)
+int sky_pg_exec(PGresult **out, PGconn *conn, struct sky_error *err, const char *sql, int nparams,
+                const char *const *params)
 {
 	PGresult *res;
 	ExecStatusType st;
@@ -178,7 +178,8 @@ char *sky_dsn_redact(const char *dsn)
 			p++;
 		sky_buf_addch(&b, '=');
 		{
-			bool secret = (size_t)(key_end - key) == 8 && strncmp(key, "password", 8) == 0;
+			bool secret =
+			    (size_t)(key_end - key) == 8 && strncmp(key, "password", 8) == 0;
 			const char *v = p;
 
 			if (*p == '\'') {

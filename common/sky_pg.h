@@ -24,8 +24,8 @@ int sky_pg_connect(PGconn **out, const char *dsn, const char *what, struct sky_e
  * (caller frees with PQclear); out may be NULL when the caller does not want it.
  * Succeeds for PGRES_COMMAND_OK and PGRES_TUPLES_OK.
  */
-int sky_pg_exec(PGresult **out, PGconn *conn, struct sky_error *err, const char *sql,
-		int nparams, const char *const *params);
+int sky_pg_exec(PGresult **out, PGconn *conn, struct sky_error *err, const char *sql, int nparams,
+                const char *const *params);
 
 /* Run a parameterless command (BEGIN, COMMIT, ...); result discarded. */
 int sky_pg_command(PGconn *conn, struct sky_error *err, const char *sql);

@@ -26,7 +26,7 @@ struct topo_pos {
 };
 
 struct topo_node {
-	char *name;     /* [a-z0-9_]+ */
+	char *name; /* [a-z0-9_]+ */
 	enum sky_role role;
 	char *dsn;      /* may hold a password: never print it */
 	char *provider; /* NULL for the root */
@@ -36,19 +36,19 @@ struct topo_node {
 };
 
 struct topo_table {
-	char *schema;   /* unquoted, as stored in the catalog (e.g. "public") */
-	char *relname;  /* unquoted (e.g. "My T") */
-	char *name;     /* "schema.relname", unquoted: the catalog key */
-	char **nodes;   /* NULL = every node; otherwise the node names it is narrowed to */
+	char *schema;  /* unquoted, as stored in the catalog (e.g. "public") */
+	char *relname; /* unquoted (e.g. "My T") */
+	char *name;    /* "schema.relname", unquoted: the catalog key */
+	char **nodes;  /* NULL = every node; otherwise the node names it is narrowed to */
 	size_t n_nodes;
-	bool create;    /* create the table's structure where it is missing (issue 3) */
+	bool create; /* create the table's structure where it is missing (issue 3) */
 	struct topo_pos pos;
 };
 
 struct topology {
-	char *file;     /* the name used in error messages */
+	char *file; /* the name used in error messages */
 	char *cascade;
-	struct topo_node *nodes;  /* in file order */
+	struct topo_node *nodes; /* in file order */
 	size_t n_nodes;
 	struct topo_table *tables;
 	size_t n_tables;
@@ -57,7 +57,7 @@ struct topology {
 
 int topology_load_file(struct topology **out, const char *path, struct sky_error *err);
 int topology_load_string(struct topology **out, const char *file, const char *text, size_t len,
-			 struct sky_error *err);
+                         struct sky_error *err);
 void topology_free(struct topology *topo);
 
 /* Borrowed pointers into topo, valid until topology_free; NULL when absent. */
