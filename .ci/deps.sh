@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages skycascade needs to build and test: only what is missing, quietly,
+# non-interactively. Nothing is done (and apt is not touched) when everything is present.
+set -euo pipefail
+
+PACKAGES=(
+	build-essential cmake pkg-config libpq-dev libyaml-dev libgit2-dev libjansson-dev check valgrind
+	postgresql-15 postgresql-15-pgq3 pgqd postgresql-client-15 iproute2 procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != installed ]; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#PACKAGES[@]} packages are installed"
+	exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+SUDO=()
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null || {
+		echo "deps: missing packages and not root (no sudo): ${missing[*]}" >&2
+		exit 1
+	}
+	SUDO=(sudo -n)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq </dev/null
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" \
+	</dev/null >/dev/null
+echo "deps: done"

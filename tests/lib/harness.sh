@@ -1,0 +1,726 @@
+# shellcheck shell=bash
+#
+# skycascade integration test harness. A scenario sources this file and gets:
+#
+#   sky_pg_new NAME            initdb + start a throwaway PostgreSQL 15 on a free port, database "app",
+#                              extension pgq; sky_port NAME / sky_dsn NAME / sky_psql NAME ARGS...
+#   sky_dsn_extra NAME KV      append "key=value" conninfo (e.g. a password) to NAME's DSN
+#   sky_pg_stop NAME / sky_pg_start NAME
+#   sky_pgqd_start NAME...     one pgqd per node (ticks the root, maintenance everywhere)
+#   sky_worker_start NODE [ARGS] / sky_worker_stop NODE / sky_worker_kill9 NODE
+#   sky_bg NAME CMD... / sky_pgbench_bg NAME NODE ARGS / sky_bg_wait NAME   background commands
+#   sky_wait_caught_up NODE... [TIMEOUT]     wait until NODEs applied everything the root has
+#   sky_table_md5 NODE TABLE / sky_assert_tables_equal TABLE NODE...
+#   sky_topology_write FILE ROOT BRANCH LEAF TABLE...
+#   sky_run OUTNAME CMD...     run a command, keep its stdout/stderr under the log dir, set SKY_RC
+#   sky_check / sky_ok / sky_fail / sky_assert_eq / sky_assert_contains / sky_assert_no_secret
+#
+# Everything lives in one temporary directory per test ($SKY_TMP). An EXIT trap stops every process
+# the test started (by the pids it recorded, nothing else) and removes $SKY_TMP when the test passed;
+# when it failed, it keeps $SKY_TMP, prints its path and the tail of the logs. See docs/testing.md.
+
+set -Eeuo pipefail
+
+SKY_SOURCE_DIR=${SKY_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+SKY_BUILD_DIR=${SKY_BUILD_DIR:-$SKY_SOURCE_DIR/build}
+SKY_PGBIN=${SKY_PGBIN:-/usr/lib/postgresql/15/bin}
+SKY_CASCADE=${SKY_CASCADE:-app}
+SKY_ROOT=${SKY_ROOT:-db1}
+SKY_PORT_MIN=${SKY_PORT_MIN:-57000}
+SKY_PORT_MAX=${SKY_PORT_MAX:-59999}
+SKY_LOCK_DIR=${SKY_LOCK_DIR:-/tmp/skycascade-ports}
+SKY_TEST_TIMEOUT=${SKY_TEST_TIMEOUT:-840}
+SKY_TEST_NAME=${SKY_TEST_NAME:-$(basename "$0" .sh)}
+if [ -z "${SKY_WORKER_ARGS+x}" ]; then
+	SKY_WORKER_ARGS=(-v --poll-interval 0.2)
+fi
+
+# libpq environment of the caller must not redirect our connections.
+unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGSERVICE PGSERVICEFILE PGOPTIONS PGPASSWORD \
+	PGPASSFILE PGSSLMODE PGTZ PGDATESTYLE || true
+
+declare -gA SKY_PORT=() SKY_EXTRA=() SKY_WORKER_PID=() SKY_PGQD_PID=() SKY_BG_PID=()
+declare -ga SKY_NODES=()
+SKY_TMP=""
+SKY_WATCHDOG_PID=""
+SKY_SERVER_USER=""
+SKY_START_TIME=$SECONDS
+
+# ---------------------------------------------------------------------------------------------
+# messages and assertions
+
+sky_log() { printf '[%s %4ds] %s\n' "$SKY_TEST_NAME" "$((SECONDS - SKY_START_TIME))" "$*"; }
+sky_check() { sky_log "check: $*"; }
+sky_ok() { sky_log "ok: $*"; }
+
+# sky_fail MESSAGE...: print the message and end the test with status 1 (the EXIT trap cleans up).
+sky_fail() {
+	printf '[%s] FAIL: %s\n' "$SKY_TEST_NAME" "$*" >&2
+	exit 1
+}
+
+# sky_assert_eq ACTUAL EXPECTED WHAT
+sky_assert_eq() {
+	if [ "$1" != "$2" ]; then
+		sky_fail "$3: expected '$2', got '$1'"
+	fi
+	sky_ok "$3 = '$1'"
+}
+
+# sky_assert_contains FILE FIXED-STRING WHAT
+sky_assert_contains() {
+	if ! grep -qF -- "$2" "$1"; then
+		printf '%s\n' "--- $1:" >&2
+		cat "$1" >&2
+		sky_fail "$3: '$2' not found in the output above"
+	fi
+	sky_ok "$3"
+}
+
+# sky_assert_no_secret SECRET: SECRET appears in no log and no captured command output of this test
+# (the topology files that carry it on purpose are not logs; server data files are not searched).
+sky_assert_no_secret() {
+	local hits
+	hits=$(grep -rlF -- "$1" "$SKY_TMP/log" || true)
+	if [ -n "$hits" ]; then
+		grep -rnF -- "$1" "$SKY_TMP/log" >&2 || true
+		sky_fail "the secret '$1' was printed in: $hits"
+	fi
+	sky_ok "the secret does not appear in any output or log ($(find "$SKY_TMP/log" -type f | wc -l) files)"
+}
+
+# sky_run OUTNAME CMD...: run CMD, store stdout in $SKY_TMP/log/OUTNAME.out and stderr in
+# OUTNAME.err, echo both, and set SKY_RC to its exit status (never fails by itself).
+sky_run() {
+	local name=$1
+	shift
+	SKY_OUT=$SKY_TMP/log/$name.out
+	SKY_ERR=$SKY_TMP/log/$name.err
+	SKY_RC=0
+	"$@" >"$SKY_OUT" 2>"$SKY_ERR" </dev/null || SKY_RC=$?
+	sed "s/^/  [$name stdout] /" "$SKY_OUT"
+	sed "s/^/  [$name stderr] /" "$SKY_ERR"
+	sky_log "$name exited with status $SKY_RC"
+}
+
+# sky_expect_rc RC WHAT: the last sky_run exited with RC.
+sky_expect_rc() {
+	if [ "$SKY_RC" != "$1" ]; then
+		sky_fail "$2: expected exit status $1, got $SKY_RC (output above)"
+	fi
+	sky_ok "$2 (exit $1)"
+}
+
+# sky_need_bin PATH: fail clearly when a component is not built.
+sky_need_bin() {
+	[ -x "$1" ] || sky_fail "$1 is not built (SKY_BUILD_DIR=$SKY_BUILD_DIR); build the project first"
+}
+
+sky_reconcile_bin() { echo "$SKY_BUILD_DIR/reconciler/skyreconcile"; }
+sky_worker_bin() { echo "$SKY_BUILD_DIR/worker/skyworker"; }
+
+# ---------------------------------------------------------------------------------------------
+# process helpers: only pids this shell started are ever signalled
+
+# _sky_own_pid PID: true when PID is running (not a zombie) and a child of this test's shell.
+_sky_own_pid() {
+	local stat rest state ppid
+	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	rest=${stat##*) }
+	read -r state ppid _ <<<"$rest"
+	[ "$ppid" = "$$" ] && [ "$state" != Z ]
+}
+
+# _sky_stop_pid PID WHAT [GRACE]: SIGTERM, wait up to GRACE seconds, then SIGKILL; reap it and
+# leave its exit status in SKY_STOP_RC.
+_sky_stop_pid() {
+	local pid=$1 what=$2 grace=${3:-15} i
+	SKY_STOP_RC=0
+	if _sky_own_pid "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < grace * 10; i++)); do
+			_sky_own_pid "$pid" || break
+			sleep 0.1
+		done
+		if _sky_own_pid "$pid"; then
+			sky_log "$what (pid $pid) did not stop in ${grace}s, killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	wait "$pid" 2>/dev/null || SKY_STOP_RC=$?
+}
+
+_sky_as_server() {
+	if [ -n "$SKY_SERVER_USER" ]; then
+		(cd "$SKY_TMP" && runuser -u "$SKY_SERVER_USER" -- "$@")
+	else
+		(cd "$SKY_TMP" && "$@")
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# ports: random in [SKY_PORT_MIN, SKY_PORT_MAX], not in use by any socket, reserved by an atomic
+# mkdir in $SKY_LOCK_DIR so parallel test runs never pick the same port
+
+_sky_port_in_use() {
+	if command -v ss >/dev/null 2>&1; then
+		[ -n "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]
+	else
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	fi
+}
+
+# A lock whose owner died is taken over; what that run left behind (its server, pgqd and worker,
+# each recognised by its pid file and command line) is stopped first.
+_sky_port_reclaim() {
+	local lock=$1 owner data stale dir pid pidfile
+	owner=$(cat "$lock/pid" 2>/dev/null || true)
+	[ -n "$owner" ] || return 1
+	if kill -0 "$owner" 2>/dev/null; then
+		return 1
+	fi
+	stale=$lock.stale.$$
+	mv "$lock" "$stale" 2>/dev/null || return 1
+	data=$(cat "$stale/data" 2>/dev/null || true)
+	dir=${data%/data}
+	if [ -n "$data" ] && [ -d "$dir" ]; then
+		for pidfile in "$dir/pgqd.pid" "$dir/worker.pid"; do
+			pid=$(head -n 1 "$pidfile" 2>/dev/null || true)
+			if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
+				grep -qF -e "$dir/" -e "port=${lock##*/} "; then
+				kill -KILL "$pid" 2>/dev/null || true
+			fi
+		done
+		if [ -f "$data/postmaster.pid" ]; then
+			sky_log "stopping a server left behind by a dead test run: $data" >&2
+			if [ "$(id -u)" = 0 ]; then
+				runuser -u "$(stat -c %U "$data")" -- "$SKY_PGBIN/pg_ctl" -D "$data" stop \
+					-m immediate >/dev/null 2>&1 || true
+			else
+				"$SKY_PGBIN/pg_ctl" -D "$data" stop -m immediate >/dev/null 2>&1 || true
+			fi
+		fi
+	fi
+	rm -rf "$stale"
+}
+
+_sky_port_pick() {
+	local i port lock span=$((SKY_PORT_MAX - SKY_PORT_MIN + 1))
+	mkdir -p "$SKY_LOCK_DIR" 2>/dev/null || true
+	chmod 1777 "$SKY_LOCK_DIR" 2>/dev/null || true
+	for ((i = 0; i < 300; i++)); do
+		port=$((SKY_PORT_MIN + (RANDOM * 32768 + RANDOM) % span))
+		lock=$SKY_LOCK_DIR/$port
+		if ! mkdir "$lock" 2>/dev/null; then
+			_sky_port_reclaim "$lock" || continue
+			mkdir "$lock" 2>/dev/null || continue
+		fi
+		echo "$$" >"$lock/pid"
+		if _sky_port_in_use "$port"; then
+			rm -rf "$lock"
+			continue
+		fi
+		echo "$port"
+		return 0
+	done
+	sky_fail "no free port in $SKY_PORT_MIN-$SKY_PORT_MAX"
+}
+
+_sky_port_release() {
+	local lock=$SKY_LOCK_DIR/$1
+	if [ "$(cat "$lock/pid" 2>/dev/null)" = "$$" ]; then
+		rm -rf "$lock"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL instances
+
+sky_port() {
+	[ -n "${SKY_PORT[$1]:-}" ] || sky_fail "unknown node '$1'"
+	echo "${SKY_PORT[$1]}"
+}
+
+sky_dsn() {
+	local dsn
+	dsn="host=127.0.0.1 port=$(sky_port "$1") dbname=app user=postgres"
+	[ -z "${SKY_EXTRA[$1]:-}" ] || dsn="$dsn ${SKY_EXTRA[$1]}"
+	echo "$dsn"
+}
+
+# sky_dsn_extra NAME "key=value ...": extra conninfo for NAME's DSN (trust auth ignores a password).
+sky_dsn_extra() { SKY_EXTRA[$1]=$2; }
+
+# sky_psql NAME [psql args]: unaligned, tuples only, stops on the first error.
+sky_psql() {
+	local name=$1
+	shift
+	"$SKY_PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$(sky_dsn "$name")" "$@"
+}
+
+# sky_psql_db NAME DB [psql args]
+sky_psql_db() {
+	local name=$1 db=$2
+	shift 2
+	"$SKY_PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(sky_port "$name")" \
+		-U postgres -d "$db" "$@"
+}
+
+# sky_pgbench NAME [pgbench args]
+sky_pgbench() {
+	local name=$1
+	shift
+	"$SKY_PGBIN/pgbench" -h 127.0.0.1 -p "$(sky_port "$name")" -U postgres "$@" app
+}
+
+sky_pg_start() {
+	local name=$1 dir=$SKY_TMP/$1 attempt port
+	for ((attempt = 0; attempt < 5; attempt++)); do
+		if _sky_as_server "$SKY_PGBIN/pg_ctl" -D "$dir/data" -l "$SKY_TMP/log/$name.server.log" \
+			-w -t 60 -s start >/dev/null 2>&1; then
+			return 0
+		fi
+		if ! grep -q 'could not bind\|Address already in use' "$SKY_TMP/log/$name.server.log"; then
+			tail -n 20 "$SKY_TMP/log/$name.server.log" >&2 || true
+			sky_fail "could not start PostgreSQL '$name' (log: $SKY_TMP/log/$name.server.log)"
+		fi
+		# Somebody outside our lock took the port between the check and the start: take another.
+		_sky_port_release "${SKY_PORT[$name]}"
+		port=$(_sky_port_pick)
+		echo "$dir/data" >"$SKY_LOCK_DIR/$port/data"
+		SKY_PORT[$name]=$port
+		echo "port = $port" >>"$dir/data/postgresql.conf"
+	done
+	sky_fail "could not start PostgreSQL '$name': no port could be bound"
+}
+
+sky_pg_stop() {
+	local mode=${2:-fast}
+	_sky_as_server "$SKY_PGBIN/pg_ctl" -D "$SKY_TMP/$1/data" -w -t 60 -s stop -m "$mode" >/dev/null
+}
+
+# sky_pg_new NAME: a fresh instance with database "app" and extension pgq, started.
+sky_pg_new() {
+	local name=$1 dir=$SKY_TMP/$1 port
+	[[ $name =~ ^[a-z0-9_]+$ ]] || sky_fail "bad node name '$name'"
+	[ -z "${SKY_PORT[$name]:-}" ] || sky_fail "node '$name' exists already"
+	mkdir -p "$dir"
+	[ -z "$SKY_SERVER_USER" ] || chown "$SKY_SERVER_USER" "$dir"
+	port=$(_sky_port_pick)
+	SKY_PORT[$name]=$port
+	SKY_NODES+=("$name")
+	echo "$dir/data" >"$SKY_LOCK_DIR/$port/data"
+	_sky_as_server "$SKY_PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C \
+		-N >"$SKY_TMP/log/$name.initdb.log" 2>&1 ||
+		{
+			cat "$SKY_TMP/log/$name.initdb.log" >&2
+			sky_fail "initdb of '$name' failed"
+		}
+	cat >>"$dir/data/postgresql.conf" <<EOF
+
+# skycascade test settings
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+max_connections = 50
+shared_buffers = 128MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+wal_level = minimal
+max_wal_senders = 0
+max_wal_size = 1GB
+checkpoint_timeout = 30min
+max_parallel_workers_per_gather = 0
+timezone = 'UTC'
+log_timezone = 'UTC'
+log_line_prefix = '%m [%p] %q%a %d '
+log_min_messages = warning
+EOF
+	sky_pg_start "$name"
+	sky_psql_db "$name" postgres -c "create database app" >/dev/null
+	sky_psql "$name" -c "create extension pgq" >/dev/null
+	sky_log "node $name: PostgreSQL on 127.0.0.1:$port, database app with pgq ($dir)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# pgqd: one per node (a pgqd serves one server); ticker every 0.2 s for tests
+
+sky_pgqd_start() {
+	local name ini
+	for name in "$@"; do
+		ini=$SKY_TMP/$name/pgqd.ini
+		cat >"$ini" <<EOF
+[pgqd]
+logfile = $SKY_TMP/log/$name.pgqd.log
+pidfile = $SKY_TMP/$name/pgqd.pid
+base_connstr = host=127.0.0.1 port=$(sky_port "$name") user=postgres
+initial_database = app
+database_list = app
+check_period = 2
+retry_period = 2
+maint_period = 2
+ticker_period = 0.2
+EOF
+		pgqd -q "$ini" >>"$SKY_TMP/log/$name.pgqd.out" 2>&1 </dev/null &
+		SKY_PGQD_PID[$name]=$!
+		sky_log "pgqd for $name started (pid ${SKY_PGQD_PID[$name]})"
+	done
+}
+
+sky_pgqd_stop() {
+	local name
+	for name in "$@"; do
+		[ -n "${SKY_PGQD_PID[$name]:-}" ] || continue
+		_sky_stop_pid "${SKY_PGQD_PID[$name]}" "pgqd for $name" 10
+		unset "SKY_PGQD_PID[$name]"
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+# workers: $SKY_BUILD_DIR/worker/skyworker, log appended to $SKY_TMP/log/NODE.worker.log.
+# Call these from the test's main shell (not from a $(...) or a pipeline): the pid is kept here.
+
+# sky_worker_start NODE [ARGS...]: ARGS default to SKY_WORKER_ARGS (-v --poll-interval 0.2).
+sky_worker_start() {
+	local node=$1 bin log
+	shift
+	bin=$(sky_worker_bin)
+	sky_need_bin "$bin"
+	if [ -n "${SKY_WORKER_PID[$node]:-}" ] && _sky_own_pid "${SKY_WORKER_PID[$node]}"; then
+		sky_fail "worker for $node is running already"
+	fi
+	log=$SKY_TMP/log/$node.worker.log
+	if [ $# -eq 0 ]; then
+		set -- "${SKY_WORKER_ARGS[@]}"
+	fi
+	printf -- '--- %s: skyworker %s <dsn of %s>\n' "$(date -u +%T.%N)" "$*" "$node" >>"$log"
+	"$bin" "$@" "$(sky_dsn "$node")" >>"$log" 2>&1 </dev/null &
+	SKY_WORKER_PID[$node]=$!
+	echo "$!" >"$SKY_TMP/$node/worker.pid"
+}
+
+# sky_worker_alive NODE
+sky_worker_alive() { _sky_own_pid "${SKY_WORKER_PID[$1]:-}"; }
+
+sky_worker_stop() {
+	local node=$1 pid=${SKY_WORKER_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	_sky_stop_pid "$pid" "worker for $node" 20
+	unset "SKY_WORKER_PID[$node]"
+	printf -- '--- %s: stopped by the test (SIGTERM), exit status %s\n' "$(date -u +%T.%N)" \
+		"$SKY_STOP_RC" >>"$SKY_TMP/log/$node.worker.log"
+	sky_log "worker for $node stopped (exit status $SKY_STOP_RC)"
+}
+
+sky_worker_kill9() {
+	local node=$1 pid=${SKY_WORKER_PID[$1]:-}
+	if [ -z "$pid" ] || ! _sky_own_pid "$pid"; then
+		_sky_worker_died "$node"
+	fi
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset "SKY_WORKER_PID[$node]"
+	printf -- '--- %s: killed by the test (SIGKILL)\n' "$(date -u +%T.%N)" >>"$SKY_TMP/log/$node.worker.log"
+}
+
+_sky_worker_died() {
+	local node=$1 pid=${SKY_WORKER_PID[$1]:-} rc=0
+	[ -z "$pid" ] || wait "$pid" 2>/dev/null || rc=$?
+	tail -n 30 "$SKY_TMP/log/$node.worker.log" >&2 || true
+	sky_fail "the worker of $node is not running (exit status $rc); its log ends above"
+}
+
+# sky_check_workers: every worker the test started and did not stop is still running.
+sky_check_workers() {
+	local node
+	for node in "${!SKY_WORKER_PID[@]}"; do
+		sky_worker_alive "$node" || _sky_worker_died "$node"
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+# background commands (pgbench and the like), output in $SKY_TMP/log/NAME.out
+
+# sky_bg NAME CMD...: CMD is a program, not a shell function, so that its pid is the program's.
+sky_bg() {
+	local name=$1
+	shift
+	[ "$(type -t "$1")" = file ] || sky_fail "sky_bg $name: '$1' is not a program"
+	"$@" >"$SKY_TMP/log/$name.out" 2>&1 </dev/null &
+	SKY_BG_PID[$name]=$!
+}
+
+# sky_pgbench_bg NAME NODE [pgbench args]: pgbench on NODE in the background, as sky_bg NAME.
+sky_pgbench_bg() {
+	local name=$1 node=$2
+	shift 2
+	sky_bg "$name" "$SKY_PGBIN/pgbench" -h 127.0.0.1 -p "$(sky_port "$node")" -U postgres "$@" app
+}
+
+sky_bg_running() { _sky_own_pid "${SKY_BG_PID[$1]:-}"; }
+
+# sky_bg_wait NAME: wait for it; returns its exit status.
+sky_bg_wait() {
+	local pid=${SKY_BG_PID[$1]:-} rc=0
+	[ -n "$pid" ] || sky_fail "no background command '$1'"
+	wait "$pid" || rc=$?
+	unset "SKY_BG_PID[$1]"
+	return "$rc"
+}
+
+# ---------------------------------------------------------------------------------------------
+# replication state
+
+# sky_node_tick NODE: pgq_set's completed tick of NODE ("" before the node is created).
+sky_node_tick() {
+	sky_psql "$1" -c "select last_tick from pgq_set.get_node('$SKY_CASCADE')"
+}
+
+# sky_root_tick_containing_now: the id of the first root tick whose snapshot holds every transaction
+# committed before this call. A transaction marks "now" (its txid); pgq.force_tick makes pgqd tick at
+# once instead of waiting for ticker_max_lag/idle_period. Prints the tick id.
+sky_root_tick_containing_now() {
+	local timeout=${1:-60} txid tick="" deadline
+	deadline=$((SECONDS + timeout))
+	txid=$(sky_psql "$SKY_ROOT" -c "select txid_current()")
+	while :; do
+		sky_psql "$SKY_ROOT" -c "select pgq.force_tick('$SKY_CASCADE')" >/dev/null
+		tick=$(sky_psql "$SKY_ROOT" -c "select min(t.tick_id) from pgq.tick t
+			join pgq.queue q on q.queue_id = t.tick_queue
+			where q.queue_name = '$SKY_CASCADE' and txid_visible_in_snapshot($txid, t.tick_snapshot)")
+		[ -z "$tick" ] || break
+		if ((SECONDS >= deadline)); then
+			sky_fail "no tick on the root $SKY_ROOT after ${timeout}s: is pgqd running? (log: $SKY_TMP/log/$SKY_ROOT.pgqd.log)"
+		fi
+		sleep 0.1
+	done
+	echo "$tick"
+}
+
+# sky_wait_caught_up NODE... [TIMEOUT]: wait until every NODE's completed tick is at least the root
+# tick that contains everything committed on the root so far. Fails with the nodes' state on timeout
+# or as soon as one of the test's workers died.
+sky_wait_caught_up() {
+	local timeout=180 nodes=() node target tick start=$SECONDS pending state
+	for node in "$@"; do
+		if [[ $node =~ ^[0-9]+$ ]]; then
+			timeout=$node
+		else
+			nodes+=("$node")
+		fi
+	done
+	target=$(sky_root_tick_containing_now "$timeout")
+	sky_log "waiting for ${nodes[*]} to reach root tick $target (timeout ${timeout}s)"
+	while :; do
+		pending=()
+		for node in "${nodes[@]}"; do
+			tick=$(sky_node_tick "$node" 2>/dev/null || true)
+			if [ -z "$tick" ] || ((tick < target)); then
+				pending+=("$node")
+			fi
+		done
+		[ ${#pending[@]} -gt 0 ] || break
+		sky_check_workers
+		if ((SECONDS - start >= timeout)); then
+			for node in "${pending[@]}"; do
+				state=$(sky_psql "$node" -c "select node_role, provider_node, last_tick, paused, worker_error from pgq_set.get_node('$SKY_CASCADE')" 2>&1 || true)
+				printf '%s: %s\n' "$node" "$state" >&2
+				tail -n 15 "$SKY_TMP/log/$node.worker.log" >&2 2>/dev/null || true
+			done
+			sky_fail "${pending[*]} did not reach root tick $target within ${timeout}s (state and worker log above: role|provider|last_tick|paused|error)"
+		fi
+		sleep 0.2
+	done
+	sky_ok "${nodes[*]} caught up with root tick $target in $((SECONDS - start))s"
+}
+
+# sky_table_md5 NODE TABLE: md5 of the table's rows in primary key order (all columns when it has no
+# primary key). TABLE is an SQL name, e.g. public."Zoo Table".
+sky_table_md5() {
+	sky_psql "$1" -v tbl="$2" <<'SQL'
+select format('select md5(coalesce(string_agg(t::text, E''\n'' order by %s), '''')) from %s t',
+	coalesce((select string_agg(format('t.%I', a.attname), ', '
+				    order by array_position(i.indkey::int2[], a.attnum))
+		    from pg_index i
+		    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any (i.indkey)
+		   where i.indrelid = :'tbl'::regclass and i.indisprimary),
+		 't::text collate "C"'),
+	:'tbl'::regclass)
+\gexec
+SQL
+}
+
+sky_table_count() {
+	sky_psql "$1" -v tbl="$2" <<'SQL'
+select format('select count(*) from %s', :'tbl'::regclass)
+\gexec
+SQL
+}
+
+# sky_assert_tables_equal TABLE NODE...: TABLE has the same rows on every NODE.
+sky_assert_tables_equal() {
+	local table=$1 node first="" sum want="" bad=0 report=""
+	shift
+	for node in "$@"; do
+		sum=$(sky_table_md5 "$node" "$table") || sky_fail "could not read $table on $node"
+		report+="  $node: $(sky_table_count "$node" "$table") rows, md5 $sum"$'\n'
+		if [ -z "$first" ]; then
+			first=$node
+			want=$sum
+		elif [ "$sum" != "$want" ]; then
+			bad=1
+		fi
+	done
+	if [ "$bad" = 1 ]; then
+		printf '%s' "$report" >&2
+		sky_fail "$table differs between nodes $*"
+	fi
+	sky_ok "$table equal on $* ($(sky_table_count "$first" "$table") rows, md5 $want)"
+}
+
+# sky_topology_write FILE ROOT BRANCH LEAF TABLE...: a root -> branch -> leaf topology (the shape of
+# examples/three-node.yaml) with the nodes' DSNs. TABLEs are SQL names (public."My Table").
+sky_topology_write() {
+	local file=$1 root=$2 branch=$3 leaf=$4 t
+	shift 4
+	{
+		echo "cascade: $SKY_CASCADE"
+		echo "nodes:"
+		echo "  $root:"
+		echo "    role: root"
+		echo "    dsn: \"$(sky_dsn "$root")\""
+		echo "  $branch:"
+		echo "    role: branch"
+		echo "    dsn: \"$(sky_dsn "$branch")\""
+		echo "    provider: $root"
+		echo "  $leaf:"
+		echo "    role: leaf"
+		echo "    dsn: \"$(sky_dsn "$leaf")\""
+		echo "    provider: $branch"
+		echo "tables:"
+		for t in "$@"; do
+			echo "  - '${t//\'/\'\'}'"
+		done
+		echo "settings:"
+		echo "  parallel_copies: 2"
+	} >"$file"
+}
+
+# ---------------------------------------------------------------------------------------------
+# setup and teardown
+
+_sky_on_exit() {
+	local rc=$? name f errs
+	set +eE
+	trap - ERR
+	if [ -f "$SKY_TMP/.timed_out" ]; then
+		printf '[%s] FAIL: the test did not finish within %ss (SKY_TEST_TIMEOUT)\n' \
+			"$SKY_TEST_NAME" "$SKY_TEST_TIMEOUT" >&2
+		rc=1
+	fi
+	for name in "${!SKY_WORKER_PID[@]}"; do
+		_sky_stop_pid "${SKY_WORKER_PID[$name]}" "worker for $name" 10
+	done
+	for name in "${!SKY_BG_PID[@]}"; do
+		_sky_stop_pid "${SKY_BG_PID[$name]}" "$name" 5
+	done
+	for name in "${!SKY_PGQD_PID[@]}"; do
+		_sky_stop_pid "${SKY_PGQD_PID[$name]}" "pgqd for $name" 5
+	done
+	for name in "${SKY_NODES[@]}"; do
+		if [ -f "$SKY_TMP/$name/data/postmaster.pid" ]; then
+			sky_pg_stop "$name" immediate 2>/dev/null || true
+		fi
+		_sky_port_release "${SKY_PORT[$name]}"
+	done
+	if [ -n "$SKY_WATCHDOG_PID" ]; then
+		kill -TERM "$SKY_WATCHDOG_PID" 2>/dev/null || true
+		wait "$SKY_WATCHDOG_PID" 2>/dev/null || true
+	fi
+	if [ -z "$SKY_TMP" ]; then
+		exit "$rc"
+	fi
+	if [ "$rc" = 0 ] && [ -z "${SKY_KEEP_TMP:-}" ]; then
+		rm -rf "$SKY_TMP"
+		printf '[%s] PASS (%ds)\n' "$SKY_TEST_NAME" "$((SECONDS - SKY_START_TIME))"
+	else
+		if [ "$rc" != 0 ]; then
+			for f in "$SKY_TMP"/log/*.worker.log "$SKY_TMP"/log/*.pgqd.log; do
+				[ -s "$f" ] || continue
+				printf -- '----- last lines of %s\n' "$f" >&2
+				tail -n 25 "$f" >&2
+			done
+			for f in "$SKY_TMP"/log/*.server.log; do
+				errs=$(grep -E 'ERROR|FATAL|PANIC' "$f" 2>/dev/null | tail -n 15)
+				[ -n "$errs" ] || continue
+				printf -- '----- errors in %s\n%s\n' "$f" "$errs" >&2
+			done
+			printf '[%s] FAIL (exit %s, %ds); logs kept in %s\n' "$SKY_TEST_NAME" "$rc" \
+				"$((SECONDS - SKY_START_TIME))" "$SKY_TMP" >&2
+		else
+			printf '[%s] PASS; files kept in %s (SKY_KEEP_TMP)\n' "$SKY_TEST_NAME" "$SKY_TMP"
+		fi
+	fi
+	exit "$rc"
+}
+
+_sky_on_err() {
+	local rc=$? line=$1 src=$2
+	printf '[%s] FAIL: command failed with status %s at %s:%s: %s\n' "$SKY_TEST_NAME" "$rc" \
+		"$src" "$line" "$BASH_COMMAND" >&2
+}
+
+_sky_init() {
+	local lock
+	[ -x "$SKY_PGBIN/initdb" ] || {
+		echo "PostgreSQL 15 is not installed ($SKY_PGBIN); run .ci/deps.sh" >&2
+		exit 1
+	}
+	command -v pgqd >/dev/null || {
+		echo "pgqd is not installed; run .ci/deps.sh" >&2
+		exit 1
+	}
+	if [ "$(id -u)" = 0 ]; then
+		SKY_SERVER_USER=postgres
+		id "$SKY_SERVER_USER" >/dev/null 2>&1 || {
+			echo "running as root needs the 'postgres' OS user (package postgresql-15)" >&2
+			exit 1
+		}
+	fi
+	# The server user must reach the directory, so no $TMPDIR under a private home.
+	SKY_TMP=$(mktemp -d "${SKY_TMPROOT:-/tmp}/skytest.$SKY_TEST_NAME.XXXXXX")
+	chmod 755 "$SKY_TMP"
+	mkdir -p "$SKY_TMP/log"
+	if [ -n "$SKY_SERVER_USER" ]; then
+		chown "$SKY_SERVER_USER" "$SKY_TMP" "$SKY_TMP/log"
+	fi
+	for lock in "$SKY_LOCK_DIR"/*; do
+		[ ! -d "$lock" ] || _sky_port_reclaim "$lock" || true
+	done
+	trap _sky_on_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+	trap '_sky_on_err "$LINENO" "${BASH_SOURCE[0]}"' ERR
+	# The watchdog ends the test with SIGTERM, so the EXIT trap still cleans up even when the test
+	# hangs (CTest's own timeout would SIGKILL us and leave servers behind).
+	(
+		trap 'kill "$s" 2>/dev/null; exit 0' TERM
+		exec >/dev/null 2>&1 </dev/null
+		sleep "$SKY_TEST_TIMEOUT" &
+		s=$!
+		wait "$s"
+		touch "$SKY_TMP/.timed_out"
+		kill -TERM $$
+		# bash runs the trap only when its foreground command ends: end that command (a child of
+		# the test's shell, as is everything else it started; the EXIT trap stops the rest)
+		for c in $(pgrep -P $$); do
+			[ "$c" = "$BASHPID" ] || kill -TERM "$c" 2>/dev/null
+		done
+	) &
+	SKY_WATCHDOG_PID=$!
+	sky_log "temporary directory $SKY_TMP"
+}
+
+_sky_init
