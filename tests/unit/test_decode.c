@@ -1,0 +1,433 @@
+/*
+ * Unit tests of worker/decode.c: logutriga event decoding and COPY text escaping.
+ * No database.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+
+/* urldecode s into a new string (caller frees), or NULL on error (message in err) */
+static char *decode(const char *s, struct sky_error *err)
+{
+	struct sky_buf b;
+
+	sky_buf_init(&b);
+	if (sky_urldecode_append(&b, s, strlen(s), err) < 0) {
+		sky_buf_release(&b);
+		return NULL;
+	}
+	return sky_buf_detach(&b);
+}
+
+/* urldecode s straight into COPY text form */
+static char *decode_copy(const char *s, struct sky_error *err)
+{
+	struct sky_buf b;
+
+	sky_buf_init(&b);
+	if (sky_urldecode_copy_append(&b, s, strlen(s), err) < 0) {
+		sky_buf_release(&b);
+		return NULL;
+	}
+	return sky_buf_detach(&b);
+}
+
+#define ck_decode(in, want)                                                                        \
+	do {                                                                                       \
+		struct sky_error e_;                                                               \
+		char *got_ = decode(in, &e_);                                                      \
+		ck_assert_msg(got_ != NULL, "decode(%s) failed: %s", in, e_.message);              \
+		ck_assert_str_eq(got_, want);                                                      \
+		free(got_);                                                                        \
+	} while (0)
+
+/* ---------------------------------------------------------------- urldecode */
+
+START_TEST(test_urldecode_plain)
+{
+	ck_decode("", "");
+	ck_decode("abc", "abc");
+	ck_decode("a+b", "a b");
+	ck_decode("+++", "   ");
+	ck_decode("%2B", "+");
+	ck_decode("%2b", "+");
+	ck_decode("%26", "&");
+	ck_decode("%3D", "=");
+	ck_decode("%3d", "=");
+	ck_decode("%25", "%");
+	ck_decode("a%2Bb+c", "a+b c");
+}
+END_TEST
+
+START_TEST(test_urldecode_utf8)
+{
+	/* multibyte UTF-8, as logutriga writes it (lowercase hex) and uppercase */
+	ck_decode("%c3%bc%e2%82%ac%f0%9f%98%80", "\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80");
+	ck_decode("%C3%BC", "\xc3\xbc");
+	ck_decode("gr%c3%bc%c3%9fe", "gr\xc3\xbc\xc3\x9f" "e");
+}
+END_TEST
+
+START_TEST(test_urldecode_typed_values)
+{
+	ck_decode("%5cx00ff", "\\x00ff");		     /* bytea */
+	ck_decode("%7b1%2cNULL%2c3%7d", "{1,NULL,3}");	     /* int[] with a NULL */
+	ck_decode("%7b%22a%22%3a+%22b+c%22%7d", "{\"a\": \"b c\"}"); /* jsonb */
+	ck_decode("-12.50", "-12.50");			     /* numeric */
+	ck_decode("NaN", "NaN");
+	ck_decode("2024-01-01+08%3a00%3a00%2b00", "2024-01-01 08:00:00+00"); /* timestamptz */
+	ck_decode("infinity", "infinity");
+	ck_decode("tab%09here%0anl%5cbs", "tab\there\nnl\\bs");
+}
+END_TEST
+
+START_TEST(test_urldecode_malformed)
+{
+	struct sky_error err;
+	char *got;
+	const char *bad[] = { "%", "%2", "a%zz", "%g0", "abc%", "%0", "%00" };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sky_error_clear(&err);
+		got = decode(bad[i], &err);
+		ck_assert_msg(got == NULL, "decode(%s) should fail", bad[i]);
+		ck_assert_msg(err.message[0] != '\0', "no message for %s", bad[i]);
+		got = decode_copy(bad[i], &err);
+		ck_assert_msg(got == NULL, "decode_copy(%s) should fail", bad[i]);
+	}
+	/* embedded NUL is refused with a message saying so */
+	got = decode("a%00b", &err);
+	ck_assert_ptr_null(got);
+	ck_assert_ptr_nonnull(strstr(err.message, "NUL"));
+}
+END_TEST
+
+/* ---------------------------------------------------------------- COPY text */
+
+START_TEST(test_copy_escape)
+{
+	struct sky_buf b;
+	const char raw[] = "a\tb\nc\rd\\e f";
+
+	sky_buf_init(&b);
+	sky_copy_escape_append(&b, raw, strlen(raw));
+	ck_assert_str_eq(b.data, "a\\tb\\nc\\rd\\\\e f");
+	sky_buf_reset(&b);
+	sky_copy_field_append(&b, NULL);
+	ck_assert_str_eq(b.data, "\\N");
+	sky_buf_reset(&b);
+	sky_copy_field_append(&b, "");
+	ck_assert_str_eq(b.data, "");
+	sky_buf_reset(&b);
+	/* the literal text \N is not NULL */
+	sky_copy_field_append(&b, "\\N");
+	ck_assert_str_eq(b.data, "\\\\N");
+	sky_buf_reset(&b);
+	/* end-of-data marker cannot appear */
+	sky_copy_field_append(&b, "\\.");
+	ck_assert_str_eq(b.data, "\\\\.");
+	sky_buf_release(&b);
+}
+END_TEST
+
+START_TEST(test_urldecode_copy)
+{
+	struct sky_error err;
+	char *got;
+
+	got = decode_copy("tab%09here%0anl%5cbs%0d+x", &err);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, "tab\\there\\nnl\\\\bs\\r x");
+	free(got);
+	got = decode_copy("%5cx00ff", &err);
+	ck_assert_str_eq(got, "\\\\x00ff");
+	free(got);
+	got = decode_copy("%c3%bc", &err);
+	ck_assert_str_eq(got, "\xc3\xbc");
+	free(got);
+	/* a raw backslash or tab in the encoded text (never written by logutriga) is escaped */
+	got = decode_copy("a\\b\tc", &err);
+	ck_assert_str_eq(got, "a\\\\b\\tc");
+	free(got);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- rows */
+
+START_TEST(test_row_null_vs_empty)
+{
+	struct sky_row row;
+	struct sky_error err;
+	const char *data = "id=1&nul&empty=&v=x+y";
+
+	sky_row_init(&row);
+	ck_assert_int_eq(sky_row_parse(&row, data, strlen(data), &err), 0);
+	ck_assert_uint_eq(row.n, 4);
+	ck_assert_uint_eq(row.fields[0].name_len, 2);
+	ck_assert(memcmp(row.fields[0].name, "id", 2) == 0);
+	ck_assert_uint_eq(row.fields[0].value_len, 1);
+	ck_assert(row.fields[0].value[0] == '1');
+	/* "nul" without '=' is SQL NULL */
+	ck_assert(memcmp(row.fields[1].name, "nul", 3) == 0);
+	ck_assert_ptr_null(row.fields[1].value);
+	/* "empty=" is the empty string */
+	ck_assert_ptr_nonnull(row.fields[2].value);
+	ck_assert_uint_eq(row.fields[2].value_len, 0);
+	ck_assert_uint_eq(row.fields[3].value_len, 3);
+	/* the last column can be NULL too, and a row is reusable */
+	ck_assert_int_eq(sky_row_parse(&row, "a=1&b", 5, &err), 0);
+	ck_assert_uint_eq(row.n, 2);
+	ck_assert_ptr_null(row.fields[1].value);
+	ck_assert_int_eq(sky_row_parse(&row, "a", 1, &err), 0);
+	ck_assert_uint_eq(row.n, 1);
+	ck_assert_ptr_null(row.fields[0].value);
+	sky_row_release(&row);
+}
+END_TEST
+
+START_TEST(test_row_encoded_names)
+{
+	struct sky_row row;
+	struct sky_error err;
+	struct sky_buf b;
+	/* logutriga's output for columns "Id A", "k,2", "x=y" and "Quote\"d" */
+	const char *data = "Id+A=1&k%2c2=a+b%26c%3dd%2be%25&x%3dy=%c3%bc&Quote%22d=";
+
+	sky_row_init(&row);
+	sky_buf_init(&b);
+	ck_assert_int_eq(sky_row_parse(&row, data, strlen(data), &err), 0);
+	ck_assert_uint_eq(row.n, 4);
+	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[0].name, row.fields[0].name_len, &err), 0);
+	ck_assert_str_eq(b.data, "Id A");
+	sky_buf_reset(&b);
+	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[1].name, row.fields[1].name_len, &err), 0);
+	ck_assert_str_eq(b.data, "k,2");
+	sky_buf_reset(&b);
+	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[1].value, row.fields[1].value_len, &err), 0);
+	ck_assert_str_eq(b.data, "a b&c=d+e%");
+	sky_buf_reset(&b);
+	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[2].name, row.fields[2].name_len, &err), 0);
+	ck_assert_str_eq(b.data, "x=y");
+	sky_buf_reset(&b);
+	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[3].name, row.fields[3].name_len, &err), 0);
+	ck_assert_str_eq(b.data, "Quote\"d");
+	sky_buf_release(&b);
+	sky_row_release(&row);
+}
+END_TEST
+
+START_TEST(test_row_malformed)
+{
+	struct sky_row row;
+	struct sky_error err;
+	const char *bad[] = { "", "=1", "a=1&", "a=1&&b=2", "&a=1" };
+	size_t i;
+
+	sky_row_init(&row);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sky_error_clear(&err);
+		ck_assert_msg(sky_row_parse(&row, bad[i], strlen(bad[i]), &err) < 0, "row \"%s\" should fail",
+			      bad[i]);
+		ck_assert(err.message[0] != '\0');
+	}
+	ck_assert_int_lt(sky_row_parse(&row, NULL, 0, &err), 0);
+	sky_row_release(&row);
+}
+END_TEST
+
+START_TEST(test_row_many_columns)
+{
+	struct sky_row row;
+	struct sky_error err;
+	struct sky_buf b;
+	int i;
+
+	sky_row_init(&row);
+	sky_buf_init(&b);
+	for (i = 0; i < 300; i++)
+		sky_buf_addf(&b, "%sc%d=%d", i ? "&" : "", i, i);
+	ck_assert_int_eq(sky_row_parse(&row, b.data, b.len, &err), 0);
+	ck_assert_uint_eq(row.n, 300);
+	ck_assert(memcmp(row.fields[299].name, "c299", 4) == 0);
+	sky_buf_release(&b);
+	sky_row_release(&row);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- ev_type */
+
+START_TEST(test_ev_type_rows)
+{
+	struct sky_ev_type t;
+	struct sky_error err;
+
+	ck_assert_int_eq(sky_ev_type_parse(&t, "I:id", &err), 0);
+	ck_assert_int_eq(t.kind, SKY_EV_INSERT);
+	ck_assert_int_eq(t.op, 'I');
+	ck_assert_uint_eq(t.pk_len, 2);
+	ck_assert(memcmp(t.pk, "id", 2) == 0);
+
+	ck_assert_int_eq(sky_ev_type_parse(&t, "U:a,b,c", &err), 0);
+	ck_assert_int_eq(t.kind, SKY_EV_UPDATE);
+	ck_assert_uint_eq(t.pk_len, 5);
+
+	ck_assert_int_eq(sky_ev_type_parse(&t, "D:Id A,k,2", &err), 0);
+	ck_assert_int_eq(t.kind, SKY_EV_DELETE);
+	ck_assert_int_eq(t.op, 'D');
+	ck_assert_str_eq(t.pk, "Id A,k,2");
+}
+END_TEST
+
+START_TEST(test_ev_type_other)
+{
+	struct sky_ev_type t;
+	struct sky_error err;
+
+	ck_assert_int_eq(sky_ev_type_parse(&t, "R", &err), 0);
+	ck_assert_int_eq(t.kind, SKY_EV_TRUNCATE);
+	ck_assert_int_eq(t.op, 'R');
+	ck_assert_int_eq(sky_ev_type_parse(&t, "pgq_set.watermark", &err), 0);
+	ck_assert_int_eq(t.kind, SKY_EV_OTHER);
+	ck_assert_int_eq(sky_ev_type_parse(&t, NULL, &err), 0);
+	ck_assert_int_eq(t.kind, SKY_EV_OTHER);
+	ck_assert_int_eq(sky_ev_type_parse(&t, "", &err), 0);
+	ck_assert_int_eq(t.kind, SKY_EV_OTHER);
+	ck_assert_int_eq(sky_ev_type_parse(&t, "X:foo", &err), 0);
+	ck_assert_int_eq(t.kind, SKY_EV_OTHER);
+	ck_assert_int_eq(sky_ev_type_parse(&t, "Rx", &err), 0);
+	ck_assert_int_eq(t.kind, SKY_EV_OTHER);
+	ck_assert_int_eq(sky_ev_type_parse(&t, "R:", &err), 0);
+	ck_assert_int_eq(t.kind, SKY_EV_OTHER);
+}
+END_TEST
+
+START_TEST(test_ev_type_malformed)
+{
+	struct sky_ev_type t;
+	struct sky_error err;
+
+	/* sqltriga style (no key list) and an empty key list are refused */
+	ck_assert_int_lt(sky_ev_type_parse(&t, "I", &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.message, "primary key"));
+	ck_assert_int_lt(sky_ev_type_parse(&t, "U:", &err), 0);
+	ck_assert_int_lt(sky_ev_type_parse(&t, "D", &err), 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- primary keys */
+
+START_TEST(test_pk_resolve_simple)
+{
+	const char *names[] = { "v", "id", "w" };
+	size_t idx[3], n = 0;
+	struct sky_error err;
+
+	ck_assert_int_eq(sky_pk_resolve(idx, &n, "id", 2, names, 3, &err), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(idx[0], 1);
+}
+END_TEST
+
+START_TEST(test_pk_resolve_composite)
+{
+	const char *names[] = { "a", "b", "c", "d" };
+	size_t idx[4], n = 0;
+	struct sky_error err;
+
+	/* key order is the list's order, not the table's */
+	ck_assert_int_eq(sky_pk_resolve(idx, &n, "c,a", 3, names, 4, &err), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(idx[0], 2);
+	ck_assert_uint_eq(idx[1], 0);
+}
+END_TEST
+
+START_TEST(test_pk_resolve_commas_in_names)
+{
+	/* logutriga does not encode the key list: "Id A,k,2" is columns "Id A" and "k,2" */
+	const char *names[] = { "Id A", "k,2", "x=y", "k" };
+	const char *names2[] = { "a,b", "a", "b,c", "c" };
+	size_t idx[4], n = 0;
+	struct sky_error err;
+
+	ck_assert_int_eq(sky_pk_resolve(idx, &n, "Id A,k,2", 8, names, 4, &err), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(idx[0], 0);
+	ck_assert_uint_eq(idx[1], 1);
+	/* "a,b,c" could be a|b,c or a,b|c: both are valid splits; one is taken */
+	ck_assert_int_eq(sky_pk_resolve(idx, &n, "a,b,c", 5, names2, 4, &err), 0);
+	ck_assert_uint_eq(n, 2);
+	/* backtracking: "k" alone would leave ",2" unmatched */
+	ck_assert_int_eq(sky_pk_resolve(idx, &n, "k,2", 3, names, 4, &err), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(idx[0], 1);
+}
+END_TEST
+
+START_TEST(test_pk_resolve_errors)
+{
+	const char *names[] = { "a", "b" };
+	size_t idx[2], n = 0;
+	struct sky_error err;
+
+	ck_assert_int_lt(sky_pk_resolve(idx, &n, "x", 1, names, 2, &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.message, "\"x\""));
+	ck_assert_int_lt(sky_pk_resolve(idx, &n, "a,", 2, names, 2, &err), 0);
+	ck_assert_int_lt(sky_pk_resolve(idx, &n, "a,a", 3, names, 2, &err), 0);
+	ck_assert_int_lt(sky_pk_resolve(idx, &n, "", 0, names, 2, &err), 0);
+	ck_assert_int_lt(sky_pk_resolve(idx, &n, "a", 1, names, 0, &err), 0);
+}
+END_TEST
+
+static Suite *decode_suite(void)
+{
+	Suite *s = suite_create("decode");
+	TCase *tc;
+
+	tc = tcase_create("urldecode");
+	tcase_add_test(tc, test_urldecode_plain);
+	tcase_add_test(tc, test_urldecode_utf8);
+	tcase_add_test(tc, test_urldecode_typed_values);
+	tcase_add_test(tc, test_urldecode_malformed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("copy");
+	tcase_add_test(tc, test_copy_escape);
+	tcase_add_test(tc, test_urldecode_copy);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("row");
+	tcase_add_test(tc, test_row_null_vs_empty);
+	tcase_add_test(tc, test_row_encoded_names);
+	tcase_add_test(tc, test_row_malformed);
+	tcase_add_test(tc, test_row_many_columns);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ev_type");
+	tcase_add_test(tc, test_ev_type_rows);
+	tcase_add_test(tc, test_ev_type_other);
+	tcase_add_test(tc, test_ev_type_malformed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pk");
+	tcase_add_test(tc, test_pk_resolve_simple);
+	tcase_add_test(tc, test_pk_resolve_composite);
+	tcase_add_test(tc, test_pk_resolve_commas_in_names);
+	tcase_add_test(tc, test_pk_resolve_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(decode_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

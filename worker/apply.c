@@ -1,0 +1,1152 @@
+/*
+ * apply: batches into local tables through COPY into temp staging tables and two set-based
+ * statements per table and chunk, all of a chunk in one round trip (pgscript).
+ *
+ * Vocabulary:
+ *   table  a replicated table applied here (from pgq_set.get_apply_tables), kept for the
+ *          life of the process; looked up by ev_extra1 in a small hash table.
+ *   shape  one column list + primary key list of a table's events. Each shape owns a
+ *          session temp table `_sky_sN` (ON COMMIT DELETE ROWS) and its cached statements.
+ *          A table normally has one shape; a schema change on the root adds another.
+ *   op     a step of the current chunk, in event order: the rows of one table in one shape,
+ *          or a TRUNCATE of one or more tables. A table's events open a new op when their
+ *          shape changes or after a TRUNCATE, so each table's order is kept.
+ */
+#include "apply.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgscript.h"
+#include "queuecopy.h"
+#include "sky_mem.h"
+#include "sky_pg.h"
+
+struct apply_shape {
+	struct apply_shape *next;
+	size_t ncols;
+	char **enc_names;  /* as they appear in ev_data (still urlencoded) */
+	size_t *enc_lens;
+	char **names;	   /* decoded */
+	char *pk_raw;	   /* the key list of ev_type */
+	size_t pk_len;
+	size_t *pk_idx;	   /* key columns, in key order */
+	size_t npk;
+	char *stage;	   /* pg_temp."_sky_sN" */
+	char *create_sql;
+	char *truncate_sql;
+	char *copy_sql;
+	char *apply_src[2]; /* upsert; or delete, insert: prepared once per session */
+	int napply;
+	unsigned stage_no;
+	unsigned prep_gen;  /* prepared statements are sky_a<stage_no>_<prep_gen>_<k> */
+	bool prepared;	    /* the statements are prepared in this session */
+	bool prepared_now;  /* ... by the script being run (not known yet) */
+	bool created;	   /* the staging table exists in this session */
+	bool created_now;  /* ... created by the open transaction (gone after a rollback) */
+	bool used_now;	   /* holds rows of the open transaction: truncate before reuse */
+};
+
+struct apply_table {
+	char *name;  /* schema.relname, unquoted: the key, as in ev_extra1 */
+	char *qname; /* "schema"."relname" */
+	bool active; /* applied in the current batch */
+	/* from the local catalog, once per table and session */
+	bool meta_loaded;
+	char **cols;	    /* every column */
+	bool *generated;    /* never inserted into or updated */
+	bool *identity_all; /* GENERATED ALWAYS AS IDENTITY: never updated */
+	bool *in_pk;	    /* part of the local primary key */
+	size_t ncols;
+	bool other_unique;  /* a unique or exclusion constraint besides the primary key */
+	struct apply_shape *shapes;
+	long open_op; /* op collecting this table's rows in the chunk, -1 if none */
+	long last_op; /* last op of the chunk touching this table, -1 if none */
+};
+
+enum op_kind { OP_ROWS, OP_TRUNCATE };
+
+/* One COPY line of an OP_ROWS op: the state of one key after one event. */
+struct op_row {
+	size_t off, len;	/* the line in op->buf */
+	size_t key_off, key_len; /* the key (encoded values) in op->keys */
+	long long ev_id;
+	bool dead;		/* a later event of the op replaced this key */
+};
+
+struct apply_op {
+	enum op_kind kind;
+	struct apply_table *table; /* OP_ROWS */
+	struct apply_shape *shape; /* OP_ROWS */
+	struct sky_buf buf;	   /* OP_ROWS: COPY data; OP_TRUNCATE: the statement */
+	/* OP_ROWS: lines and a hash of key -> latest line, so that only the last state of
+	 * each key is sent (hot rows: counters, balances) */
+	struct op_row *rows;
+	size_t nrows, cap_rows, ndead;
+	struct sky_buf keys;
+	size_t *slots; /* line index + 1; 0 is empty */
+	size_t nslots;
+	struct sky_buf live; /* buf without the dead lines, built at flush */
+	struct apply_table **tables; /* OP_TRUNCATE: tables truncated */
+	size_t ntables, cap_tables;
+};
+
+struct sky_apply {
+	/* tables: open addressing, power-of-two slots */
+	struct apply_table **slots;
+	size_t nslots, ntables;
+	unsigned stage_counter;
+
+	/* the open batch */
+	bool in_xact;
+	bool copy_queue;
+	const char *cascade;
+	struct sky_apply_stats stats;
+	long long seq;	     /* event order within the batch (_sky_seq) */
+	long long watermark; /* highest pgq_set.watermark of the batch, -1 if none */
+
+	/* the current chunk */
+	struct apply_op *ops;
+	size_t nops, cap_ops;
+	long last_trunc_op;
+	struct sky_qcopy qc;
+
+	/* scratch, reused */
+	struct sky_row row;
+	struct sky_buf tmp;
+	struct sky_buf script;
+	struct sky_buf **bufs;
+	long *stmt_op;
+	size_t cap_bufs, cap_stmts;
+};
+
+/* ---------------------------------------------------------------- tables */
+
+static size_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+static struct apply_table *table_lookup(const struct sky_apply *a, const char *name)
+{
+	size_t i;
+
+	if (!name || a->nslots == 0)
+		return NULL;
+	for (i = hash_str(name) & (a->nslots - 1); a->slots[i]; i = (i + 1) & (a->nslots - 1)) {
+		if (strcmp(a->slots[i]->name, name) == 0)
+			return a->slots[i];
+	}
+	return NULL;
+}
+
+static void table_slot_put(struct apply_table **slots, size_t nslots, struct apply_table *t)
+{
+	size_t i = hash_str(t->name) & (nslots - 1);
+
+	while (slots[i])
+		i = (i + 1) & (nslots - 1);
+	slots[i] = t;
+}
+
+static struct apply_table *table_add(struct sky_apply *a, const char *name, const char *schema,
+				     const char *rel)
+{
+	struct apply_table *t = sky_calloc(1, sizeof(*t));
+	char *qs = sky_pg_quote_ident(schema), *qr = sky_pg_quote_ident(rel);
+	size_t i;
+
+	t->name = sky_strdup(name);
+	t->qname = sky_asprintf("%s.%s", qs, qr);
+	t->open_op = t->last_op = -1;
+	free(qs);
+	free(qr);
+	if ((a->ntables + 1) * 2 > a->nslots) {
+		size_t n = a->nslots ? a->nslots * 2 : 64;
+		struct apply_table **slots = sky_calloc(n, sizeof(*slots));
+
+		for (i = 0; i < a->nslots; i++) {
+			if (a->slots[i])
+				table_slot_put(slots, n, a->slots[i]);
+		}
+		free(a->slots);
+		a->slots = slots;
+		a->nslots = n;
+	}
+	table_slot_put(a->slots, a->nslots, t);
+	a->ntables++;
+	return t;
+}
+
+static void shape_free(struct apply_shape *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncols; i++) {
+		free(s->enc_names[i]);
+		free(s->names[i]);
+	}
+	free(s->enc_names);
+	free(s->enc_lens);
+	free(s->names);
+	free(s->pk_raw);
+	free(s->pk_idx);
+	free(s->stage);
+	free(s->create_sql);
+	free(s->truncate_sql);
+	free(s->copy_sql);
+	free(s->apply_src[0]);
+	free(s->apply_src[1]);
+	free(s);
+}
+
+static void table_free_meta(struct apply_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncols; i++)
+		free(t->cols[i]);
+	free(t->cols);
+	free(t->generated);
+	free(t->identity_all);
+	free(t->in_pk);
+	t->cols = NULL;
+	t->generated = t->identity_all = t->in_pk = NULL;
+	t->ncols = 0;
+	t->other_unique = false;
+	t->meta_loaded = false;
+}
+
+static void table_free(struct apply_table *t)
+{
+	struct apply_shape *s, *next;
+
+	for (s = t->shapes; s; s = next) {
+		next = s->next;
+		shape_free(s);
+	}
+	table_free_meta(t);
+	free(t->name);
+	free(t->qname);
+	free(t);
+}
+
+/* Columns and keys of t from the local catalog, once per table and session. */
+static int table_load_meta(struct apply_table *t, PGconn *local, struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+	const char *params[1] = { t->qname };
+	int i;
+
+	if (t->meta_loaded) {
+		ret = 0;
+		goto out;
+	}
+	if (sky_pg_exec(&res, local, err,
+			"select a.attname, a.attgenerated <> '', a.attidentity = 'a',"
+			" coalesce(a.attnum = any (p.indkey), false),"
+			" exists (select 1 from pg_catalog.pg_index u where u.indrelid = a.attrelid"
+			"         and (u.indisexclusion or (u.indisunique and not u.indisprimary)))"
+			" from pg_catalog.pg_attribute a"
+			" left join pg_catalog.pg_index p on p.indrelid = a.attrelid and p.indisprimary"
+			" where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped"
+			" order by a.attnum",
+			1, params) < 0) {
+		sky_error_prefix(err, "could not read columns of table \"%s\"", t->name);
+		goto out;
+	}
+	table_free_meta(t);
+	t->ncols = (size_t)PQntuples(res);
+	t->cols = sky_calloc(t->ncols + 1, sizeof(char *));
+	t->generated = sky_calloc(t->ncols + 1, sizeof(bool));
+	t->identity_all = sky_calloc(t->ncols + 1, sizeof(bool));
+	t->in_pk = sky_calloc(t->ncols + 1, sizeof(bool));
+	for (i = 0; i < PQntuples(res); i++) {
+		t->cols[i] = sky_strdup(PQgetvalue(res, i, 0));
+		t->generated[i] = PQgetvalue(res, i, 1)[0] == 't';
+		t->identity_all[i] = PQgetvalue(res, i, 2)[0] == 't';
+		t->in_pk[i] = PQgetvalue(res, i, 3)[0] == 't';
+		t->other_unique = PQgetvalue(res, i, 4)[0] == 't';
+	}
+	t->meta_loaded = true;
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+/* Index of column name in t's catalog columns, or -1 when the table has no such column. */
+static long table_col(const struct apply_table *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncols; i++) {
+		if (strcmp(t->cols[i], name) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* ---------------------------------------------------------------- shapes */
+
+static bool shape_matches(const struct apply_shape *s, const struct sky_row *row,
+			  const struct sky_ev_type *et)
+{
+	size_t i;
+
+	if (s->ncols != row->n || s->pk_len != et->pk_len ||
+	    memcmp(s->pk_raw, et->pk, et->pk_len) != 0)
+		return false;
+	for (i = 0; i < row->n; i++) {
+		if (s->enc_lens[i] != row->fields[i].name_len ||
+		    memcmp(s->enc_names[i], row->fields[i].name, row->fields[i].name_len) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Append the quoted names of s's columns selected by idx (all when idx is NULL). */
+static void add_quoted_list(struct sky_buf *b, char *const *names, const size_t *idx, size_t n,
+			    const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *q = sky_pg_quote_ident(names[idx ? idx[i] : i]);
+
+		sky_buf_addf(b, "%s%s%s", i ? ", " : "", prefix, q);
+		free(q);
+	}
+}
+
+/*
+ * The upsert path needs ON CONFLICT on exactly the event's key, and no other unique or
+ * exclusion constraint (rows of one statement could collide with each other on it while
+ * they move, e.g. two rows swapping a unique value).
+ */
+static bool shape_can_upsert(const struct apply_shape *s, const struct apply_table *t,
+			     const size_t *pk_idx, size_t npk)
+{
+	size_t i, local_pk = 0;
+
+	if (t->other_unique)
+		return false;
+	for (i = 0; i < t->ncols; i++)
+		local_pk += t->in_pk[i];
+	if (local_pk != npk)
+		return false;
+	for (i = 0; i < npk; i++) {
+		long c = table_col(t, s->names[pk_idx[i]]);
+
+		if (c < 0 || !t->in_pk[c])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Statements of a shape. Both paths apply the last state of each key the chunk touched:
+ *   upsert:  with f as (last event per key),
+ *                 d as (delete the keys whose last event is D)
+ *            insert the others ... on conflict (key) do update
+ *   general: delete every touched key; insert the others
+ * Both are order-correct for one table; the general one never lets two rows of the chunk
+ * collide on a secondary unique constraint.
+ */
+static void shape_build_sql(struct apply_shape *s, const struct apply_table *t,
+			    const size_t *pk_idx, size_t npk, unsigned stage_no)
+{
+	struct sky_buf b, cols, ins, pk, set, join;
+	size_t i, nins = 0, nset = 0;
+	bool *is_pk = sky_calloc(s->ncols, sizeof(bool));
+
+	sky_buf_init(&b);
+	sky_buf_init(&cols);
+	sky_buf_init(&ins);
+	sky_buf_init(&pk);
+	sky_buf_init(&set);
+	sky_buf_init(&join);
+	for (i = 0; i < npk; i++)
+		is_pk[pk_idx[i]] = true;
+	add_quoted_list(&cols, s->names, NULL, s->ncols, "");
+	add_quoted_list(&pk, s->names, pk_idx, npk, "");
+	for (i = 0; i < npk; i++) {
+		char *q = sky_pg_quote_ident(s->names[pk_idx[i]]);
+
+		sky_buf_addf(&join, "%st.%s = f.%s", i ? " and " : "", q, q);
+		free(q);
+	}
+	for (i = 0; i < s->ncols; i++) {
+		long c = table_col(t, s->names[i]);
+		char *q;
+
+		if (c >= 0 && t->generated[c])
+			continue;
+		q = sky_pg_quote_ident(s->names[i]);
+		sky_buf_addf(&ins, "%s%s", nins++ ? ", " : "", q);
+		if (!is_pk[i] && !(c >= 0 && t->identity_all[c]))
+			sky_buf_addf(&set, "%s%s = excluded.%s", nset++ ? ", " : "", q, q);
+		free(q);
+	}
+
+	s->stage = sky_asprintf("pg_temp.\"_sky_s%u\"", stage_no);
+	s->create_sql = sky_asprintf("create temp table \"_sky_s%u\" on commit delete rows as select %s,"
+				     " 0::bigint as _sky_seq, ''::\"char\" as _sky_op from %s with no data",
+				     stage_no, cols.data, t->qname);
+	s->truncate_sql = sky_asprintf("truncate %s", s->stage);
+	s->copy_sql = sky_asprintf("copy %s (%s, _sky_seq, _sky_op) from stdin", s->stage, cols.data);
+
+	s->stage_no = stage_no;
+	if (shape_can_upsert(s, t, pk_idx, npk)) {
+		sky_buf_addf(&b, "with f as (select distinct on (%s) * from %s order by %s, _sky_seq desc),"
+			     " d as (delete from %s t using f where f._sky_op = 'D' and %s)"
+			     " insert into %s (%s) overriding system value select %s from f"
+			     " where f._sky_op <> 'D' on conflict (%s) do ",
+			     pk.data, s->stage, pk.data, t->qname, join.data, t->qname, ins.data,
+			     ins.data, pk.data);
+		if (nset)
+			sky_buf_addf(&b, "update set %s", set.data);
+		else
+			sky_buf_adds(&b, "nothing");
+		s->apply_src[0] = sky_buf_detach(&b);
+		s->napply = 1;
+	} else {
+		s->apply_src[0] = sky_asprintf("delete from %s t using (select distinct %s from %s) f where %s",
+					       t->qname, pk.data, s->stage, join.data);
+		s->apply_src[1] = sky_asprintf("insert into %s (%s) overriding system value select %s from"
+					       " (select distinct on (%s) * from %s order by %s, _sky_seq desc) f"
+					       " where f._sky_op <> 'D'",
+					       t->qname, ins.data, ins.data, pk.data, s->stage, pk.data);
+		s->napply = 2;
+		sky_buf_release(&b);
+	}
+	sky_buf_release(&cols);
+	sky_buf_release(&ins);
+	sky_buf_release(&pk);
+	sky_buf_release(&set);
+	sky_buf_release(&join);
+	free(is_pk);
+}
+
+/* The shape of this event's row, made (with its statements) the first time it is seen. */
+static int shape_get(struct apply_shape **out, struct sky_apply *a, PGconn *local,
+		     struct apply_table *t, const struct sky_row *row, const struct sky_ev_type *et,
+		     struct sky_error *err)
+{
+	int ret = -1;
+	struct apply_shape *s;
+	size_t *pk_idx = NULL, npk = 0, i;
+
+	if (t->open_op >= 0 && shape_matches(a->ops[t->open_op].shape, row, et)) {
+		*out = a->ops[t->open_op].shape;
+		ret = 0;
+		goto out;
+	}
+	for (s = t->shapes; s; s = s->next) {
+		if (shape_matches(s, row, et)) {
+			*out = s;
+			ret = 0;
+			goto out;
+		}
+	}
+	if (table_load_meta(t, local, err) < 0)
+		goto out;
+	s = sky_calloc(1, sizeof(*s));
+	s->ncols = row->n;
+	s->enc_names = sky_calloc(row->n, sizeof(char *));
+	s->enc_lens = sky_calloc(row->n, sizeof(size_t));
+	s->names = sky_calloc(row->n, sizeof(char *));
+	s->pk_raw = sky_strndup(et->pk, et->pk_len);
+	s->pk_len = et->pk_len;
+	for (i = 0; i < row->n; i++) {
+		s->enc_names[i] = sky_strndup(row->fields[i].name, row->fields[i].name_len);
+		s->enc_lens[i] = row->fields[i].name_len;
+		sky_buf_reset(&a->tmp);
+		if (sky_urldecode_append(&a->tmp, row->fields[i].name, row->fields[i].name_len,
+					 err) < 0) {
+			sky_error_prefix(err, "column name \"%s\"", s->enc_names[i]);
+			s->names[i] = sky_strdup("");
+			shape_free(s);
+			goto out;
+		}
+		s->names[i] = sky_strdup(a->tmp.data);
+	}
+	pk_idx = sky_calloc(row->n, sizeof(size_t));
+	if (sky_pk_resolve(pk_idx, &npk, et->pk, et->pk_len, (const char *const *)s->names,
+			   s->ncols, err) < 0) {
+		shape_free(s);
+		goto out;
+	}
+	shape_build_sql(s, t, pk_idx, npk, ++a->stage_counter);
+	s->pk_idx = pk_idx;
+	s->npk = npk;
+	pk_idx = NULL;
+	s->next = t->shapes;
+	t->shapes = s;
+	*out = s;
+	ret = 0;
+out:
+	free(pk_idx);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- ops */
+
+/* Empty an op for reuse (memory is kept). */
+static void op_clear(struct apply_op *op)
+{
+	if (op->nrows && op->nslots)
+		memset(op->slots, 0, op->nslots * sizeof(*op->slots));
+	sky_buf_reset(&op->buf);
+	sky_buf_reset(&op->keys);
+	sky_buf_reset(&op->live);
+	op->nrows = 0;
+	op->ndead = 0;
+	op->ntables = 0;
+}
+
+static void op_release(struct apply_op *op)
+{
+	sky_buf_release(&op->buf);
+	sky_buf_release(&op->keys);
+	sky_buf_release(&op->live);
+	free(op->rows);
+	free(op->slots);
+	free(op->tables);
+}
+
+static size_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* Slot of key in op's hash: where it is, or the empty slot where it would go. */
+static size_t op_slot(const struct apply_op *op, const char *key, size_t key_len, size_t hash)
+{
+	size_t mask = op->nslots - 1, i = hash & mask;
+
+	while (op->slots[i]) {
+		const struct op_row *r = &op->rows[op->slots[i] - 1];
+
+		if (r->key_len == key_len && memcmp(op->keys.data + r->key_off, key, key_len) == 0)
+			break;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+static void op_rehash(struct apply_op *op)
+{
+	size_t n = op->nslots ? op->nslots * 2 : 1024, i;
+
+	free(op->slots);
+	op->slots = sky_calloc(n, sizeof(*op->slots));
+	op->nslots = n;
+	for (i = 0; i < op->nrows; i++) {
+		const struct op_row *r = &op->rows[i];
+		size_t slot;
+
+		if (r->dead)
+			continue;
+		slot = op_slot(op, op->keys.data + r->key_off, r->key_len,
+			       hash_bytes(op->keys.data + r->key_off, r->key_len));
+		op->slots[slot] = i + 1;
+	}
+}
+
+/*
+ * Record the COPY line just appended to op->buf at [off, buf.len) for key (borrowed). A
+ * previous line of the same key is marked dead: only the last state of a key matters, and
+ * the SQL keeps the last one anyway (distinct on ... _sky_seq desc); this only spares the
+ * server the rows. Keys are compared as encoded text, so two spellings of one value (1.0,
+ * 1.00) stay two lines and the server's typed comparison decides.
+ */
+static void op_add_row(struct apply_op *op, size_t off, const char *key, size_t key_len,
+		       long long ev_id)
+{
+	struct op_row *r;
+	size_t slot;
+
+	if ((op->nrows + 1) * 2 > op->nslots)
+		op_rehash(op);
+	slot = op_slot(op, key, key_len, hash_bytes(key, key_len));
+	if (op->slots[slot]) {
+		op->rows[op->slots[slot] - 1].dead = true;
+		op->ndead++;
+	}
+	if (op->nrows == op->cap_rows) {
+		op->cap_rows = op->cap_rows ? op->cap_rows * 2 : 256;
+		op->rows = sky_realloc(op->rows, op->cap_rows * sizeof(*op->rows));
+	}
+	r = &op->rows[op->nrows];
+	r->off = off;
+	r->len = op->buf.len - off;
+	r->key_off = op->keys.len;
+	r->key_len = key_len;
+	r->ev_id = ev_id;
+	r->dead = false;
+	sky_buf_add(&op->keys, key, key_len);
+	op->slots[slot] = ++op->nrows;
+}
+
+/* The COPY data to send for op: buf, or its live lines when some died. */
+static struct sky_buf *op_copy_data(struct apply_op *op)
+{
+	size_t i;
+
+	if (op->ndead == 0)
+		return &op->buf;
+	sky_buf_reset(&op->live);
+	for (i = 0; i < op->nrows; i++) {
+		if (!op->rows[i].dead)
+			sky_buf_add(&op->live, op->buf.data + op->rows[i].off, op->rows[i].len);
+	}
+	return &op->live;
+}
+
+/* The row behind line `line` (1-based) of op's COPY data, or NULL. */
+static const struct op_row *op_line_row(const struct apply_op *op, long line)
+{
+	size_t i;
+	long n = 0;
+
+	for (i = 0; i < op->nrows; i++) {
+		if (!op->rows[i].dead && ++n == line)
+			return &op->rows[i];
+	}
+	return NULL;
+}
+
+static long op_new(struct sky_apply *a, enum op_kind kind)
+{
+	struct apply_op *op;
+
+	if (a->nops == a->cap_ops) {
+		size_t n = a->cap_ops ? a->cap_ops * 2 : 8, i;
+
+		a->ops = sky_realloc(a->ops, n * sizeof(*a->ops));
+		for (i = a->cap_ops; i < n; i++) {
+			memset(&a->ops[i], 0, sizeof(a->ops[i]));
+			sky_buf_init(&a->ops[i].buf);
+			sky_buf_init(&a->ops[i].keys);
+			sky_buf_init(&a->ops[i].live);
+		}
+		a->cap_ops = n;
+	}
+	op = &a->ops[a->nops];
+	op->kind = kind;
+	op->table = NULL;
+	op->shape = NULL;
+	op_clear(op);
+	return (long)a->nops++;
+}
+
+static void op_add_table(struct apply_op *op, struct apply_table *t)
+{
+	if (op->ntables == op->cap_tables) {
+		op->cap_tables = op->cap_tables ? op->cap_tables * 2 : 4;
+		op->tables = sky_realloc(op->tables, op->cap_tables * sizeof(*op->tables));
+	}
+	op->tables[op->ntables++] = t;
+}
+
+/* Forget the chunk's ops (memory is kept for the next chunk). */
+static void ops_reset(struct sky_apply *a)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->nops; i++) {
+		struct apply_op *op = &a->ops[i];
+
+		if (op->table)
+			op->table->open_op = op->table->last_op = -1;
+		for (j = 0; j < op->ntables; j++)
+			op->tables[j]->open_op = op->tables[j]->last_op = -1;
+		op_clear(op);
+	}
+	a->nops = 0;
+	a->last_trunc_op = -1;
+	sky_qcopy_reset(&a->qc);
+}
+
+/*
+ * TRUNCATE of t, after the rows of t seen so far. Consecutive truncates go into one
+ * statement (TRUNCATE a, b) when no op of t lies between, which is what lets a table be
+ * truncated together with the tables that reference it, as on the root.
+ */
+static void plan_truncate(struct sky_apply *a, struct apply_table *t)
+{
+	long idx;
+
+	t->open_op = -1;
+	if (a->last_trunc_op >= 0 && a->last_trunc_op > t->last_op) {
+		idx = a->last_trunc_op;
+		sky_buf_addf(&a->ops[idx].buf, ", %s", t->qname);
+	} else {
+		idx = op_new(a, OP_TRUNCATE);
+		sky_buf_addf(&a->ops[idx].buf, "truncate %s", t->qname);
+		a->last_trunc_op = idx;
+	}
+	op_add_table(&a->ops[idx], t);
+	t->last_op = idx;
+}
+
+static int plan_row(struct sky_apply *a, PGconn *local, struct apply_table *t,
+		    const struct sky_ev_type *et, const struct sky_event *ev, long long ev_id,
+		    struct sky_error *err)
+{
+	int ret = -1;
+	struct apply_shape *shape;
+	struct apply_op *op;
+	struct sky_buf *b;
+	size_t i, off;
+
+	if (sky_row_parse(&a->row, ev->data, ev->data ? strlen(ev->data) : 0, err) < 0)
+		goto out;
+	if (shape_get(&shape, a, local, t, &a->row, et, err) < 0)
+		goto out;
+	if (t->open_op < 0 || a->ops[t->open_op].shape != shape) {
+		t->open_op = op_new(a, OP_ROWS);
+		a->ops[t->open_op].table = t;
+		a->ops[t->open_op].shape = shape;
+	}
+	op = &a->ops[t->open_op];
+	b = &op->buf;
+	off = b->len;
+	for (i = 0; i < a->row.n; i++) {
+		const struct sky_field *f = &a->row.fields[i];
+
+		if (i)
+			sky_buf_addch(b, '\t');
+		if (!f->value) {
+			sky_buf_add(b, "\\N", 2);
+		} else if (sky_urldecode_copy_append(b, f->value, f->value_len, err) < 0) {
+			sky_error_prefix(err, "column \"%s\"", shape->names[i]);
+			goto out;
+		}
+	}
+	sky_buf_addf(b, "\t%lld\t%c\n", ++a->seq, et->op);
+	/* the key: encoded values of the key columns; '&' cannot occur in them */
+	sky_buf_reset(&a->tmp);
+	for (i = 0; i < shape->npk; i++) {
+		const struct sky_field *f = &a->row.fields[shape->pk_idx[i]];
+
+		if (f->value)
+			sky_buf_add(&a->tmp, f->value, f->value_len);
+		sky_buf_add(&a->tmp, f->value ? "&" : "\x01&", f->value ? 1 : 2);
+	}
+	op_add_row(op, off, a->tmp.data, a->tmp.len, ev_id);
+	t->last_op = t->open_op;
+	ret = 0;
+out:
+	return ret;
+}
+
+/* ---------------------------------------------------------------- public */
+
+struct sky_apply *sky_apply_new(void)
+{
+	struct sky_apply *a = sky_calloc(1, sizeof(*a));
+
+	a->last_trunc_op = -1;
+	a->watermark = -1;
+	sky_qcopy_init(&a->qc);
+	sky_row_init(&a->row);
+	sky_buf_init(&a->tmp);
+	sky_buf_init(&a->script);
+	return a;
+}
+
+void sky_apply_free(struct sky_apply *a)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->nslots; i++) {
+		if (a->slots[i])
+			table_free(a->slots[i]);
+	}
+	free(a->slots);
+	for (i = 0; i < a->cap_ops; i++)
+		op_release(&a->ops[i]);
+	free(a->ops);
+	sky_qcopy_release(&a->qc);
+	sky_row_release(&a->row);
+	sky_buf_release(&a->tmp);
+	sky_buf_release(&a->script);
+	free(a->bufs);
+	free(a->stmt_op);
+	free(a);
+}
+
+/* After a commit (or a rollback): the staging tables are empty again. */
+static void shapes_end_xact(struct sky_apply *a, bool committed)
+{
+	size_t i;
+	struct apply_shape *s;
+
+	for (i = 0; i < a->nslots; i++) {
+		if (!a->slots[i])
+			continue;
+		for (s = a->slots[i]->shapes; s; s = s->next) {
+			if (s->created_now && !committed)
+				s->created = false;
+			s->created_now = false;
+			s->used_now = false;
+		}
+	}
+}
+
+void sky_apply_reset_session(struct sky_apply *a)
+{
+	size_t i;
+	struct apply_shape *s;
+
+	ops_reset(a);
+	for (i = 0; i < a->nslots; i++) {
+		if (!a->slots[i])
+			continue;
+		table_free_meta(a->slots[i]);
+		for (s = a->slots[i]->shapes; s; s = s->next)
+			s->created = s->created_now = s->used_now = s->prepared = s->prepared_now = false;
+	}
+	a->in_xact = false;
+}
+
+int sky_apply_begin(struct sky_apply *a, PGconn *local, const char *cascade, bool copy_queue,
+		    struct sky_error *err)
+{
+	int ret = -1;
+	const char *params[1] = { cascade };
+	struct sky_pg_stmt stmts[3];
+	PGresult *res[3] = { NULL, NULL, NULL };
+	size_t n = 0, i, tables_res;
+	int r;
+
+	ops_reset(a);
+	memset(&a->stats, 0, sizeof(a->stats));
+	a->seq = 0;
+	a->watermark = -1;
+	a->cascade = cascade;
+	a->copy_queue = copy_queue;
+
+	stmts[n++] = (struct sky_pg_stmt){ "begin", 0, NULL };
+	if (copy_queue) {
+		/* the event table is valid for this transaction only: read it after the
+		 * transaction has its txid, as PgQ's rotation expects of inserters */
+		stmts[n++] = (struct sky_pg_stmt){
+			"select txid_current(), pgq_set.queue_event_table($1)", 1, params
+		};
+	}
+	tables_res = n;
+	stmts[n++] = (struct sky_pg_stmt){
+		"select table_name, schema_name, rel_name from pgq_set.get_apply_tables($1)", 1, params
+	};
+	if (sky_pg_pipeline(res, local, stmts, n, err) < 0) {
+		sky_error_prefix(err, "could not start the apply transaction");
+		goto out;
+	}
+	a->in_xact = true;
+	if (copy_queue) {
+		if (PQntuples(res[1]) != 1 || PQgetisnull(res[1], 0, 1)) {
+			sky_error_set(err, "queue \"%s\" does not exist on this node", cascade);
+			goto out;
+		}
+		sky_qcopy_set_table(&a->qc, PQgetvalue(res[1], 0, 1));
+	}
+	for (i = 0; i < a->nslots; i++) {
+		if (a->slots[i])
+			a->slots[i]->active = false;
+	}
+	for (r = 0; r < PQntuples(res[tables_res]); r++) {
+		const char *name = PQgetvalue(res[tables_res], r, 0);
+		struct apply_table *t = table_lookup(a, name);
+
+		if (!t)
+			t = table_add(a, name, PQgetvalue(res[tables_res], r, 1),
+				      PQgetvalue(res[tables_res], r, 2));
+		t->active = true;
+	}
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		PQclear(res[i]);
+	return ret;
+}
+
+static int parse_ll(long long *out, const char *s)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int sky_apply_event(struct sky_apply *a, PGconn *local, const struct sky_event *ev,
+		    struct sky_error *err)
+{
+	int ret = -1;
+	struct apply_table *t;
+	struct sky_ev_type et;
+	long long ev_id = 0;
+
+	a->stats.events++;
+	if (parse_ll(&ev_id, ev->id) < 0) {
+		sky_error_set(err, "event with invalid ev_id \"%s\"", ev->id ? ev->id : "");
+		goto out;
+	}
+	if (a->copy_queue)
+		sky_qcopy_add(&a->qc, ev);
+	if (ev->type && strcmp(ev->type, "pgq_set.watermark") == 0) {
+		long long wm;
+
+		if (parse_ll(&wm, ev->data) < 0) {
+			sky_error_set(err, "event %lld: invalid watermark \"%s\"", ev_id,
+				      ev->data ? ev->data : "");
+			goto out;
+		}
+		if (wm > a->watermark)
+			a->watermark = wm;
+		a->stats.skipped++;
+		ret = 0;
+		goto out;
+	}
+	t = table_lookup(a, ev->extra1);
+	if (!t || !t->active) {
+		a->stats.skipped++;
+		ret = 0;
+		goto out;
+	}
+	if (sky_ev_type_parse(&et, ev->type, err) < 0) {
+		sky_error_prefix(err, "event %lld of table \"%s\"", ev_id, t->name);
+		goto out;
+	}
+	if (et.kind == SKY_EV_OTHER) {
+		a->stats.skipped++;
+		ret = 0;
+		goto out;
+	}
+	if (et.kind == SKY_EV_TRUNCATE) {
+		plan_truncate(a, t);
+	} else if (plan_row(a, local, t, &et, ev, ev_id, err) < 0) {
+		sky_error_prefix(err, "event %lld of table \"%s\"", ev_id, t->name);
+		goto out;
+	}
+	a->stats.applied++;
+	ret = 0;
+out:
+	return ret;
+}
+
+static void script_add(struct sky_apply *a, size_t *nstmts, long op, const char *sql, int count)
+{
+	int i;
+
+	sky_buf_adds(&a->script, sql);
+	sky_buf_adds(&a->script, ";\n");
+	if (*nstmts + (size_t)count > a->cap_stmts) {
+		a->cap_stmts = (*nstmts + (size_t)count) * 2;
+		a->stmt_op = sky_realloc(a->stmt_op, a->cap_stmts * sizeof(long));
+	}
+	for (i = 0; i < count; i++)
+		a->stmt_op[(*nstmts)++] = op;
+}
+
+static void script_add_buf(struct sky_apply *a, size_t *nbufs, struct sky_buf *b)
+{
+	if (*nbufs == a->cap_bufs) {
+		a->cap_bufs = a->cap_bufs ? a->cap_bufs * 2 : 8;
+		a->bufs = sky_realloc(a->bufs, a->cap_bufs * sizeof(*a->bufs));
+	}
+	a->bufs[(*nbufs)++] = b;
+}
+
+/* Say which table and event a failed script statement was about. */
+static void flush_error_context(struct sky_apply *a, const struct sky_pg_script_pos *pos,
+				size_t nstmts, struct sky_error *err)
+{
+	const struct apply_op *op;
+	const struct op_row *row;
+	long idx;
+
+	if (pos->stmt >= nstmts)
+		return;
+	idx = a->stmt_op[pos->stmt];
+	if (idx < 0) {
+		sky_error_prefix(err, "could not copy events into the local queue");
+		return;
+	}
+	op = &a->ops[idx];
+	if (op->kind == OP_TRUNCATE) {
+		sky_error_prefix(err, "could not apply %s", op->buf.data);
+	} else if (pos->copy_line > 0 && (row = op_line_row(op, pos->copy_line)) != NULL) {
+		sky_error_prefix(err, "could not apply event %lld to table \"%s\"", row->ev_id,
+				 op->table->name);
+	} else {
+		sky_error_prefix(err, "could not apply events %lld..%lld to table \"%s\"",
+				 op->rows[0].ev_id, op->rows[op->nrows - 1].ev_id, op->table->name);
+	}
+}
+
+int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err)
+{
+	int ret = -1, rc, k;
+	size_t i, nbufs = 0, nstmts = 0;
+	struct sky_pg_script_pos pos;
+
+	if (a->nops == 0 && a->qc.n == 0) {
+		ret = 0;
+		goto out;
+	}
+	sky_buf_reset(&a->script);
+	for (i = 0; i < a->nops; i++) {
+		struct apply_op *op = &a->ops[i];
+		struct apply_shape *s = op->shape;
+
+		if (op->kind == OP_TRUNCATE) {
+			script_add(a, &nstmts, (long)i, op->buf.data, 1);
+			continue;
+		}
+		if (s->used_now) {
+			/* a second use of the staging table in this transaction */
+			script_add(a, &nstmts, (long)i, s->truncate_sql, 1);
+		}
+		if (!s->created) {
+			script_add(a, &nstmts, (long)i, s->create_sql, 1);
+			s->created = s->created_now = true;
+		}
+		if (!s->prepared && !s->prepared_now) {
+			for (k = 0; k < s->napply; k++) {
+				sky_buf_addf(&a->script, "prepare sky_a%u_%u_%d as ", s->stage_no,
+					     s->prep_gen, k);
+				script_add(a, &nstmts, (long)i, s->apply_src[k], 1);
+			}
+			s->prepared_now = true;
+		}
+		script_add(a, &nstmts, (long)i, s->copy_sql, 1);
+		script_add_buf(a, &nbufs, op_copy_data(op));
+		for (k = 0; k < s->napply; k++) {
+			sky_buf_addf(&a->script, "execute sky_a%u_%u_%d", s->stage_no, s->prep_gen, k);
+			script_add(a, &nstmts, (long)i, "", 1);
+		}
+		s->used_now = true;
+	}
+	if (a->qc.n > 0) {
+		if (!a->qc.copy_sql) {
+			sky_error_set(err, "no event table to copy events into");
+			goto out;
+		}
+		script_add(a, &nstmts, -1, a->qc.copy_sql, 1);
+		script_add_buf(a, &nbufs, &a->qc.rows);
+	}
+	rc = sky_pg_copy_script(local, a->script.data, a->bufs, nbufs, &pos, err);
+	for (i = 0; i < a->nops; i++) {
+		struct apply_shape *s = a->ops[i].shape;
+
+		if (!s || !s->prepared_now)
+			continue;
+		/* after a failure it is unknown whether PREPARE ran: use new names next time */
+		if (rc == 0)
+			s->prepared = true;
+		else
+			s->prep_gen++;
+		s->prepared_now = false;
+	}
+	if (rc < 0) {
+		flush_error_context(a, &pos, nstmts, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	ops_reset(a);
+	return ret;
+}
+
+int sky_apply_commit(struct sky_apply *a, PGconn *local, const char *prev_tick,
+		     const char *cur_tick, char **watermark_out, struct sky_error *err)
+{
+	int ret = -1;
+	char wm[24];
+	const char *p_complete[3] = { a->cascade, prev_tick, cur_tick };
+	const char *p_wm[2] = { a->cascade, wm };
+	const char *p_cascade[1] = { a->cascade };
+	struct sky_pg_stmt stmts[4];
+	PGresult *res[4] = { NULL, NULL, NULL, NULL };
+	size_t n = 0, i, wm_res = 0;
+
+	if (sky_apply_flush(a, local, err) < 0)
+		goto out;
+	stmts[n++] = (struct sky_pg_stmt){ "select pgq_set.complete_batch($1, $2, $3)", 3, p_complete };
+	if (a->watermark >= 0) {
+		snprintf(wm, sizeof(wm), "%lld", a->watermark);
+		stmts[n++] = (struct sky_pg_stmt){ "select pgq_set.set_global_watermark($1, $2)", 2, p_wm };
+	}
+	if (watermark_out) {
+		/* same value as after the commit: last_tick is cur already */
+		wm_res = n;
+		stmts[n++] = (struct sky_pg_stmt){ "select pgq_set.local_watermark($1)", 1, p_cascade };
+	}
+	stmts[n++] = (struct sky_pg_stmt){ "commit", 0, NULL };
+	if (sky_pg_pipeline(res, local, stmts, n, err) < 0)
+		goto out;
+	a->in_xact = false;
+	shapes_end_xact(a, true);
+	if (watermark_out) {
+		*watermark_out = PQntuples(res[wm_res]) == 1 && !PQgetisnull(res[wm_res], 0, 0)
+					 ? sky_strdup(PQgetvalue(res[wm_res], 0, 0))
+					 : NULL;
+	}
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		PQclear(res[i]);
+	return ret;
+}
+
+void sky_apply_abort(struct sky_apply *a, PGconn *local)
+{
+	PGTransactionStatusType ts;
+
+	ops_reset(a);
+	if (local && PQstatus(local) == CONNECTION_OK) {
+		ts = PQtransactionStatus(local);
+		if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+			PGresult *res = PQexec(local, "rollback");
+
+			PQclear(res);
+		}
+	}
+	shapes_end_xact(a, false);
+	a->in_xact = false;
+}
+
+struct sky_apply_stats sky_apply_get_stats(const struct sky_apply *a)
+{
+	return a->stats;
+}

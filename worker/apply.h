@@ -1,0 +1,74 @@
+/*
+ * apply: one batch into the local database, set-based, in one transaction.
+ *
+ * Life of a batch on the local connection:
+ *   sky_apply_begin     BEGIN; learn the tables to apply (and, on a branch, the event table)
+ *   sky_apply_event     per event: decode, group by table, queue-copy (branch); no I/O except
+ *                       a one-time catalog look-up per table and session
+ *   sky_apply_flush     per fetched chunk: one round trip that COPYs each table's rows into a
+ *                       session temp staging table, replaces the touched keys in the target,
+ *                       runs TRUNCATEs in order and COPYs the events into the local queue
+ *   sky_apply_commit    complete_batch, global watermark, COMMIT (one round trip)
+ *   sky_apply_abort     ROLLBACK after any failure
+ * Only the order of events within one table matters (the session runs with
+ * session_replication_role = replica: no FK or deny triggers), so each table's rows of a
+ * chunk are applied as a set: delete every touched key, insert the last state of each key
+ * whose last event is not a delete. See docs/worker.md.
+ */
+#ifndef SKY_APPLY_H
+#define SKY_APPLY_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "decode.h"
+#include "sky_error.h"
+
+struct sky_apply;
+
+struct sky_apply_stats {
+	size_t events;	/* events seen in the batch */
+	size_t applied; /* row and truncate events applied to local tables */
+	size_t skipped; /* events of tables not applied here, and non-row events */
+};
+
+/* New applier (caller frees with sky_apply_free). */
+struct sky_apply *sky_apply_new(void);
+void sky_apply_free(struct sky_apply *a);
+
+/* The local connection was replaced: forget everything that lived in the old session. */
+void sky_apply_reset_session(struct sky_apply *a);
+
+/*
+ * Start the batch's transaction on local. cascade is borrowed until sky_apply_commit or
+ * sky_apply_abort; copy_queue: this node is a branch and keeps a copy of the queue.
+ */
+int sky_apply_begin(struct sky_apply *a, PGconn *local, const char *cascade, bool copy_queue,
+		    struct sky_error *err);
+
+/*
+ * Take one event of the batch (borrowed only during the call). Decoding problems are
+ * permanent errors naming the event.
+ */
+int sky_apply_event(struct sky_apply *a, PGconn *local, const struct sky_event *ev,
+		    struct sky_error *err);
+
+/* Apply everything taken since the last flush. */
+int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err);
+
+/*
+ * Flush, record the batch (prev, cur] as completed, apply the highest global watermark the
+ * batch carried, and commit. When watermark_out is not NULL it receives the node's
+ * pgq_set.local_watermark after the commit (caller frees with free(); NULL if none).
+ */
+int sky_apply_commit(struct sky_apply *a, PGconn *local, const char *prev_tick,
+		     const char *cur_tick, char **watermark_out, struct sky_error *err);
+
+/* Roll back the batch's transaction if one is open (best effort) and drop pending work. */
+void sky_apply_abort(struct sky_apply *a, PGconn *local);
+
+/* Counters of the current (or last) batch. */
+struct sky_apply_stats sky_apply_get_stats(const struct sky_apply *a);
+
+#endif

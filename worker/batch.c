@@ -1,0 +1,197 @@
+/*
+ * batch: PgQ consumer side of a batch on the provider connection.
+ */
+#include "batch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgscript.h"
+#include "sky_mem.h"
+#include "sky_pg.h"
+
+/* the columns batch_event_sql selects, in order */
+enum { COL_ID, COL_TIME, COL_TXID, COL_RETRY, COL_TYPE, COL_DATA, COL_EX1, COL_EX2, COL_EX3, COL_EX4, NCOLS };
+
+void sky_batch_init(struct sky_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void sky_batch_release(struct sky_batch *b)
+{
+	free(b->cur_tick_time);
+	free(b->cur_tick_event_seq);
+	free(b->prev_tick_time);
+	free(b->prev_tick_event_seq);
+	free(b->event_sql);
+	sky_batch_init(b);
+}
+
+static int tick_parse(long long *out, char *text, size_t text_size, const char *s,
+		      struct sky_error *err)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return sky_error_set(err, "provider returned an invalid id \"%s\"", s);
+	*out = v;
+	snprintf(text, text_size, "%lld", v);
+	return 0;
+}
+
+int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *queue,
+		   const char *consumer, struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+	const char *params[2] = { queue, consumer };
+
+	sky_batch_release(b);
+	*found = false;
+	/* the function scan runs to completion before the select list, so batch_event_sql
+	 * sees the batch next_batch_info just opened */
+	if (sky_pg_exec(&res, prov, err,
+			"select b.batch_id, b.cur_tick_id, b.prev_tick_id, b.cur_tick_time,"
+			" b.cur_tick_event_seq,"
+			" case when b.batch_id is not null then pgq.batch_event_sql(b.batch_id) end,"
+			" b.prev_tick_time, b.prev_tick_event_seq"
+			" from pgq.next_batch_info($1, $2) b",
+			2, params) < 0) {
+		sky_error_prefix(err, "could not get the next batch");
+		goto out;
+	}
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		ret = 0;
+		goto out;
+	}
+	if (tick_parse(&b->batch_id, b->batch_id_s, sizeof(b->batch_id_s), PQgetvalue(res, 0, 0), err) < 0 ||
+	    tick_parse(&b->cur_tick, b->cur_tick_s, sizeof(b->cur_tick_s), PQgetvalue(res, 0, 1), err) < 0 ||
+	    tick_parse(&b->prev_tick, b->prev_tick_s, sizeof(b->prev_tick_s), PQgetvalue(res, 0, 2), err) < 0)
+		goto out;
+	b->cur_tick_time = sky_strdup(PQgetvalue(res, 0, 3));
+	b->cur_tick_event_seq = sky_strdup(PQgetvalue(res, 0, 4));
+	b->event_sql = sky_strdup(PQgetvalue(res, 0, 5));
+	b->prev_tick_time = sky_strdup(PQgetvalue(res, 0, 6));
+	b->prev_tick_event_seq = sky_strdup(PQgetvalue(res, 0, 7));
+	*found = true;
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+static int fetch_check(PGresult *res, PGconn *prov, struct sky_error *err)
+{
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		sky_pg_error(err, prov, res);
+		return sky_error_prefix(err, "could not fetch events");
+	}
+	if (PQnfields(res) != NCOLS)
+		return sky_error_set(err, "event query returned %d columns, expected %d", PQnfields(res),
+				     NCOLS);
+	return 0;
+}
+
+int sky_batch_open(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_size,
+		   struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+	char *sql;
+
+	/* begin, declare and the first fetch in one round trip; the SQL is PgQ's own */
+	sql = sky_asprintf("begin; declare sky_batch no scroll cursor for %s; fetch %d from sky_batch",
+			   b->event_sql, fetch_size);
+	res = PQexec(prov, sql);
+	if (PQtransactionStatus(prov) != PQTRANS_IDLE)
+		b->cursor_open = true;
+	if (fetch_check(res, prov, err) < 0)
+		goto out;
+	*out = res;
+	res = NULL;
+	ret = 0;
+out:
+	PQclear(res);
+	free(sql);
+	return ret;
+}
+
+int sky_batch_fetch(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_size,
+		    struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "fetch %d from sky_batch", fetch_size);
+	res = PQexec(prov, sql);
+	if (fetch_check(res, prov, err) < 0)
+		goto out;
+	*out = res;
+	res = NULL;
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+void sky_batch_event(struct sky_event *out, const PGresult *res, int i)
+{
+#define COL(c) (PQgetisnull(res, i, (c)) ? NULL : PQgetvalue(res, i, (c)))
+	out->id = COL(COL_ID);
+	out->time = COL(COL_TIME);
+	out->txid = COL(COL_TXID);
+	out->retry = COL(COL_RETRY);
+	out->type = COL(COL_TYPE);
+	out->data = COL(COL_DATA);
+	out->extra1 = COL(COL_EX1);
+	out->extra2 = COL(COL_EX2);
+	out->extra3 = COL(COL_EX3);
+	out->extra4 = COL(COL_EX4);
+#undef COL
+}
+
+int sky_batch_finish(struct sky_batch *b, PGconn *prov, const char *cascade, const char *node,
+		     const char *watermark, struct sky_error *err)
+{
+	int ret = -1;
+	const char *params[4] = { cascade, node, watermark, b->batch_id_s };
+	struct sky_pg_stmt stmts[2];
+	size_t n = 0;
+
+	if (b->cursor_open)
+		stmts[n++] = (struct sky_pg_stmt){ "commit", 0, NULL };
+	stmts[n++] = (struct sky_pg_stmt){
+		"select set_config('synchronous_commit', 'off', true),"
+		" pgq_set.report_watermark($1, $2, $3), pgq.finish_batch($4)",
+		4, params
+	};
+	if (sky_pg_pipeline(NULL, prov, stmts, n, err) < 0) {
+		PGTransactionStatusType ts = PQtransactionStatus(prov);
+
+		b->cursor_open = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
+		sky_error_prefix(err, "could not finish batch %s", b->batch_id_s);
+		goto out;
+	}
+	b->cursor_open = false;
+	ret = 0;
+out:
+	return ret;
+}
+
+void sky_batch_abort(struct sky_batch *b, PGconn *prov)
+{
+	if (b->cursor_open && prov && PQstatus(prov) == CONNECTION_OK &&
+	    PQtransactionStatus(prov) != PQTRANS_IDLE && PQtransactionStatus(prov) != PQTRANS_ACTIVE) {
+		PGresult *res = PQexec(prov, "rollback");
+
+		PQclear(res);
+	}
+	b->cursor_open = false;
+}

@@ -1,0 +1,727 @@
+/*
+ * loop: the worker's state machine. One function per state; each returns the next state.
+ * Failures go through one handler that decides between retry (with backoff), a recorded
+ * permanent error (longer pause) and exit ("lost position").
+ *
+ *   CONNECT ─► READ_STATE ─┬─ root ──► ROOT_TICK ─► IDLE ─► READ_STATE
+ *                          ├─ paused ► IDLE
+ *                          └─► PROVIDER ─► NEXT_BATCH ─┬─ none ─────► IDLE
+ *                                                      ├─ prev ─────► APPLY ─► LOCAL_TICK ─► FINISH ─► READ_STATE
+ *                                                      ├─ cur ──────► LOCAL_TICK (branch) / FINISH (leaf)
+ *                                                      └─ otherwise ► lost position: EXIT 1
+ *   any failure ─► BACKOFF ─► CONNECT
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apply.h"
+#include "batch.h"
+#include "sky_error.h"
+#include "sky_log.h"
+#include "sky_mem.h"
+#include "sky_pg.h"
+
+volatile sig_atomic_t sky_worker_stop_requested = 0;
+
+#define HEARTBEAT_PERIOD 1.0 /* seconds between heartbeats and root watermark publishing */
+#define RETRY_PAUSE_MIN 0.1  /* first pause after a retryable failure, doubling ... */
+#define RETRY_PAUSE_MAX 5.0  /* ... up to this */
+#define ERROR_PAUSE_MIN 10.0 /* first pause after a permanent failure, doubling ... */
+#define ERROR_PAUSE_MAX 60.0 /* ... up to this */
+#define ONCE_MAX_FAILURES 10 /* --once gives up after this many retryable failures in a row */
+
+enum wk_state {
+	WK_CONNECT,
+	WK_READ_STATE,
+	WK_ROOT_TICK,
+	WK_PROVIDER,
+	WK_NEXT_BATCH,
+	WK_APPLY,
+	WK_LOCAL_TICK,
+	WK_FINISH,
+	WK_IDLE,
+	WK_BACKOFF,
+	WK_EXIT
+};
+
+struct wk {
+	const struct sky_worker_options *opt;
+	int exit_code;
+
+	PGconn *local;
+	bool locked; /* holds the per-cascade advisory lock on local */
+	PGconn *prov;
+	char *prov_node; /* what prov is connected to */
+	char *prov_location;
+
+	/* pgq_set.worker_state, re-read every loop */
+	char *cascade;
+	char *node;
+	char *role;
+	char *provider;
+	char *provider_location; /* may hold a password: never printed */
+	bool has_last_tick;
+	long long last_tick;
+	bool paused;
+	bool was_paused;
+
+	struct sky_batch batch;
+	bool in_batch; /* batch describes the batch being worked on */
+	struct sky_apply *apply;
+	char *watermark; /* local watermark to report with the finish */
+	double batch_start;
+
+	double sleep_for;
+	double retry_pause;
+	double error_pause;
+	int failures;
+	bool error_recorded; /* pgq_set.node.worker_error may be set */
+	bool check_prev_tick; /* local session is new: make sure tick prev exists (branch) */
+	double last_heartbeat;
+	double last_publish;
+
+	/* totals for the exit summary (debug log) */
+	long long batches;
+	long long events;
+	double t_state, t_next, t_fetch, t_apply, t_commit, t_tick, t_finish, t_idle;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleep, waking early when a stop is requested. */
+static void sleep_s(double seconds)
+{
+	double end = now_s() + seconds;
+
+	while (!sky_worker_stop_requested) {
+		double left = end - now_s();
+		struct timespec ts;
+
+		if (left <= 0)
+			break;
+		if (left > 0.1)
+			left = 0.1;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(left * 1e9);
+		nanosleep(&ts, NULL);
+	}
+}
+
+static bool streq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+static void set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? sky_strdup(src) : NULL;
+}
+
+static bool is_branch(const struct wk *w)
+{
+	return streq(w->role, "branch");
+}
+
+/* Log prefix: node "db2" cascade "app" (and the batch when one is being worked on). */
+static const char *ctx(const struct wk *w, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "node \"%s\" cascade \"%s\"", w->node ? w->node : "?",
+			 w->cascade ? w->cascade : (w->opt->cascade ? w->opt->cascade : "?"));
+
+	if (w->in_batch && n > 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, " batch %s (%s, %s]", w->batch.batch_id_s,
+			 w->batch.prev_tick_s, w->batch.cur_tick_s);
+	return buf;
+}
+
+static bool conn_usable(PGconn *c)
+{
+	PGTransactionStatusType ts;
+
+	if (!c || PQstatus(c) != CONNECTION_OK || PQpipelineStatus(c) != PQ_PIPELINE_OFF)
+		return false;
+	ts = PQtransactionStatus(c);
+	return ts != PQTRANS_ACTIVE && ts != PQTRANS_UNKNOWN;
+}
+
+static void drop_local(struct wk *w)
+{
+	PQfinish(w->local);
+	w->local = NULL;
+	w->locked = false;
+	sky_apply_reset_session(w->apply);
+}
+
+static void drop_provider(struct wk *w)
+{
+	PQfinish(w->prov);
+	w->prov = NULL;
+	set_str(&w->prov_node, NULL);
+	set_str(&w->prov_location, NULL);
+	w->batch.cursor_open = false;
+}
+
+/* Store msg as the node's worker error (best effort, autocommit). */
+static void record_error(struct wk *w, const char *msg)
+{
+	struct sky_error err;
+	const char *params[2] = { w->cascade, msg };
+	char c[256];
+
+	if (!w->cascade || !conn_usable(w->local))
+		return;
+	if (sky_pg_exec(NULL, w->local, &err, "select pgq_set.set_worker_error($1, $2)", 2, params) < 0) {
+		sky_warning("%s: could not record the error: %s", ctx(w, c, sizeof(c)), err.message);
+		return;
+	}
+	w->error_recorded = msg != NULL;
+}
+
+/* Abort whatever batch is under way on both connections. */
+static void abort_batch(struct wk *w)
+{
+	sky_apply_abort(w->apply, conn_usable(w->local) ? w->local : NULL);
+	sky_batch_abort(&w->batch, conn_usable(w->prov) ? w->prov : NULL);
+	free(w->watermark);
+	w->watermark = NULL;
+}
+
+/*
+ * The one failure path. record: store a permanent error in the catalog (false for errors
+ * that are not about this worker's work, e.g. another worker holding the node).
+ */
+static enum wk_state fail(struct wk *w, struct sky_error *err, bool record)
+{
+	char c[256];
+	char msg[SKY_ERROR_MSG_LEN + 128];
+	bool lost = strstr(err->message, "lost position") != NULL;
+
+	abort_batch(w);
+	ctx(w, c, sizeof(c));
+	if (w->in_batch)
+		snprintf(msg, sizeof(msg), "batch %s (%s, %s]: %s", w->batch.batch_id_s,
+			 w->batch.prev_tick_s, w->batch.cur_tick_s, err->message);
+	else
+		snprintf(msg, sizeof(msg), "%s", err->message);
+	w->in_batch = false;
+	w->failures++;
+
+	if (lost) {
+		sky_errorlog("%s: %s", c, err->message);
+		record_error(w, msg);
+		w->exit_code = 1;
+		return WK_EXIT;
+	}
+	if (err->retryable) {
+		w->sleep_for = w->retry_pause;
+		w->retry_pause = w->retry_pause * 2 > RETRY_PAUSE_MAX ? RETRY_PAUSE_MAX : w->retry_pause * 2;
+		sky_warning("%s: %s; retrying in %.1f s", c, err->message, w->sleep_for);
+		if (!conn_usable(w->local))
+			drop_local(w);
+		if (!conn_usable(w->prov))
+			drop_provider(w);
+		if (w->opt->once && w->failures >= ONCE_MAX_FAILURES) {
+			sky_errorlog("%s: giving up after %d failures", c, w->failures);
+			w->exit_code = 1;
+			return WK_EXIT;
+		}
+		return WK_BACKOFF;
+	}
+	w->sleep_for = w->error_pause;
+	w->error_pause = w->error_pause * 2 > ERROR_PAUSE_MAX ? ERROR_PAUSE_MAX : w->error_pause * 2;
+	sky_errorlog("%s: %s%s", c, err->message,
+		     w->opt->once ? "" : "; retrying later");
+	if (record)
+		record_error(w, msg);
+	/* a fresh session next time: no stale staging tables or cached statements */
+	drop_local(w);
+	if (!conn_usable(w->prov))
+		drop_provider(w);
+	if (w->opt->once) {
+		w->exit_code = 1;
+		return WK_EXIT;
+	}
+	return WK_BACKOFF;
+}
+
+/* A batch (or a root round) went through: reset the backoff and clear a recorded error. */
+static void succeeded(struct wk *w)
+{
+	w->failures = 0;
+	w->retry_pause = RETRY_PAUSE_MIN;
+	w->error_pause = ERROR_PAUSE_MIN;
+	if (w->error_recorded)
+		record_error(w, NULL);
+}
+
+/* ---------------------------------------------------------------- states */
+
+static enum wk_state st_connect(struct wk *w)
+{
+	struct sky_error err;
+
+	if (w->local && !conn_usable(w->local))
+		drop_local(w);
+	if (w->local)
+		return WK_READ_STATE;
+	if (sky_pg_connect(&w->local, w->opt->dsn, "the local node", &err) < 0)
+		return fail(w, &err, false);
+	/*
+	 * replica: no deny or FK triggers while applying; ISO dates both ways; nested loops
+	 * only: every join of the worker is a chunk of rows against a primary key, and the
+	 * apply statements are prepared once per session, so a generic plan must never pick a
+	 * hash join that scans a whole table
+	 */
+	if (sky_pg_command(w->local, &err,
+			   "set session_replication_role = replica; set datestyle = 'ISO, YMD';"
+			   " set intervalstyle = postgres; set enable_hashjoin = off;"
+			   " set enable_mergejoin = off; set application_name = skyworker") < 0) {
+		sky_error_prefix(&err, "could not set up the local session");
+		return fail(w, &err, true);
+	}
+	sky_apply_reset_session(w->apply);
+	w->check_prev_tick = true;
+	return WK_READ_STATE;
+}
+
+static enum wk_state st_read_state(struct wk *w)
+{
+	struct sky_error err;
+	PGresult *res = NULL;
+	double now = now_s();
+	bool heartbeat = now - w->last_heartbeat >= HEARTBEAT_PERIOD;
+	const char *params[2] = { w->opt->cascade, NULL };
+	enum wk_state next = WK_EXIT;
+	char c[256];
+
+	params[1] = heartbeat ? "true" : "false";
+	if (sky_pg_exec(&res, w->local, &err,
+			"select s.cascade, s.node_name, s.node_role, s.provider_node,"
+			" s.provider_location, s.last_tick, s.paused,"
+			" case when $2::boolean then pgq_set.worker_heartbeat(s.cascade) end"
+			" from pgq_set.worker_state($1) s",
+			2, params) < 0) {
+		sky_error_prefix(&err, "could not read the node's state");
+		next = fail(w, &err, false);
+		goto out;
+	}
+	if (heartbeat)
+		w->last_heartbeat = now;
+	set_str(&w->cascade, PQgetvalue(res, 0, 0));
+	set_str(&w->node, PQgetvalue(res, 0, 1));
+	set_str(&w->role, PQgetvalue(res, 0, 2));
+	set_str(&w->provider, PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3));
+	set_str(&w->provider_location, PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4));
+	w->has_last_tick = !PQgetisnull(res, 0, 5);
+	w->last_tick = w->has_last_tick ? strtoll(PQgetvalue(res, 0, 5), NULL, 10) : 0;
+	w->paused = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
+	PQclear(res);
+	res = NULL;
+
+	if (!w->locked) {
+		/* one worker per node and cascade */
+		const char *lp[1] = { w->cascade };
+
+		if (sky_pg_exec(&res, w->local, &err,
+				"select pg_try_advisory_lock(hashtext('skyworker'), hashtext($1))", 1, lp) < 0) {
+			next = fail(w, &err, false);
+			goto out;
+		}
+		if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+			sky_error_set(&err, "another skyworker is running for this node");
+			next = fail(w, &err, false);
+			goto out;
+		}
+		w->locked = true;
+		sky_info("%s: started as %s%s%s", ctx(w, c, sizeof(c)), w->role,
+			 w->provider ? " of provider " : "", w->provider ? w->provider : "");
+	}
+
+	if (streq(w->role, "root")) {
+		if (w->prov)
+			drop_provider(w);
+		next = WK_ROOT_TICK;
+	} else if (w->paused) {
+		if (!w->was_paused) {
+			sky_info("%s: paused", ctx(w, c, sizeof(c)));
+			/* let the admin see the acknowledgement now */
+			w->last_heartbeat = 0;
+		}
+		w->was_paused = true;
+		w->sleep_for = w->opt->poll_interval;
+		next = w->opt->once ? WK_EXIT : WK_IDLE;
+	} else {
+		if (w->was_paused)
+			sky_info("%s: resumed", ctx(w, c, sizeof(c)));
+		w->was_paused = false;
+		next = WK_PROVIDER;
+	}
+out:
+	PQclear(res);
+	return next;
+}
+
+static enum wk_state st_root_tick(struct wk *w)
+{
+	struct sky_error err;
+	const char *params[1] = { w->cascade };
+	double now = now_s();
+
+	if (now - w->last_publish >= HEARTBEAT_PERIOD) {
+		if (sky_pg_exec(NULL, w->local, &err, "select pgq_set.publish_watermark($1)", 1,
+				params) < 0) {
+			sky_error_prefix(&err, "could not publish the global watermark");
+			return fail(w, &err, true);
+		}
+		w->last_publish = now;
+		succeeded(w);
+	}
+	if (w->opt->once)
+		return WK_EXIT;
+	w->sleep_for = w->opt->poll_interval < HEARTBEAT_PERIOD ? w->opt->poll_interval : HEARTBEAT_PERIOD;
+	return WK_IDLE;
+}
+
+static enum wk_state st_provider(struct wk *w)
+{
+	struct sky_error err;
+	char what[128], c[256];
+
+	if (w->prov && (!streq(w->prov_node, w->provider) ||
+			!streq(w->prov_location, w->provider_location) || !conn_usable(w->prov))) {
+		if (!streq(w->prov_node, w->provider))
+			sky_info("%s: provider changed from \"%s\" to \"%s\"", ctx(w, c, sizeof(c)),
+				 w->prov_node, w->provider);
+		drop_provider(w);
+	}
+	if (w->prov)
+		return WK_NEXT_BATCH;
+	snprintf(what, sizeof(what), "provider \"%s\"", w->provider);
+	if (sky_pg_connect(&w->prov, w->provider_location, what, &err) < 0)
+		return fail(w, &err, false);
+	if (sky_pg_command(w->prov, &err, "set datestyle = 'ISO, YMD'; set application_name = skyworker") < 0) {
+		sky_error_prefix(&err, "could not set up the session on %s", what);
+		return fail(w, &err, false);
+	}
+	set_str(&w->prov_node, w->provider);
+	set_str(&w->prov_location, w->provider_location);
+	return WK_NEXT_BATCH;
+}
+
+static enum wk_state st_next_batch(struct wk *w)
+{
+	struct sky_error err;
+	bool found;
+
+	if (sky_batch_next(&w->batch, &found, w->prov, w->cascade, w->node, &err) < 0) {
+		sky_error_prefix(&err, "provider \"%s\"", w->provider);
+		return fail(w, &err, true);
+	}
+	if (!found) {
+		/* nothing pending: a permanent error recorded earlier is gone */
+		succeeded(w);
+		if (w->opt->once)
+			return WK_EXIT;
+		w->sleep_for = w->opt->poll_interval;
+		return WK_IDLE;
+	}
+	w->in_batch = true;
+	w->batch_start = now_s();
+	if (w->has_last_tick && w->last_tick == w->batch.prev_tick)
+		return WK_APPLY;
+	if (w->has_last_tick && w->last_tick == w->batch.cur_tick) {
+		char c[256];
+
+		sky_debug("%s: already applied, finishing", ctx(w, c, sizeof(c)));
+		return is_branch(w) ? WK_LOCAL_TICK : WK_FINISH;
+	}
+	if (w->has_last_tick)
+		sky_error_set(&err, "lost position: node \"%s\" completed tick %lld but provider \"%s\" offers batch (%lld, %lld]",
+			      w->node, w->last_tick, w->provider, w->batch.prev_tick, w->batch.cur_tick);
+	else
+		sky_error_set(&err, "lost position: node \"%s\" has completed no tick but provider \"%s\" offers batch (%lld, %lld]",
+			      w->node, w->provider, w->batch.prev_tick, w->batch.cur_tick);
+	return fail(w, &err, true);
+}
+
+static enum wk_state st_apply(struct wk *w)
+{
+	struct sky_error err;
+	PGresult *res = NULL;
+	enum wk_state next = WK_EXIT;
+	struct sky_event ev;
+	struct sky_apply_stats st;
+	int i, n, rc;
+	char c[256];
+	double t;
+
+	if (is_branch(w) && w->check_prev_tick) {
+		/*
+		 * Local ticks commit asynchronously (st_local_tick): a crash of this server can
+		 * lose the newest one, which is tick prev here. Every session starts by putting it
+		 * back, in its own transaction, before events after it are copied.
+		 */
+		const char *tp[4] = { w->cascade, w->batch.prev_tick_s, w->batch.prev_tick_time,
+				      w->batch.prev_tick_event_seq };
+
+		if (sky_pg_exec(NULL, w->local, &err, "select pgq_set.create_tick($1, $2, $3, $4)", 4,
+				tp) < 0) {
+			sky_error_prefix(&err, "could not create tick %s", w->batch.prev_tick_s);
+			next = fail(w, &err, true);
+			goto out;
+		}
+	}
+	w->check_prev_tick = false;
+	if (sky_apply_begin(w->apply, w->local, w->cascade, is_branch(w), &err) < 0) {
+		next = fail(w, &err, true);
+		goto out;
+	}
+	t = now_s();
+	rc = sky_batch_open(&res, &w->batch, w->prov, w->opt->fetch_size, &err);
+	w->t_fetch += now_s() - t;
+	if (rc < 0) {
+		sky_error_prefix(&err, "provider \"%s\"", w->provider);
+		next = fail(w, &err, true);
+		goto out;
+	}
+	for (;;) {
+		n = PQntuples(res);
+		for (i = 0; i < n; i++) {
+			sky_batch_event(&ev, res, i);
+			if (sky_apply_event(w->apply, w->local, &ev, &err) < 0) {
+				next = fail(w, &err, true);
+				goto out;
+			}
+		}
+		PQclear(res);
+		res = NULL;
+		if (n < w->opt->fetch_size)
+			break;
+		if (sky_worker_stop_requested) {
+			sky_info("%s: stopping: batch rolled back", ctx(w, c, sizeof(c)));
+			abort_batch(w);
+			w->in_batch = false;
+			next = WK_EXIT;
+			goto out;
+		}
+		if (sky_apply_flush(w->apply, w->local, &err) < 0) {
+			next = fail(w, &err, true);
+			goto out;
+		}
+		t = now_s();
+		rc = sky_batch_fetch(&res, &w->batch, w->prov, w->opt->fetch_size, &err);
+		w->t_fetch += now_s() - t;
+		if (rc < 0) {
+			sky_error_prefix(&err, "provider \"%s\"", w->provider);
+			next = fail(w, &err, true);
+			goto out;
+		}
+	}
+	free(w->watermark);
+	w->watermark = NULL;
+	t = now_s();
+	rc = sky_apply_commit(w->apply, w->local, w->batch.prev_tick_s, w->batch.cur_tick_s,
+			      &w->watermark, &err);
+	w->t_commit += now_s() - t;
+	if (rc < 0) {
+		next = fail(w, &err, true);
+		goto out;
+	}
+	st = sky_apply_get_stats(w->apply);
+	w->batches++;
+	w->events += (long long)st.events;
+	sky_debug("%s: %zu events, %zu applied, %zu skipped", ctx(w, c, sizeof(c)), st.events,
+		  st.applied, st.skipped);
+	next = is_branch(w) ? WK_LOCAL_TICK : WK_FINISH;
+out:
+	PQclear(res);
+	return next;
+}
+
+static enum wk_state st_local_tick(struct wk *w)
+{
+	struct sky_error err;
+	PGresult *res = NULL;
+	const char *params[4] = { w->cascade, w->batch.cur_tick_s, w->batch.cur_tick_time,
+				  w->batch.cur_tick_event_seq };
+	enum wk_state next = WK_EXIT;
+
+	/*
+	 * Its own transaction, after the apply committed: the tick's snapshot sees the copied
+	 * events. It commits without waiting for its WAL flush: the next apply commit flushes
+	 * it, and a crash of this server before that can lose only this newest tick, which the
+	 * next session puts back (check_prev_tick) or the skip path re-creates.
+	 */
+	if (sky_pg_exec(&res, w->local, &err,
+			"select set_config('synchronous_commit', 'off', true),"
+			" pgq_set.create_tick($1, $2, $3, $4), pgq_set.local_watermark($1)",
+			4, params) < 0) {
+		sky_error_prefix(&err, "could not create tick %s", w->batch.cur_tick_s);
+		next = fail(w, &err, true);
+		goto out;
+	}
+	free(w->watermark);
+	w->watermark = PQgetisnull(res, 0, 2) ? NULL : sky_strdup(PQgetvalue(res, 0, 2));
+	next = WK_FINISH;
+out:
+	PQclear(res);
+	return next;
+}
+
+static enum wk_state st_finish(struct wk *w)
+{
+	struct sky_error err;
+	PGresult *res = NULL;
+	const char *params[1] = { w->cascade };
+	enum wk_state next = WK_EXIT;
+	char c[256];
+
+	if (!w->watermark) {
+		if (sky_pg_exec(&res, w->local, &err, "select pgq_set.local_watermark($1)", 1, params) < 0) {
+			next = fail(w, &err, true);
+			goto out;
+		}
+		if (!PQgetisnull(res, 0, 0))
+			w->watermark = sky_strdup(PQgetvalue(res, 0, 0));
+	}
+	if (sky_batch_finish(&w->batch, w->prov, w->cascade, w->node, w->watermark, &err) < 0) {
+		sky_error_prefix(&err, "provider \"%s\"", w->provider);
+		next = fail(w, &err, true);
+		goto out;
+	}
+	sky_debug("%s: finished in %.1f ms", ctx(w, c, sizeof(c)), (now_s() - w->batch_start) * 1e3);
+	free(w->watermark);
+	w->watermark = NULL;
+	w->in_batch = false;
+	succeeded(w);
+	next = WK_READ_STATE;
+out:
+	PQclear(res);
+	return next;
+}
+
+/* ---------------------------------------------------------------- driver */
+
+static void account(struct wk *w, enum wk_state st, double dt)
+{
+	switch (st) {
+	case WK_READ_STATE:
+		w->t_state += dt;
+		break;
+	case WK_NEXT_BATCH:
+		w->t_next += dt;
+		break;
+	case WK_APPLY:
+		w->t_apply += dt;
+		break;
+	case WK_LOCAL_TICK:
+		w->t_tick += dt;
+		break;
+	case WK_FINISH:
+		w->t_finish += dt;
+		break;
+	case WK_IDLE:
+	case WK_BACKOFF:
+		w->t_idle += dt;
+		break;
+	default:
+		break;
+	}
+}
+
+int sky_worker_run(const struct sky_worker_options *opt)
+{
+	struct wk w;
+	enum wk_state state = WK_CONNECT, prev;
+	char c[256];
+	double t0, start = now_s();
+
+	memset(&w, 0, sizeof(w));
+	w.opt = opt;
+	w.apply = sky_apply_new();
+	w.retry_pause = RETRY_PAUSE_MIN;
+	w.error_pause = ERROR_PAUSE_MIN;
+	w.error_recorded = true; /* a previous run may have left one */
+	w.last_heartbeat = w.last_publish = -HEARTBEAT_PERIOD;
+	sky_batch_init(&w.batch);
+
+	while (state != WK_EXIT) {
+		/* a batch in flight is finished (after its commit) or rolled back (before) */
+		if (sky_worker_stop_requested && state != WK_LOCAL_TICK && state != WK_FINISH) {
+			if (w.in_batch)
+				abort_batch(&w);
+			break;
+		}
+		t0 = now_s();
+		prev = state;
+		switch (state) {
+		case WK_CONNECT:
+			state = st_connect(&w);
+			break;
+		case WK_READ_STATE:
+			state = st_read_state(&w);
+			break;
+		case WK_ROOT_TICK:
+			state = st_root_tick(&w);
+			break;
+		case WK_PROVIDER:
+			state = st_provider(&w);
+			break;
+		case WK_NEXT_BATCH:
+			state = st_next_batch(&w);
+			break;
+		case WK_APPLY:
+			state = st_apply(&w);
+			break;
+		case WK_LOCAL_TICK:
+			state = st_local_tick(&w);
+			break;
+		case WK_FINISH:
+			state = st_finish(&w);
+			break;
+		case WK_IDLE:
+			sleep_s(w.sleep_for);
+			state = WK_READ_STATE;
+			break;
+		case WK_BACKOFF:
+			sleep_s(w.sleep_for);
+			state = WK_CONNECT;
+			break;
+		case WK_EXIT:
+			break;
+		}
+		account(&w, prev, now_s() - t0);
+	}
+	if (sky_worker_stop_requested)
+		sky_info("%s: stopped", ctx(&w, c, sizeof(c)));
+	sky_debug("%s: %lld batches, %lld events in %.3f s; seconds in state: read %.3f, next %.3f,"
+		  " apply %.3f (fetch %.3f, commit %.3f), tick %.3f, finish %.3f, idle %.3f",
+		  ctx(&w, c, sizeof(c)), w.batches, w.events, now_s() - start, w.t_state, w.t_next,
+		  w.t_apply, w.t_fetch, w.t_commit, w.t_tick, w.t_finish, w.t_idle);
+	abort_batch(&w);
+	sky_apply_free(w.apply);
+	sky_batch_release(&w.batch);
+	PQfinish(w.local);
+	PQfinish(w.prov);
+	free(w.prov_node);
+	free(w.prov_location);
+	free(w.cascade);
+	free(w.node);
+	free(w.role);
+	free(w.provider);
+	free(w.provider_location);
+	free(w.watermark);
+	return w.exit_code;
+}

@@ -1,0 +1,223 @@
+/*
+ * pgscript: a COPY-carrying statement script and a libpq pipeline, each in one round trip.
+ */
+#include "pgscript.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sky_pg.h"
+
+/* Send one buffer as COPY data, then end the COPY. 0 or -1 (connection trouble). */
+static int copy_send(PGconn *conn, const struct sky_buf *buf, struct sky_error *err)
+{
+	int ret = -1;
+	size_t off = 0;
+	const size_t piece = 1 << 20;
+
+	while (off < buf->len) {
+		size_t n = buf->len - off < piece ? buf->len - off : piece;
+
+		if (PQputCopyData(conn, buf->data + off, (int)n) != 1) {
+			sky_pg_error(err, conn, NULL);
+			goto out;
+		}
+		off += n;
+	}
+	if (PQputCopyEnd(conn, NULL) != 1) {
+		sky_pg_error(err, conn, NULL);
+		goto out;
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
+/* Fill err from a failed result (adding the server's DETAIL) and pos from its COPY context. */
+static void script_error(struct sky_error *err, struct sky_pg_script_pos *pos, PGconn *conn,
+			 const PGresult *res, size_t stmt)
+{
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *context = res ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
+	const char *line;
+
+	sky_pg_error(err, conn, res);
+	if (detail && err) {
+		size_t len = strlen(err->message);
+
+		snprintf(err->message + len, sizeof(err->message) - len, " (%s)", detail);
+	}
+	if (!pos)
+		return;
+	pos->stmt = stmt;
+	pos->copy_line = 0;
+	if (context && strncmp(context, "COPY ", 5) == 0 && (line = strstr(context, ", line ")))
+		pos->copy_line = strtol(line + 7, NULL, 10);
+}
+
+int sky_pg_copy_script(PGconn *conn, const char *script, struct sky_buf *const *bufs,
+		       size_t nbufs, struct sky_pg_script_pos *pos, struct sky_error *err)
+{
+	int ret = -1;
+	bool failed = false, send_failed = false;
+	size_t next = 0, stmt = 0;
+	PGresult *res = NULL;
+	struct sky_error send_err;
+
+	sky_error_clear(&send_err);
+	if (pos) {
+		pos->stmt = 0;
+		pos->copy_line = 0;
+	}
+	if (!PQsendQuery(conn, script)) {
+		script_error(err, pos, conn, NULL, 0);
+		goto out;
+	}
+	while ((res = PQgetResult(conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_COPY_IN) {
+			if (failed || next >= nbufs) {
+				if (!failed) {
+					sky_error_set(err, "statement script started more COPY statements than the %zu prepared",
+						      nbufs);
+					failed = true;
+				}
+				/* abort the COPY; the server answers with an error result */
+				PQputCopyEnd(conn, "unexpected COPY");
+			} else if (copy_send(conn, bufs[next++], &send_err) < 0) {
+				/* the server's own error, if any, follows as a result */
+				send_failed = true;
+			}
+			/* the COPY's own completion comes as the next result */
+		} else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+			stmt++;
+		} else if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+			/* never asked for: leave the connection busy, the caller must drop it */
+			if (!failed)
+				sky_error_set(err, "unexpected COPY TO in statement script");
+			if (err)
+				err->retryable = true;
+			goto out;
+		} else if (!failed) {
+			script_error(err, pos, conn, res, stmt);
+			failed = true;
+		}
+		PQclear(res);
+		res = NULL;
+		if (PQstatus(conn) == CONNECTION_BAD) {
+			if (!failed)
+				script_error(err, pos, conn, NULL, stmt);
+			failed = true;
+			break;
+		}
+	}
+	if (failed)
+		goto out;
+	if (send_failed) {
+		if (err)
+			*err = send_err;
+		goto out;
+	}
+	if (next != nbufs) {
+		sky_error_set(err, "statement script used %zu of %zu COPY buffers", next, nbufs);
+		goto out;
+	}
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+int sky_pg_pipeline(PGresult **out, PGconn *conn, const struct sky_pg_stmt *stmts, size_t n,
+		    struct sky_error *err)
+{
+	int ret = -1;
+	bool failed = false;
+	PGresult **results = sky_calloc(n ? n : 1, sizeof(PGresult *));
+	PGresult *res = NULL;
+	size_t i;
+
+	if (!PQenterPipelineMode(conn)) {
+		sky_pg_error(err, conn, NULL);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (!PQsendQueryParams(conn, stmts[i].sql, stmts[i].nparams, NULL, stmts[i].params,
+				       NULL, NULL, 0)) {
+			sky_pg_error(err, conn, NULL);
+			goto out;
+		}
+	}
+	if (!PQpipelineSync(conn)) {
+		sky_pg_error(err, conn, NULL);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		ExecStatusType st;
+
+		res = PQgetResult(conn);
+		if (!res) {
+			sky_pg_error(err, conn, NULL);
+			goto out;
+		}
+		st = PQresultStatus(res);
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+			results[i] = res;
+		} else {
+			if (!failed && st != PGRES_PIPELINE_ABORTED) {
+				sky_pg_error(err, conn, res);
+				failed = true;
+			}
+			PQclear(res);
+		}
+		res = NULL;
+		/* each statement's results end with a NULL */
+		while ((res = PQgetResult(conn)) != NULL) {
+			PQclear(res);
+			res = NULL;
+		}
+		if (PQstatus(conn) == CONNECTION_BAD) {
+			if (!failed)
+				sky_pg_error(err, conn, NULL);
+			failed = true;
+			goto out;
+		}
+	}
+	res = PQgetResult(conn);
+	if (!res || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+		if (!failed)
+			sky_pg_error(err, conn, res);
+		failed = true;
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	if (!PQexitPipelineMode(conn)) {
+		if (!failed)
+			sky_pg_error(err, conn, NULL);
+		failed = true;
+		goto out;
+	}
+	if (failed)
+		goto out;
+	if (out) {
+		for (i = 0; i < n; i++) {
+			out[i] = results[i];
+			results[i] = NULL;
+		}
+	}
+	ret = 0;
+out:
+	PQclear(res);
+	if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn) && err) {
+		/* results still pending: the caller must drop the connection */
+		err->retryable = true;
+	}
+	for (i = 0; i < n; i++)
+		PQclear(results[i]);
+	free(results);
+	return ret;
+}

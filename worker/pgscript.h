@@ -1,0 +1,53 @@
+/*
+ * pgscript: few-round-trip helpers over libpq for the worker's hot path.
+ *
+ * - sky_pg_copy_script: one simple-protocol query string holding several statements, some
+ *   of them COPY ... FROM STDIN, fed from caller buffers: a whole flush in one round trip.
+ * - sky_pg_pipeline: several parameterized statements in one round trip (libpq pipeline mode).
+ *
+ * Generic (nothing worker-specific); candidates for common/ if skyreconcile needs them.
+ */
+#ifndef SKY_PGSCRIPT_H
+#define SKY_PGSCRIPT_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "sky_error.h"
+#include "sky_mem.h"
+
+/* Where a script failed: the statement (0-based, in result order) and, when it was a COPY,
+ * the 1-based line of its data the server complained about (0 when unknown). */
+struct sky_pg_script_pos {
+	size_t stmt;
+	long copy_line;
+};
+
+/*
+ * Run script (statements separated by ';'). The k-th COPY ... FROM STDIN that the server
+ * starts reads bufs[k] (COPY text format, complete lines). Stops at the first error; pos
+ * (may be NULL) then says where, and err's message carries the server's DETAIL too.
+ * Fails too when the number of COPY statements differs from nbufs. The connection is idle
+ * again on return unless it broke or err->retryable says to drop it.
+ */
+int sky_pg_copy_script(PGconn *conn, const char *script, struct sky_buf *const *bufs,
+		       size_t nbufs, struct sky_pg_script_pos *pos, struct sky_error *err);
+
+/* One statement of a pipeline: text parameters, NULL entries are SQL NULLs. */
+struct sky_pg_stmt {
+	const char *sql;
+	int nparams;
+	const char *const *params;
+};
+
+/*
+ * Send stmts[0..n) in one pipeline with one sync and read every result. On success, when
+ * out is not NULL, out[i] is the result of stmts[i] (caller frees each with PQclear);
+ * on failure nothing is returned and err describes the first statement that failed.
+ * Statements before the failing one ran; with no explicit BEGIN they form one implicit
+ * transaction, so a failure rolls them back.
+ */
+int sky_pg_pipeline(PGresult **out, PGconn *conn, const struct sky_pg_stmt *stmts, size_t n,
+		    struct sky_error *err);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * queuecopy: a branch's copy of its provider's events into the local queue.
+ *
+ * Every event of a batch, whatever its type, goes into the local PgQ event table with its
+ * original ev_id, ev_time, ev_retry, ev_type, ev_data and ev_extra1..4, by COPY inside the
+ * batch's apply transaction. ev_txid is left to its default (txid_current()), which puts
+ * all copied events into the apply transaction: that is what makes the local batch
+ * (prev, cur] hold exactly the provider's events once tick cur is created locally.
+ */
+#ifndef SKY_QUEUECOPY_H
+#define SKY_QUEUECOPY_H
+
+#include <stddef.h>
+
+#include "decode.h"
+#include "sky_mem.h"
+
+struct sky_qcopy {
+	struct sky_buf rows; /* COPY text data of the events collected so far */
+	size_t n;	     /* events in rows */
+	char *copy_sql;	     /* COPY statement for the current event table, or NULL */
+};
+
+void sky_qcopy_init(struct sky_qcopy *q);
+void sky_qcopy_release(struct sky_qcopy *q);
+
+/*
+ * Point the copy at event_table (as pgq_set.queue_event_table returns it: qualified and
+ * safe to use as is). Valid for the current transaction only (PgQ rotates tables).
+ */
+void sky_qcopy_set_table(struct sky_qcopy *q, const char *event_table);
+
+/* Append one event to rows. */
+void sky_qcopy_add(struct sky_qcopy *q, const struct sky_event *ev);
+
+/* Forget the collected rows (keeps the memory and the table). */
+void sky_qcopy_reset(struct sky_qcopy *q);
+
+#endif
