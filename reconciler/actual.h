@@ -30,11 +30,20 @@ struct actual_subscriber {
 	long long watermark; /* -1 when not reported yet */
 };
 
+/*
+ * A replicated table registered on a node, with the progress of its initial copy. The
+ * progress fields come from pgq_set 2 on; a node still at version 1 reports them unknown.
+ */
 struct actual_table {
 	char *name;  /* "schema.relname", unquoted: the catalog key */
 	char *state; /* pending / copying / catching-up / ok */
 	char *schema;
 	char *relname;
+	bool create_missing;     /* registered with create: the worker creates the structure */
+	long long rows_copied;   /* rows of the running (or last) copy; -1 when unknown */
+	long long rows_estimate; /* the provider's estimate of the table's rows; -1 when unknown */
+	char *copy_error;        /* why the last copy attempt failed; NULL when none. One line,
+	                            passwords of the topology's DSNs masked */
 };
 
 /* What get_node() returned: present only once the node is created. */
@@ -46,7 +55,8 @@ struct actual_identity {
 	long long last_tick; /* -1 when NULL */
 	bool paused;
 	bool paused_ack;
-	char *worker_error; /* NULL when none */
+	char *worker_error;  /* NULL when none; one line, passwords masked (as copy_error) */
+	int parallel_copies; /* copies the worker runs at once; 0 when unknown (pgq_set 1) */
 };
 
 struct actual_node {

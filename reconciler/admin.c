@@ -136,12 +136,35 @@ out:
 	return ret;
 }
 
+/*
+ * Register the table. On a branch or leaf it starts pending and the node's worker copies it
+ * from its provider; with create, a missing table's structure is created by the worker
+ * first. A missing table without create fails with SQLSTATE 42P01 (undefined_table).
+ */
 static int op_add_table(const struct admin_session *s, const struct plan_op *op,
                         struct sky_error *err)
 {
+	const char *params[3] = {s->topo->cascade, op->subject, op->create ? "true" : "false"};
+
+	return node_exec(NULL, s, op->node, "select pgq_set.add_table($1, $2, $3)", 3, params, err);
+}
+
+/* Stop replicating the table on the node; the table and its rows stay. */
+static int op_remove_table(const struct admin_session *s, const struct plan_op *op,
+                           struct sky_error *err)
+{
 	const char *params[2] = {s->topo->cascade, op->subject};
 
-	return node_exec(NULL, s, op->node, "select pgq_set.add_table($1, $2)", 2, params, err);
+	return node_exec(NULL, s, op->node, "select pgq_set.remove_table($1, $2)", 2, params, err);
+}
+
+static int op_set_parallel_copies(const struct admin_session *s, const struct plan_op *op,
+                                  struct sky_error *err)
+{
+	const char *params[2] = {s->topo->cascade, op->to};
+
+	return node_exec(NULL, s, op->node, "select pgq_set.set_parallel_copies($1, $2)", 2, params,
+	                 err);
 }
 
 int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct sky_error *err)
@@ -160,6 +183,10 @@ int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct
 		return op_create_sub(s, op, err);
 	case PLAN_OP_ADD_TABLE:
 		return op_add_table(s, op, err);
+	case PLAN_OP_REMOVE_TABLE:
+		return op_remove_table(s, op, err);
+	case PLAN_OP_SET_PARALLEL_COPIES:
+		return op_set_parallel_copies(s, op, err);
 	case PLAN_OP_KIND_COUNT:
 		break;
 	}

@@ -4,7 +4,9 @@
  * Reads only. On each node, in one read-only repeatable-read transaction: is extension pgq
  * installed, does pgq_set exist (checked before any of its functions is called, so a node
  * without it is read without an error), its version, and the cascade's node row, members,
- * subscribers and tables.
+ * subscribers and tables with their copy progress, with the columns that version's functions
+ * return. Texts written by workers (worker_error, copy_error) are cleaned like connection
+ * errors: one line, no password of any node.
  */
 #include "actual.h"
 
@@ -35,29 +37,46 @@ static long long bigint_value(const PGresult *res, int row, int col)
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-/*
- * Make a connection error fit for a plan line: one line, and never the password even if a
- * server or libpq put it into the text. dsn is only used to find the password to hide.
- */
-static char *error_text_scrub(const char *message, const char *dsn)
+/* Append to secrets the password of dsn, if it has a non-empty one. */
+static void secret_collect(char ***secrets, size_t *n, const char *dsn)
 {
 	PQconninfoOption *opts = dsn ? PQconninfoParse(dsn, NULL) : NULL;
-	const char *secret = NULL;
-	struct sky_buf b;
-	const char *p;
-	size_t slen = 0;
 
 	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
-		if (strcmp(o->keyword, "password") == 0 && o->val && o->val[0])
-			secret = o->val;
+		if (strcmp(o->keyword, "password") != 0 || !o->val || !o->val[0])
+			continue;
+		*secrets = sky_realloc(*secrets, (*n + 1) * sizeof(**secrets));
+		(*secrets)[(*n)++] = sky_strdup(o->val);
 	}
-	if (secret)
-		slen = strlen(secret);
+	PQconninfoFree(opts);
+}
+
+/*
+ * Make a text from a server or a worker fit for a plan line: one line, and never a password
+ * of any node of the topology, even if a server, libpq or a worker put it into the text
+ * (a worker's error may be about its provider, whose DSN is another node's). Returns a new
+ * string (caller frees).
+ */
+static char *error_text_scrub(const char *message, const struct topology *topo)
+{
+	char **secrets = NULL;
+	size_t n_secrets = 0;
+	struct sky_buf b;
+	const char *p;
+
+	for (size_t i = 0; i < topo->n_nodes; i++)
+		secret_collect(&secrets, &n_secrets, topo->nodes[i].dsn);
 	sky_buf_init(&b);
 	for (p = message; *p;) {
-		if (secret && strncmp(p, secret, slen) == 0) {
+		size_t hit = 0;
+
+		for (size_t i = 0; i < n_secrets && !hit; i++) {
+			if (strncmp(p, secrets[i], strlen(secrets[i])) == 0)
+				hit = strlen(secrets[i]);
+		}
+		if (hit) {
 			sky_buf_adds(&b, "********");
-			p += slen;
+			p += hit;
 			continue;
 		}
 		if (*p == '\n' || *p == '\t' || *p == '\r') {
@@ -70,8 +89,40 @@ static char *error_text_scrub(const char *message, const char *dsn)
 	}
 	while (b.len > 0 && b.data[b.len - 1] == ' ')
 		b.data[--b.len] = '\0';
-	PQconninfoFree(opts);
+	for (size_t i = 0; i < n_secrets; i++)
+		free(secrets[i]);
+	free(secrets);
 	return sky_buf_detach(&b);
+}
+
+/* Replace *text (when set) by its scrubbed form. */
+static void error_text_scrub_in_place(char **text, const struct topology *topo)
+{
+	char *clean;
+
+	if (!*text)
+		return;
+	clean = error_text_scrub(*text, topo);
+	free(*text);
+	*text = clean;
+}
+
+/*
+ * True when the installed pgq_set is at least version `want` (a decimal version). Reads
+ * adapt to the version: a node is read before the plan upgrades it, with the columns its
+ * version's functions return.
+ */
+static bool version_at_least(const char *version, long want)
+{
+	char *end = NULL;
+	long v;
+
+	if (!version || !*version)
+		return false;
+	v = strtol(version, &end, 10);
+	if (*end != '\0')
+		return true; /* not a number: newer than anything this binary knows */
+	return v >= want;
 }
 
 /* Server notices (e.g. "already exists, skipping") are diagnostics: debug log, with the node. */
@@ -144,9 +195,14 @@ out:
 static int read_identity(struct actual_node *node, PGconn *conn, const char *cascade,
                          struct sky_error *err)
 {
-	static const char sql[] =
+	/* parallel_copies is the last column of get_node from version 2 on */
+	static const char sql_v1[] =
 	    "select node_name, node_role, provider_node, last_tick, paused, paused_ack,"
-	    " worker_error from pgq_set.get_node($1)";
+	    " worker_error, 0 from pgq_set.get_node($1)";
+	static const char sql_v2[] =
+	    "select node_name, node_role, provider_node, last_tick, paused, paused_ack,"
+	    " worker_error, parallel_copies from pgq_set.get_node($1)";
+	const char *sql = version_at_least(node->version, 2) ? sql_v2 : sql_v1;
 	const char *params[1] = {cascade};
 	struct actual_identity *id = &node->self;
 	PGresult *res = NULL;
@@ -172,6 +228,8 @@ static int read_identity(struct actual_node *node, PGconn *conn, const char *cas
 	id->paused = bool_value(res, 0, 4);
 	id->paused_ack = bool_value(res, 0, 5);
 	id->worker_error = dup_value(res, 0, 6);
+	id->parallel_copies =
+	    PQgetisnull(res, 0, 7) ? 0 : (int)strtol(PQgetvalue(res, 0, 7), NULL, 10);
 	ret = 0;
 out:
 	PQclear(res);
@@ -235,15 +293,20 @@ out:
 static int read_tables(struct actual_node *node, PGconn *conn, const char *cascade,
                        struct sky_error *err)
 {
+	/* the copy columns come with version 2 */
+	static const char sql_v1[] =
+	    "select table_name, state, schema_name, rel_name, false, null::bigint, null::bigint,"
+	    " null::text from pgq_set.get_tables($1)";
+	static const char sql_v2[] =
+	    "select table_name, state, schema_name, rel_name, create_missing, rows_copied,"
+	    " rows_estimate, copy_error from pgq_set.get_tables($1)";
+	const char *sql = version_at_least(node->version, 2) ? sql_v2 : sql_v1;
 	const char *params[1] = {cascade};
 	PGresult *res = NULL;
 	int ret = -1;
 	int n;
 
-	if (sky_pg_exec(&res, conn, err,
-	                "select table_name, state, schema_name, rel_name"
-	                " from pgq_set.get_tables($1)",
-	                1, params) < 0)
+	if (sky_pg_exec(&res, conn, err, sql, 1, params) < 0)
 		goto out;
 	n = PQntuples(res);
 	node->tables = sky_calloc((size_t)n + 1, sizeof(*node->tables));
@@ -254,6 +317,10 @@ static int read_tables(struct actual_node *node, PGconn *conn, const char *casca
 		t->state = dup_value(res, i, 1);
 		t->schema = dup_value(res, i, 2);
 		t->relname = dup_value(res, i, 3);
+		t->create_missing = bool_value(res, i, 4);
+		t->rows_copied = bigint_value(res, i, 5);
+		t->rows_estimate = bigint_value(res, i, 6);
+		t->copy_error = dup_value(res, i, 7);
 	}
 	ret = 0;
 out:
@@ -310,12 +377,12 @@ int catalog_state_read(struct actual_state **out, PGconn **conns, const struct t
 		an->name = sky_strdup(tn->name);
 		snprintf(what, sizeof(what), "node \"%s\"", tn->name);
 		if (!conns[i] && conn_open(&conns[i], tn, what, &nerr) < 0) {
-			an->error = error_text_scrub(nerr.message, tn->dsn);
+			an->error = error_text_scrub(nerr.message, topo);
 			sky_debug("node \"%s\": unreachable: %s", tn->name, an->error);
 			continue;
 		}
 		if (catalog_node_read(an, conns[i], topo->cascade, &nerr) < 0) {
-			char *msg = error_text_scrub(nerr.message, tn->dsn);
+			char *msg = error_text_scrub(nerr.message, topo);
 
 			an->error = sky_asprintf("could not read the catalog: %s", msg);
 			free(msg);
@@ -327,6 +394,10 @@ int catalog_state_read(struct actual_state **out, PGconn **conns, const struct t
 			continue;
 		}
 		an->reachable = true;
+		/* written by workers, shown in plans: one line, no password */
+		error_text_scrub_in_place(&an->self.worker_error, topo);
+		for (size_t k = 0; k < an->n_tables; k++)
+			error_text_scrub_in_place(&an->tables[k].copy_error, topo);
 		sky_debug("node \"%s\": pgq %s, pgq_set %s, %s", tn->name,
 		          an->has_pgq ? "installed" : "missing",
 		          an->version ? an->version : "missing",
@@ -372,6 +443,7 @@ void actual_node_clear(struct actual_node *node)
 		free(node->tables[i].state);
 		free(node->tables[i].schema);
 		free(node->tables[i].relname);
+		free(node->tables[i].copy_error);
 	}
 	free(node->tables);
 	memset(node, 0, sizeof(*node));

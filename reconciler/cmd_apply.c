@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "cmd.h"
 #include "plan.h"
+#include "progress.h"
 #include "sky_log.h"
 #include "sky_mem.h"
 #include "source.h"
@@ -22,8 +23,6 @@
 extern const char sky_sql_install[];
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_CHANGES = 2 };
-
-enum op_status { OP_PENDING = 0, OP_DONE, OP_FAILED };
 
 struct apply_opts {
 	struct source_opts source;
@@ -144,18 +143,33 @@ static void print_problem_line(const struct plan_problem *p)
 	sky_buf_release(&b);
 }
 
-static void print_plan_text(const struct plan *plan)
+/*
+ * The status section: tables not in sync yet and workers' errors, as the catalogs say
+ * (progress.c). Not changes: it never counts in a summary or an exit status.
+ */
+static void print_status_text(const struct actual_state *state)
+{
+	struct sky_buf b;
+
+	sky_buf_init(&b);
+	if (progress_lines(&b, state) > 0)
+		printf("\nStatus:\n%s", b.data);
+	sky_buf_release(&b);
+}
+
+static void print_plan_text(const struct plan *plan, const struct actual_state *state)
 {
 	if (plan_is_empty(plan)) {
 		printf("No changes. The cascade matches topology.yaml.\n");
-		return;
+	} else {
+		for (size_t i = 0; i < plan->n_ops; i++)
+			print_op_line(&plan->ops[i]);
+		for (size_t i = 0; i < plan->n_problems; i++)
+			print_problem_line(&plan->problems[i]);
+		printf("\nPlan: %zu to add, %zu to change, %zu to remove.\n", plan->n_add,
+		       plan->n_change, plan->n_remove);
 	}
-	for (size_t i = 0; i < plan->n_ops; i++)
-		print_op_line(&plan->ops[i]);
-	for (size_t i = 0; i < plan->n_problems; i++)
-		print_problem_line(&plan->problems[i]);
-	printf("\nPlan: %zu to add, %zu to change, %zu to remove.\n", plan->n_add, plan->n_change,
-	       plan->n_remove);
+	print_status_text(state);
 }
 
 static void print_json(json_t *doc)
@@ -169,81 +183,212 @@ static void print_json(json_t *doc)
 	}
 }
 
-/*
- * The plan and what happened to each step, for --json without --dry-run:
- * every op gets "status" (done / failed / not run) and the document gets "result"
- * (applied / failed) and, on failure, "error".
- */
-static void print_apply_json(const struct plan *plan, const enum op_status *status,
-                             const struct sky_error *failure)
+/* The plan as JSON, with the nodes' table states ("nodes"). */
+static void print_plan_json(const struct plan *plan, const struct actual_state *state)
 {
 	json_t *doc = plan_to_json(plan);
-	json_t *ops = json_object_get(doc, "ops");
-	static const char *const names[] = {"not run", "done", "failed"};
 
-	for (size_t i = 0; i < plan->n_ops; i++)
-		json_object_set_new(json_array_get(ops, i), "status",
-		                    json_string(names[status[i]]));
-	json_object_set_new(doc, "result", json_string(failure ? "failed" : "applied"));
-	if (failure)
-		json_object_set_new(doc, "error", json_string(failure->message));
+	json_object_set_new(doc, "nodes", progress_to_json(state));
 	print_json(doc);
 	json_decref(doc);
 }
 
-/* Run the plan's operations in order; stop at the first failure. Returns the exit code. */
-static int apply_run(const struct plan *plan, const struct admin_session *session,
-                     const struct apply_opts *opts)
-{
-	enum op_status *status = sky_calloc(plan->n_ops + 1, sizeof(*status));
-	size_t added = 0, changed = 0, removed = 0;
-	struct sky_error err;
-	bool failed = false;
+/* What an apply did, step by step. */
+struct apply_result {
+	enum plan_step *steps; /* one per plan op */
+	char **errors;         /* errors[i]: why op i failed (NULL unless it failed) */
+	size_t *blockers;      /* blockers[i]: the op a skipped op i depends on */
+	size_t n_done[3];      /* indexed by enum plan_action */
+	size_t n_failed;
+	size_t n_skipped;
+	size_t n_not_run;
+	const char *first_error; /* borrowed from errors[] */
+};
 
-	sky_error_clear(&err);
+static void apply_result_init(struct apply_result *r, size_t n_ops)
+{
+	memset(r, 0, sizeof(*r));
+	r->steps = sky_calloc(n_ops + 1, sizeof(*r->steps));
+	r->errors = sky_calloc(n_ops + 1, sizeof(*r->errors));
+	r->blockers = sky_calloc(n_ops + 1, sizeof(*r->blockers));
+}
+
+static void apply_result_release(struct apply_result *r, size_t n_ops)
+{
+	for (size_t i = 0; i < n_ops; i++)
+		free(r->errors[i]);
+	free(r->errors);
+	free(r->steps);
+	free(r->blockers);
+}
+
+/*
+ * The plan and what happened to each step, for --json without --dry-run: every op gets
+ * "status" (done / failed / skipped / not run), a failed one its "error", a skipped one the
+ * text of the op it "depends_on"; the document gets "result" (applied / failed), "applied"
+ * (counts), "error" (the first failure) and "errors" (all), and "nodes" (table states after
+ * the apply).
+ */
+static void print_apply_json(const struct plan *plan, const struct apply_result *r,
+                             const struct actual_state *after)
+{
+	static const char *const names[] = {
+	    [PLAN_STEP_NOT_RUN] = "not run",
+	    [PLAN_STEP_DONE] = "done",
+	    [PLAN_STEP_FAILED] = "failed",
+	    [PLAN_STEP_SKIPPED] = "skipped",
+	};
+	json_t *doc = plan_to_json(plan);
+	json_t *ops = json_object_get(doc, "ops");
+	json_t *errors = json_array();
+	json_t *applied = json_object();
+
+	for (size_t i = 0; i < plan->n_ops; i++) {
+		json_t *op = json_array_get(ops, i);
+
+		json_object_set_new(op, "status", json_string(names[r->steps[i]]));
+		if (r->steps[i] == PLAN_STEP_FAILED) {
+			json_object_set_new(op, "error", json_string(r->errors[i]));
+			json_array_append_new(errors, json_string(r->errors[i]));
+		} else if (r->steps[i] == PLAN_STEP_SKIPPED) {
+			struct sky_buf b;
+
+			sky_buf_init(&b);
+			plan_op_describe(&b, &plan->ops[r->blockers[i]]);
+			json_object_set_new(op, "depends_on", json_string(b.data));
+			sky_buf_release(&b);
+		}
+	}
+	json_object_set_new(doc, "result", json_string(r->n_failed ? "failed" : "applied"));
+	json_object_set_new(applied, "add", json_integer((json_int_t)r->n_done[PLAN_ACTION_ADD]));
+	json_object_set_new(applied, "change",
+	                    json_integer((json_int_t)r->n_done[PLAN_ACTION_CHANGE]));
+	json_object_set_new(applied, "remove",
+	                    json_integer((json_int_t)r->n_done[PLAN_ACTION_REMOVE]));
+	json_object_set_new(applied, "failed", json_integer((json_int_t)r->n_failed));
+	json_object_set_new(applied, "skipped", json_integer((json_int_t)r->n_skipped));
+	json_object_set_new(applied, "not_run", json_integer((json_int_t)r->n_not_run));
+	json_object_set_new(doc, "applied", applied);
+	if (r->first_error)
+		json_object_set_new(doc, "error", json_string(r->first_error));
+	json_object_set_new(doc, "errors", errors);
+	json_object_set_new(doc, "nodes", progress_to_json(after));
+	print_json(doc);
+	json_decref(doc);
+}
+
+/*
+ * Run the plan's operations in order. A failure stops what depends on it and what its
+ * scope rules out (plan_step_gate, docs/reconciler.md): a missing table is reported and
+ * the rest goes on. Each failure goes to stderr when it happens.
+ */
+static void apply_steps(struct apply_result *r, const struct plan *plan,
+                        const struct admin_session *session, const struct apply_opts *opts)
+{
+	enum plan_scope scope = PLAN_SCOPE_ALL;
+
 	for (size_t i = 0; i < plan->n_ops; i++) {
 		const struct plan_op *op = &plan->ops[i];
+		struct sky_error err;
 		struct sky_buf line;
+		enum plan_gate gate;
+		enum plan_scope s;
 
+		gate = plan_step_gate(plan, i, r->steps, scope, &r->blockers[i]);
+		if (gate == PLAN_GATE_HOLD) {
+			r->n_not_run++;
+			continue;
+		}
 		sky_buf_init(&line);
 		plan_op_describe(&line, op);
+		if (gate == PLAN_GATE_SKIP) {
+			r->steps[i] = PLAN_STEP_SKIPPED;
+			r->n_skipped++;
+			if (!opts->json) {
+				struct sky_buf dep;
+
+				sky_buf_init(&dep);
+				plan_op_describe(&dep, &plan->ops[r->blockers[i]]);
+				printf("%c %s ... skipped: \"%s\" did not succeed\n",
+				       plan_action_sign(op->action), line.data, dep.data);
+				sky_buf_release(&dep);
+			}
+			sky_debug("step %zu/%zu skipped: %s", i + 1, plan->n_ops, line.data);
+			sky_buf_release(&line);
+			continue;
+		}
 		if (!opts->json) {
 			printf("%c %s ... ", plan_action_sign(op->action), line.data);
 			fflush(stdout);
 		}
 		sky_debug("step %zu/%zu: %s", i + 1, plan->n_ops, line.data);
 		sky_buf_release(&line);
+		sky_error_clear(&err);
 		if (admin_op_run(session, op, &err) < 0) {
-			status[i] = OP_FAILED;
-			failed = true;
-			if (!opts->json) {
+			r->steps[i] = PLAN_STEP_FAILED;
+			r->errors[i] = sky_strdup(err.message);
+			if (!r->first_error)
+				r->first_error = r->errors[i];
+			r->n_failed++;
+			if (!opts->json)
 				printf("failed\n");
-				fflush(stdout);
-			}
-			break;
+			fflush(stdout);
+			fprintf(stderr, "error: %s\n", err.message);
+			s = plan_failure_scope(op, err.sqlstate);
+			if (s < scope)
+				scope = s;
+			continue;
 		}
-		status[i] = OP_DONE;
+		r->steps[i] = PLAN_STEP_DONE;
+		r->n_done[op->action]++;
 		if (!opts->json) {
 			printf("done\n");
 			fflush(stdout);
 		}
-		if (op->action == PLAN_ACTION_ADD)
-			added++;
-		else if (op->action == PLAN_ACTION_CHANGE)
-			changed++;
-		else
-			removed++;
 	}
-	if (opts->json)
-		print_apply_json(plan, status, failed ? &err : NULL);
-	else if (!failed)
-		printf("\nApply complete: %zu added, %zu changed, %zu removed.\n", added, changed,
-		       removed);
+}
+
+/*
+ * Apply the plan, then read the catalogs again for the status section (what was just added
+ * is pending now, what was removed is gone). Returns the exit code.
+ */
+static int apply_run(const struct plan *plan, const struct admin_session *session,
+                     const struct apply_opts *opts)
+{
+	struct apply_result r;
+	struct actual_state *after = NULL;
+	struct sky_error err;
+
+	apply_result_init(&r, plan->n_ops);
+	apply_steps(&r, plan, session, opts);
+	sky_error_clear(&err);
+	if (catalog_state_read(&after, session->conns, session->topo, &err) < 0)
+		sky_debug("could not read the catalogs after applying: %s", err.message);
+	if (opts->json) {
+		print_apply_json(plan, &r, after);
+	} else {
+		if (r.n_failed == 0) {
+			printf("\nApply complete: %zu added, %zu changed, %zu removed.\n",
+			       r.n_done[PLAN_ACTION_ADD], r.n_done[PLAN_ACTION_CHANGE],
+			       r.n_done[PLAN_ACTION_REMOVE]);
+		} else {
+			printf("\nApply failed: %zu added, %zu changed, %zu removed, %zu failed",
+			       r.n_done[PLAN_ACTION_ADD], r.n_done[PLAN_ACTION_CHANGE],
+			       r.n_done[PLAN_ACTION_REMOVE], r.n_failed);
+			if (r.n_skipped)
+				printf(", %zu skipped", r.n_skipped);
+			if (r.n_not_run)
+				printf(", %zu not run", r.n_not_run);
+			printf(".\n");
+		}
+		print_status_text(after);
+	}
 	fflush(stdout);
-	if (failed)
-		fprintf(stderr, "error: %s\n", err.message);
-	free(status);
-	return failed ? EXIT_ERROR : EXIT_OK;
+	if (r.n_failed)
+		fprintf(stderr, "error: %zu of %zu operations failed\n", r.n_failed, plan->n_ops);
+	actual_state_free(after);
+	apply_result_release(&r, plan->n_ops);
+	return r.n_failed ? EXIT_ERROR : EXIT_OK;
 }
 
 int cmd_apply(int argc, char **argv)
@@ -293,14 +438,10 @@ int cmd_apply(int argc, char **argv)
 	}
 
 	if (plan->n_problems > 0 || opts.dry_run || plan->n_ops == 0) {
-		if (opts.json) {
-			json_t *doc = plan_to_json(plan);
-
-			print_json(doc);
-			json_decref(doc);
-		} else {
-			print_plan_text(plan);
-		}
+		if (opts.json)
+			print_plan_json(plan, actual);
+		else
+			print_plan_text(plan, actual);
 		fflush(stdout);
 		if (plan->n_problems > 0) {
 			fprintf(stderr, "error: %zu problem%s in the plan%s\n", plan->n_problems,

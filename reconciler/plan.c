@@ -7,7 +7,9 @@
  *   2. member rows for every topology node, on every node
  *   3. create the root
  *   4. create branches and leaves
- *   5. tables
+ *   5. settings of created nodes (parallel_copies)
+ *   6. remove tables, in reverse provider order (every node before its provider)
+ *   7. add tables
  * A phase's operations on a node may rely on every earlier phase having run on every node.
  */
 #include "plan.h"
@@ -29,7 +31,9 @@ enum plan_phase {
 	PHASE_MEMBERS,
 	PHASE_ROOT,
 	PHASE_CREATE,
-	PHASE_TABLES,
+	PHASE_SETTINGS,
+	PHASE_TABLE_REMOVE,
+	PHASE_TABLE_ADD,
 	PHASE_COUNT
 };
 
@@ -304,20 +308,100 @@ static void plan_create(struct plan_ctx *ctx, const struct node_view *v)
 	op->provider = sky_strdup(tn->provider);
 }
 
-static void plan_tables(struct plan_ctx *ctx, const struct node_view *v)
+/*
+ * parallel_copies of a non-root node (the root never copies). A node that is not created
+ * yet, or whose pgq_set predates the setting, has (or will have) the catalog default 1.
+ */
+static void plan_settings(struct plan_ctx *ctx, const struct node_view *v)
 {
+	const struct topo_node *tn = v->want;
+	int want = topology_parallel_copies(ctx->topo, tn);
+	int have = 1;
+	struct plan_op *op;
+
+	if (tn->role == SKY_ROLE_ROOT)
+		return;
+	if (view_created(v) && v->have->self.parallel_copies > 0)
+		have = v->have->self.parallel_copies;
+	if (have == want)
+		return;
+	op = op_add(ctx, PHASE_SETTINGS, PLAN_OP_SET_PARALLEL_COPIES, PLAN_ACTION_CHANGE, tn->name);
+	op->from = sky_asprintf("%d", have);
+	op->to = sky_asprintf("%d", want);
+}
+
+static const struct topo_table *topo_table_find(const struct topology *topo, const char *name)
+{
+	for (size_t t = 0; t < topo->n_tables; t++) {
+		if (strcmp(topo->tables[t].name, name) == 0)
+			return &topo->tables[t];
+	}
+	return NULL;
+}
+
+/* True when some node of the topology wants table `name`. */
+static bool table_wanted_anywhere(const struct topology *topo, const char *name)
+{
+	const struct topo_table *tt = topo_table_find(topo, name);
+
+	if (!tt)
+		return false;
+	for (size_t i = 0; i < topo->n_nodes; i++) {
+		if (topology_table_on_node(tt, topo->nodes[i].name))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Tables registered on a node that the topology no longer wants there. The root keeps
+ * capturing a table as long as any node wants it (its subscribers get their changes from
+ * its queue); it stops only when the table is wanted nowhere. remove_table keeps the table
+ * and its rows.
+ */
+static void plan_table_removes(struct plan_ctx *ctx, const struct node_view *v)
+{
+	const struct topo_node *tn = v->want;
+
+	if (!view_created(v))
+		return;
+	for (size_t i = 0; i < v->have->n_tables; i++) {
+		const struct actual_table *at = &v->have->tables[i];
+		const struct topo_table *tt;
+		struct plan_op *op;
+
+		if (!at->name)
+			continue;
+		tt = topo_table_find(ctx->topo, at->name);
+		if (tt && topology_table_on_node(tt, tn->name))
+			continue;
+		if (tn->role == SKY_ROLE_ROOT && table_wanted_anywhere(ctx->topo, at->name))
+			continue;
+		op = op_add(ctx, PHASE_TABLE_REMOVE, PLAN_OP_REMOVE_TABLE, PLAN_ACTION_REMOVE,
+		            tn->name);
+		op->subject = sky_strdup(at->name);
+		op->provider = dup_or_null(tn->provider);
+	}
+}
+
+/* Tables the topology wants on a node that its catalog does not list (yet). */
+static void plan_table_adds(struct plan_ctx *ctx, const struct node_view *v)
+{
+	const struct topo_node *tn = v->want;
 	bool created = view_created(v);
 
 	for (size_t t = 0; t < ctx->topo->n_tables; t++) {
 		const struct topo_table *tt = &ctx->topo->tables[t];
 		struct plan_op *op;
 
-		if (!topology_table_on_node(tt, v->want->name))
+		if (!topology_table_on_node(tt, tn->name))
 			continue;
 		if (created && actual_node_table(v->have, tt->name))
 			continue;
-		op = op_add(ctx, PHASE_TABLES, PLAN_OP_ADD_TABLE, PLAN_ACTION_ADD, v->want->name);
+		op = op_add(ctx, PHASE_TABLE_ADD, PLAN_OP_ADD_TABLE, PLAN_ACTION_ADD, tn->name);
 		op->subject = sky_strdup(tt->name);
+		op->provider = dup_or_null(tn->provider);
+		op->create = tt->create;
 	}
 }
 
@@ -401,7 +485,15 @@ int plan_build(struct plan **out, const struct topology *topo, const struct actu
 	}
 	for (size_t k = 0; k < ctx.n_order; k++) {
 		if (views[k].usable)
-			plan_tables(&ctx, &views[k]);
+			plan_settings(&ctx, &views[k]);
+	}
+	for (size_t k = ctx.n_order; k-- > 0;) {
+		if (views[k].usable)
+			plan_table_removes(&ctx, &views[k]);
+	}
+	for (size_t k = 0; k < ctx.n_order; k++) {
+		if (views[k].usable)
+			plan_table_adds(&ctx, &views[k]);
 	}
 
 	for (int p = 0; p < PHASE_COUNT; p++)
@@ -473,10 +565,16 @@ char plan_action_sign(enum plan_action action)
 const char *plan_op_kind_name(enum plan_op_kind kind)
 {
 	static const char *const names[PLAN_OP_KIND_COUNT] = {
-	    [PLAN_OP_INSTALL] = "install",         [PLAN_OP_UPGRADE] = "upgrade",
-	    [PLAN_OP_ADD_MEMBER] = "add_member",   [PLAN_OP_UPDATE_MEMBER] = "update_member",
-	    [PLAN_OP_CREATE_ROOT] = "create_root", [PLAN_OP_CREATE_BRANCH] = "create_branch",
-	    [PLAN_OP_CREATE_LEAF] = "create_leaf", [PLAN_OP_ADD_TABLE] = "add_table",
+	    [PLAN_OP_INSTALL] = "install",
+	    [PLAN_OP_UPGRADE] = "upgrade",
+	    [PLAN_OP_ADD_MEMBER] = "add_member",
+	    [PLAN_OP_UPDATE_MEMBER] = "update_member",
+	    [PLAN_OP_CREATE_ROOT] = "create_root",
+	    [PLAN_OP_CREATE_BRANCH] = "create_branch",
+	    [PLAN_OP_CREATE_LEAF] = "create_leaf",
+	    [PLAN_OP_ADD_TABLE] = "add_table",
+	    [PLAN_OP_SET_PARALLEL_COPIES] = "set_parallel_copies",
+	    [PLAN_OP_REMOVE_TABLE] = "remove_table",
 	};
 
 	if ((int)kind < 0 || kind >= PLAN_OP_KIND_COUNT || !names[kind])
@@ -512,6 +610,12 @@ void plan_op_describe(struct sky_buf *out, const struct plan_op *op)
 	case PLAN_OP_ADD_TABLE:
 		sky_buf_addf(out, "add table %s", op->subject);
 		break;
+	case PLAN_OP_SET_PARALLEL_COPIES:
+		sky_buf_addf(out, "set parallel_copies %s -> %s", op->from, op->to);
+		break;
+	case PLAN_OP_REMOVE_TABLE:
+		sky_buf_addf(out, "remove table %s", op->subject);
+		break;
 	case PLAN_OP_KIND_COUNT:
 		sky_buf_adds(out, "unknown operation");
 		break;
@@ -540,6 +644,10 @@ json_t *plan_op_to_json(const struct plan_op *op)
 		json_object_set_new(o, "member", json_string(op->subject));
 		break;
 	case PLAN_OP_ADD_TABLE:
+		json_object_set_new(o, "table", json_string(op->subject));
+		json_object_set_new(o, "create", json_boolean(op->create));
+		break;
+	case PLAN_OP_REMOVE_TABLE:
 		json_object_set_new(o, "table", json_string(op->subject));
 		break;
 	default:
@@ -585,4 +693,56 @@ json_t *plan_to_json(const struct plan *plan)
 	json_object_set_new(summary, "remove", json_integer((json_int_t)plan->n_remove));
 	json_object_set_new(root, "summary", summary);
 	return root;
+}
+
+bool plan_op_is_table(const struct plan_op *op)
+{
+	return op->kind == PLAN_OP_ADD_TABLE || op->kind == PLAN_OP_REMOVE_TABLE;
+}
+
+enum plan_scope plan_failure_scope(const struct plan_op *op, const char *sqlstate)
+{
+	/* 42P01 undefined_table: the table is not there (and not to be created): the
+	 * user's to fix, and nothing else waits for it */
+	if (op->kind == PLAN_OP_ADD_TABLE && sqlstate && strcmp(sqlstate, "42P01") == 0)
+		return PLAN_SCOPE_ALL;
+	if (plan_op_is_table(op))
+		return PLAN_SCOPE_TABLES;
+	return PLAN_SCOPE_NONE;
+}
+
+bool plan_op_depends_on(const struct plan_op *later, const struct plan_op *earlier)
+{
+	if (later->kind != earlier->kind || !later->subject || !earlier->subject ||
+	    strcmp(later->subject, earlier->subject) != 0)
+		return false;
+	switch (later->kind) {
+	case PLAN_OP_ADD_TABLE:
+		/* a node copies the table from its provider, which must have it registered */
+		return later->provider && strcmp(later->provider, earlier->node) == 0;
+	case PLAN_OP_REMOVE_TABLE:
+		/* a provider stops replicating the table only after its subscribers did */
+		return earlier->provider && strcmp(earlier->provider, later->node) == 0;
+	default:
+		return false;
+	}
+}
+
+enum plan_gate plan_step_gate(const struct plan *plan, size_t i, const enum plan_step *steps,
+                              enum plan_scope scope, size_t *blocker)
+{
+	const struct plan_op *op = &plan->ops[i];
+
+	if (scope == PLAN_SCOPE_NONE || (scope == PLAN_SCOPE_TABLES && !plan_op_is_table(op)))
+		return PLAN_GATE_HOLD;
+	for (size_t j = 0; j < i; j++) {
+		if (steps[j] != PLAN_STEP_FAILED && steps[j] != PLAN_STEP_SKIPPED)
+			continue;
+		if (!plan_op_depends_on(op, &plan->ops[j]))
+			continue;
+		if (blocker)
+			*blocker = j;
+		return PLAN_GATE_SKIP;
+	}
+	return PLAN_GATE_RUN;
 }

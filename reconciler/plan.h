@@ -40,7 +40,9 @@ enum plan_op_kind {
 	PLAN_OP_CREATE_ROOT,   /* subject = cascade */
 	PLAN_OP_CREATE_BRANCH, /* provider */
 	PLAN_OP_CREATE_LEAF,   /* provider */
-	PLAN_OP_ADD_TABLE,     /* subject = "schema.relname" */
+	PLAN_OP_ADD_TABLE,     /* subject = "schema.relname"; create; provider = node's provider */
+	PLAN_OP_SET_PARALLEL_COPIES, /* from -> to (decimal) */
+	PLAN_OP_REMOVE_TABLE,        /* subject = "schema.relname"; provider = node's provider */
 	PLAN_OP_KIND_COUNT
 };
 
@@ -49,11 +51,13 @@ struct plan_op {
 	enum plan_action action;
 	char *node;     /* the node the operation runs on (its main target) */
 	char *subject;  /* member node, table or cascade name; NULL when the kind has none */
-	char *provider; /* create branch/leaf (later: change provider); NULL otherwise */
+	char *provider; /* create branch/leaf: its provider (later: change provider); add/remove
+	                   table: the node's provider, NULL on the root; NULL otherwise */
 	char *from;     /* old value of a change (e.g. version); NULL when none */
 	char *to;       /* new value (e.g. version); NULL when none */
 	char *location; /* member operations: the DSN to store. Secret: never print it */
 	bool dead;      /* member operations: the dead flag to store */
+	bool create;    /* add table: create the structure where it is missing (create: true) */
 };
 
 struct plan_problem {
@@ -108,6 +112,58 @@ void plan_problem_describe(struct sky_buf *out, const struct plan_problem *probl
 json_t *plan_to_json(const struct plan *plan);
 /* One operation as a JSON object (new reference). */
 json_t *plan_op_to_json(const struct plan_op *op);
+
+/*
+ * Applying a plan: which operations still run after one failed (docs/reconciler.md).
+ *
+ * Operations run in plan order. A failure stops the rest, except:
+ *  - table operations (add/remove table) are independent of each other: after a table
+ *    operation failed, the other table operations still run (nothing else does);
+ *  - a table missing on a node without create (add_table: SQLSTATE 42P01 undefined_table)
+ *    holds back nothing: every other operation still runs;
+ *  - but an operation that depends on a failed or skipped one is skipped: adding a table on
+ *    a node after adding it on the node's provider failed (the node copies it from there),
+ *    removing it on a node after removing it on one of the node's subscribers failed (the
+ *    subscriber would silently stop receiving changes).
+ * Pure functions, no I/O: the apply loop (cmd_apply.c) asks plan_step_gate before each
+ * operation and records what happened in steps[].
+ */
+enum plan_step {
+	PLAN_STEP_NOT_RUN = 0, /* not (yet) run: stopped by an earlier failure */
+	PLAN_STEP_DONE,
+	PLAN_STEP_FAILED,
+	PLAN_STEP_SKIPPED, /* not run: depends on a failed or skipped operation */
+};
+
+/* What may still run after a failure; the narrowest scope of all failures so far applies. */
+enum plan_scope {
+	PLAN_SCOPE_NONE = 0, /* nothing */
+	PLAN_SCOPE_TABLES,   /* table operations only */
+	PLAN_SCOPE_ALL,      /* everything (no failure yet, or only missing tables) */
+};
+
+enum plan_gate {
+	PLAN_GATE_RUN = 0, /* run it */
+	PLAN_GATE_HOLD,    /* do not run it: outside the scope left by a failure (stays not run) */
+	PLAN_GATE_SKIP,    /* do not run it: it depends on a failed or skipped operation */
+};
+
+/* True for the operations that concern one table on one node (add/remove table). */
+bool plan_op_is_table(const struct plan_op *op);
+
+/* The scope left after op failed with SQLSTATE sqlstate ("" or NULL when not from a server). */
+enum plan_scope plan_failure_scope(const struct plan_op *op, const char *sqlstate);
+
+/* True when `later` must not run unless `earlier` (which comes before it in a plan) ran. */
+bool plan_op_depends_on(const struct plan_op *later, const struct plan_op *earlier);
+
+/*
+ * May plan->ops[i] run, given steps[0..i-1] (what happened to the earlier operations) and
+ * scope (the narrowest scope of the failures so far)? On PLAN_GATE_SKIP, *blocker (when not
+ * NULL) is set to the index of the operation it depends on.
+ */
+enum plan_gate plan_step_gate(const struct plan *plan, size_t i, const enum plan_step *steps,
+                              enum plan_scope scope, size_t *blocker);
 
 /*
  * Compare two pgq_set versions: numerically when both are decimal integers, as strings

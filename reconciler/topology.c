@@ -1314,3 +1314,10 @@ bool topology_table_on_node(const struct topo_table *t, const char *node)
 			return true;
 	return false;
 }
+
+int topology_parallel_copies(const struct topology *topo, const struct topo_node *node)
+{
+	if (node->parallel_copies > 0)
+		return node->parallel_copies;
+	return topo->parallel_copies > 0 ? topo->parallel_copies : 1;
+}

@@ -65,5 +65,7 @@ const struct topo_node *topology_node(const struct topology *topo, const char *n
 const struct topo_node *topology_root(const struct topology *topo);
 /* True when table t is wanted on node `node`. */
 bool topology_table_on_node(const struct topo_table *t, const char *node);
+/* The initial copies node runs at once: its own parallel_copies, else the setting (>= 1). */
+int topology_parallel_copies(const struct topology *topo, const struct topo_node *node);
 
 #endif

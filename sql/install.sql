@@ -10,16 +10,22 @@ set local client_min_messages = warning;
 do $$ begin perform pg_advisory_xact_lock(hashtext('pgq_set install')); end $$;
 create extension if not exists pgq;
 \ir schema/001_base.sql
+\ir schema/002_table_copy.sql
 \ir functions/add_member.sql
 \ir functions/add_table.sql
 \ir functions/capture_key_change.sql
+\ir functions/claim_copies.sql
 \ir functions/complete_batch.sql
 \ir functions/consumer_tick.sql
+\ir functions/copy_done.sql
+\ir functions/copy_failed.sql
+\ir functions/copy_progress.sql
 \ir functions/create_branch.sql
 \ir functions/create_leaf.sql
 \ir functions/create_root.sql
 \ir functions/create_tick.sql
 \ir functions/deny_write.sql
+\ir functions/finish_catch_up.sql
 \ir functions/get_apply_tables.sql
 \ir functions/get_members.sql
 \ir functions/get_node.sql
@@ -29,10 +35,15 @@ create extension if not exists pgq;
 \ir functions/publish_watermark.sql
 \ir functions/queue_event_table.sql
 \ir functions/register_subscriber.sql
+\ir functions/remove_table.sql
 \ir functions/report_watermark.sql
 \ir functions/row_urlencode.sql
 \ir functions/set_global_watermark.sql
+\ir functions/set_parallel_copies.sql
 \ir functions/set_worker_error.sql
+\ir functions/table_ddl.sql
+\ir functions/take_backlog.sql
+\ir functions/tick_xmin.sql
 \ir functions/urlencode.sql
 \ir functions/version.sql
 \ir functions/worker_heartbeat.sql

@@ -23,46 +23,56 @@
 
 #include "pgscript.h"
 #include "queuecopy.h"
+#include "sky_log.h"
 #include "sky_mem.h"
 #include "sky_pg.h"
 
 struct apply_shape {
 	struct apply_shape *next;
 	size_t ncols;
-	char **enc_names;  /* as they appear in ev_data (still urlencoded) */
+	char **enc_names; /* as they appear in ev_data (still urlencoded) */
 	size_t *enc_lens;
-	char **names;	   /* decoded */
-	char *pk_raw;	   /* the key list of ev_type */
+	char **names; /* decoded */
+	char *pk_raw; /* the key list of ev_type */
 	size_t pk_len;
-	size_t *pk_idx;	   /* key columns, in key order */
+	size_t *pk_idx; /* key columns, in key order */
 	size_t npk;
-	char *stage;	   /* pg_temp."_sky_sN" */
+	char *stage; /* pg_temp."_sky_sN" */
 	char *create_sql;
 	char *truncate_sql;
 	char *copy_sql;
 	char *apply_src[2]; /* upsert; or delete, insert: prepared once per session */
 	int napply;
 	unsigned stage_no;
-	unsigned prep_gen;  /* prepared statements are sky_a<stage_no>_<prep_gen>_<k> */
-	bool prepared;	    /* the statements are prepared in this session */
-	bool prepared_now;  /* ... by the script being run (not known yet) */
-	bool created;	   /* the staging table exists in this session */
+	unsigned prep_gen; /* prepared statements are sky_a<stage_no>_<prep_gen>_<k> */
+	bool prepared;     /* the statements are prepared in this session */
+	bool prepared_now; /* ... by the script being run (not known yet) */
+	bool created;      /* the staging table exists in this session */
 	bool created_now;  /* ... created by the open transaction (gone after a rollback) */
-	bool used_now;	   /* holds rows of the open transaction: truncate before reuse */
+	bool used_now;     /* holds rows of the open transaction: truncate before reuse */
 };
+
+/* get_apply_tables: apply, set the events aside while the copy runs, or apply those the
+ * copy does not contain */
+enum table_state { TABLE_OK, TABLE_COPYING, TABLE_CATCHING_UP };
 
 struct apply_table {
 	char *name;  /* schema.relname, unquoted: the key, as in ev_extra1 */
 	char *qname; /* "schema"."relname" */
-	bool active; /* applied in the current batch */
+	bool active; /* listed by get_apply_tables for the current batch */
+	enum table_state state;
+	struct sky_snapshot copy_snap; /* catching-up: the copy's root snapshot ... */
+	bool has_copy_snap;
+	long long copy_tick; /* ... or the branch tick it was copied at */
+	bool has_copy_tick;
 	/* from the local catalog, once per table and session */
 	bool meta_loaded;
-	char **cols;	    /* every column */
+	char **cols;        /* every column */
 	bool *generated;    /* never inserted into or updated */
 	bool *identity_all; /* GENERATED ALWAYS AS IDENTITY: never updated */
-	bool *in_pk;	    /* part of the local primary key */
+	bool *in_pk;        /* part of the local primary key */
 	size_t ncols;
-	bool other_unique;  /* a unique or exclusion constraint besides the primary key */
+	bool other_unique; /* a unique or exclusion constraint besides the primary key */
 	struct apply_shape *shapes;
 	long open_op; /* op collecting this table's rows in the chunk, -1 if none */
 	long last_op; /* last op of the chunk touching this table, -1 if none */
@@ -72,17 +82,17 @@ enum op_kind { OP_ROWS, OP_TRUNCATE };
 
 /* One COPY line of an OP_ROWS op: the state of one key after one event. */
 struct op_row {
-	size_t off, len;	/* the line in op->buf */
+	size_t off, len;         /* the line in op->buf */
 	size_t key_off, key_len; /* the key (encoded values) in op->keys */
 	long long ev_id;
-	bool dead;		/* a later event of the op replaced this key */
+	bool dead; /* a later event of the op replaced this key */
 };
 
 struct apply_op {
 	enum op_kind kind;
 	struct apply_table *table; /* OP_ROWS */
 	struct apply_shape *shape; /* OP_ROWS */
-	struct sky_buf buf;	   /* OP_ROWS: COPY data; OP_TRUNCATE: the statement */
+	struct sky_buf buf;        /* OP_ROWS: COPY data; OP_TRUNCATE: the statement */
 	/* OP_ROWS: lines and a hash of key -> latest line, so that only the last state of
 	 * each key is sent (hot rows: counters, balances) */
 	struct op_row *rows;
@@ -90,7 +100,7 @@ struct apply_op {
 	struct sky_buf keys;
 	size_t *slots; /* line index + 1; 0 is empty */
 	size_t nslots;
-	struct sky_buf live; /* buf without the dead lines, built at flush */
+	struct sky_buf live;         /* buf without the dead lines, built at flush */
 	struct apply_table **tables; /* OP_TRUNCATE: tables truncated */
 	size_t ntables, cap_tables;
 };
@@ -105,8 +115,11 @@ struct sky_apply {
 	bool in_xact;
 	bool copy_queue;
 	const char *cascade;
+	const char *cur_tick; /* the batch's tick: batch_tick of events set aside */
+	long long cur_tick_ll;
+	bool catching_up; /* some table is catching up: hand over after the batch */
 	struct sky_apply_stats stats;
-	long long seq;	     /* event order within the batch (_sky_seq) */
+	long long seq;       /* event order within the batch (_sky_seq) */
 	long long watermark; /* highest pgq_set.watermark of the batch, -1 if none */
 
 	/* the current chunk */
@@ -114,6 +127,8 @@ struct sky_apply {
 	size_t nops, cap_ops;
 	long last_trunc_op;
 	struct sky_qcopy qc;
+	struct sky_buf backlog; /* COPY rows for pgq_set.copy_backlog */
+	size_t nbacklog;
 
 	/* scratch, reused */
 	struct sky_row row;
@@ -139,15 +154,17 @@ static size_t hash_str(const char *s)
 
 static struct apply_table *table_lookup(const struct sky_apply *a, const char *name)
 {
+	struct apply_table *found = NULL;
 	size_t i;
 
-	if (!name || a->nslots == 0)
-		return NULL;
-	for (i = hash_str(name) & (a->nslots - 1); a->slots[i]; i = (i + 1) & (a->nslots - 1)) {
-		if (strcmp(a->slots[i]->name, name) == 0)
-			return a->slots[i];
+	if (name && a->nslots > 0) {
+		for (i = hash_str(name) & (a->nslots - 1); a->slots[i] && !found;
+		     i = (i + 1) & (a->nslots - 1)) {
+			if (strcmp(a->slots[i]->name, name) == 0)
+				found = a->slots[i];
+		}
 	}
-	return NULL;
+	return found;
 }
 
 static void table_slot_put(struct apply_table **slots, size_t nslots, struct apply_table *t)
@@ -160,7 +177,7 @@ static void table_slot_put(struct apply_table **slots, size_t nslots, struct app
 }
 
 static struct apply_table *table_add(struct sky_apply *a, const char *name, const char *schema,
-				     const char *rel)
+                                     const char *rel)
 {
 	struct apply_table *t = sky_calloc(1, sizeof(*t));
 	char *qs = sky_pg_quote_ident(schema), *qr = sky_pg_quote_ident(rel);
@@ -236,6 +253,7 @@ static void table_free(struct apply_table *t)
 		shape_free(s);
 	}
 	table_free_meta(t);
+	sky_snapshot_release(&t->copy_snap);
 	free(t->name);
 	free(t->qname);
 	free(t);
@@ -246,23 +264,24 @@ static int table_load_meta(struct apply_table *t, PGconn *local, struct sky_erro
 {
 	int ret = -1;
 	PGresult *res = NULL;
-	const char *params[1] = { t->qname };
+	const char *params[1] = {t->qname};
 	int i;
 
 	if (t->meta_loaded) {
 		ret = 0;
 		goto out;
 	}
-	if (sky_pg_exec(&res, local, err,
-			"select a.attname, a.attgenerated <> '', a.attidentity = 'a',"
-			" coalesce(a.attnum = any (p.indkey), false),"
-			" exists (select 1 from pg_catalog.pg_index u where u.indrelid = a.attrelid"
-			"         and (u.indisexclusion or (u.indisunique and not u.indisprimary)))"
-			" from pg_catalog.pg_attribute a"
-			" left join pg_catalog.pg_index p on p.indrelid = a.attrelid and p.indisprimary"
-			" where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped"
-			" order by a.attnum",
-			1, params) < 0) {
+	if (sky_pg_exec(
+	        &res, local, err,
+	        "select a.attname, a.attgenerated <> '', a.attidentity = 'a',"
+	        " coalesce(a.attnum = any (p.indkey), false),"
+	        " exists (select 1 from pg_catalog.pg_index u where u.indrelid = a.attrelid"
+	        "         and (u.indisexclusion or (u.indisunique and not u.indisprimary)))"
+	        " from pg_catalog.pg_attribute a"
+	        " left join pg_catalog.pg_index p on p.indrelid = a.attrelid and p.indisprimary"
+	        " where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped"
+	        " order by a.attnum",
+	        1, params) < 0) {
 		sky_error_prefix(err, "could not read columns of table \"%s\"", t->name);
 		goto out;
 	}
@@ -289,36 +308,35 @@ out:
 /* Index of column name in t's catalog columns, or -1 when the table has no such column. */
 static long table_col(const struct apply_table *t, const char *name)
 {
+	long found = -1;
 	size_t i;
 
-	for (i = 0; i < t->ncols; i++) {
+	for (i = 0; i < t->ncols && found < 0; i++) {
 		if (strcmp(t->cols[i], name) == 0)
-			return (long)i;
+			found = (long)i;
 	}
-	return -1;
+	return found;
 }
 
 /* ---------------------------------------------------------------- shapes */
 
 static bool shape_matches(const struct apply_shape *s, const struct sky_row *row,
-			  const struct sky_ev_type *et)
+                          const struct sky_ev_type *et)
 {
+	bool same = s->ncols == row->n && s->pk_len == et->pk_len &&
+	            memcmp(s->pk_raw, et->pk, et->pk_len) == 0;
 	size_t i;
 
-	if (s->ncols != row->n || s->pk_len != et->pk_len ||
-	    memcmp(s->pk_raw, et->pk, et->pk_len) != 0)
-		return false;
-	for (i = 0; i < row->n; i++) {
-		if (s->enc_lens[i] != row->fields[i].name_len ||
-		    memcmp(s->enc_names[i], row->fields[i].name, row->fields[i].name_len) != 0)
-			return false;
+	for (i = 0; same && i < row->n; i++) {
+		same = s->enc_lens[i] == row->fields[i].name_len &&
+		       memcmp(s->enc_names[i], row->fields[i].name, row->fields[i].name_len) == 0;
 	}
-	return true;
+	return same;
 }
 
 /* Append the quoted names of s's columns selected by idx (all when idx is NULL). */
 static void add_quoted_list(struct sky_buf *b, char *const *names, const size_t *idx, size_t n,
-			    const char *prefix)
+                            const char *prefix)
 {
 	size_t i;
 
@@ -336,23 +354,20 @@ static void add_quoted_list(struct sky_buf *b, char *const *names, const size_t 
  * they move, e.g. two rows swapping a unique value).
  */
 static bool shape_can_upsert(const struct apply_shape *s, const struct apply_table *t,
-			     const size_t *pk_idx, size_t npk)
+                             const size_t *pk_idx, size_t npk)
 {
 	size_t i, local_pk = 0;
+	bool ok = !t->other_unique;
 
-	if (t->other_unique)
-		return false;
 	for (i = 0; i < t->ncols; i++)
 		local_pk += t->in_pk[i];
-	if (local_pk != npk)
-		return false;
-	for (i = 0; i < npk; i++) {
+	ok = ok && local_pk == npk;
+	for (i = 0; ok && i < npk; i++) {
 		long c = table_col(t, s->names[pk_idx[i]]);
 
-		if (c < 0 || !t->in_pk[c])
-			return false;
+		ok = c >= 0 && t->in_pk[c];
 	}
-	return true;
+	return ok;
 }
 
 /*
@@ -365,7 +380,7 @@ static bool shape_can_upsert(const struct apply_shape *s, const struct apply_tab
  * collide on a secondary unique constraint.
  */
 static void shape_build_sql(struct apply_shape *s, const struct apply_table *t,
-			    const size_t *pk_idx, size_t npk, unsigned stage_no)
+                            const size_t *pk_idx, size_t npk, unsigned stage_no)
 {
 	struct sky_buf b, cols, ins, pk, set, join;
 	size_t i, nins = 0, nset = 0;
@@ -401,20 +416,24 @@ static void shape_build_sql(struct apply_shape *s, const struct apply_table *t,
 	}
 
 	s->stage = sky_asprintf("pg_temp.\"_sky_s%u\"", stage_no);
-	s->create_sql = sky_asprintf("create temp table \"_sky_s%u\" on commit delete rows as select %s,"
-				     " 0::bigint as _sky_seq, ''::\"char\" as _sky_op from %s with no data",
-				     stage_no, cols.data, t->qname);
+	s->create_sql =
+	    sky_asprintf("create temp table \"_sky_s%u\" on commit delete rows as select %s,"
+	                 " 0::bigint as _sky_seq, ''::\"char\" as _sky_op from %s with no data",
+	                 stage_no, cols.data, t->qname);
 	s->truncate_sql = sky_asprintf("truncate %s", s->stage);
-	s->copy_sql = sky_asprintf("copy %s (%s, _sky_seq, _sky_op) from stdin", s->stage, cols.data);
+	s->copy_sql =
+	    sky_asprintf("copy %s (%s, _sky_seq, _sky_op) from stdin", s->stage, cols.data);
 
 	s->stage_no = stage_no;
 	if (shape_can_upsert(s, t, pk_idx, npk)) {
-		sky_buf_addf(&b, "with f as (select distinct on (%s) * from %s order by %s, _sky_seq desc),"
-			     " d as (delete from %s t using f where f._sky_op = 'D' and %s)"
-			     " insert into %s (%s) overriding system value select %s from f"
-			     " where f._sky_op <> 'D' on conflict (%s) do ",
-			     pk.data, s->stage, pk.data, t->qname, join.data, t->qname, ins.data,
-			     ins.data, pk.data);
+		sky_buf_addf(
+		    &b,
+		    "with f as (select distinct on (%s) * from %s order by %s, _sky_seq desc),"
+		    " d as (delete from %s t using f where f._sky_op = 'D' and %s)"
+		    " insert into %s (%s) overriding system value select %s from f"
+		    " where f._sky_op <> 'D' on conflict (%s) do ",
+		    pk.data, s->stage, pk.data, t->qname, join.data, t->qname, ins.data, ins.data,
+		    pk.data);
 		if (nset)
 			sky_buf_addf(&b, "update set %s", set.data);
 		else
@@ -422,12 +441,14 @@ static void shape_build_sql(struct apply_shape *s, const struct apply_table *t,
 		s->apply_src[0] = sky_buf_detach(&b);
 		s->napply = 1;
 	} else {
-		s->apply_src[0] = sky_asprintf("delete from %s t using (select distinct %s from %s) f where %s",
-					       t->qname, pk.data, s->stage, join.data);
-		s->apply_src[1] = sky_asprintf("insert into %s (%s) overriding system value select %s from"
-					       " (select distinct on (%s) * from %s order by %s, _sky_seq desc) f"
-					       " where f._sky_op <> 'D'",
-					       t->qname, ins.data, ins.data, pk.data, s->stage, pk.data);
+		s->apply_src[0] =
+		    sky_asprintf("delete from %s t using (select distinct %s from %s) f where %s",
+		                 t->qname, pk.data, s->stage, join.data);
+		s->apply_src[1] =
+		    sky_asprintf("insert into %s (%s) overriding system value select %s from"
+		                 " (select distinct on (%s) * from %s order by %s, _sky_seq desc) f"
+		                 " where f._sky_op <> 'D'",
+		                 t->qname, ins.data, ins.data, pk.data, s->stage, pk.data);
 		s->napply = 2;
 		sky_buf_release(&b);
 	}
@@ -441,8 +462,8 @@ static void shape_build_sql(struct apply_shape *s, const struct apply_table *t,
 
 /* The shape of this event's row, made (with its statements) the first time it is seen. */
 static int shape_get(struct apply_shape **out, struct sky_apply *a, PGconn *local,
-		     struct apply_table *t, const struct sky_row *row, const struct sky_ev_type *et,
-		     struct sky_error *err)
+                     struct apply_table *t, const struct sky_row *row, const struct sky_ev_type *et,
+                     struct sky_error *err)
 {
 	int ret = -1;
 	struct apply_shape *s;
@@ -474,7 +495,7 @@ static int shape_get(struct apply_shape **out, struct sky_apply *a, PGconn *loca
 		s->enc_lens[i] = row->fields[i].name_len;
 		sky_buf_reset(&a->tmp);
 		if (sky_urldecode_append(&a->tmp, row->fields[i].name, row->fields[i].name_len,
-					 err) < 0) {
+		                         err) < 0) {
 			sky_error_prefix(err, "column name \"%s\"", s->enc_names[i]);
 			s->names[i] = sky_strdup("");
 			shape_free(s);
@@ -484,7 +505,7 @@ static int shape_get(struct apply_shape **out, struct sky_apply *a, PGconn *loca
 	}
 	pk_idx = sky_calloc(row->n, sizeof(size_t));
 	if (sky_pk_resolve(pk_idx, &npk, et->pk, et->pk_len, (const char *const *)s->names,
-			   s->ncols, err) < 0) {
+	                   s->ncols, err) < 0) {
 		shape_free(s);
 		goto out;
 	}
@@ -567,7 +588,7 @@ static void op_rehash(struct apply_op *op)
 		if (r->dead)
 			continue;
 		slot = op_slot(op, op->keys.data + r->key_off, r->key_len,
-			       hash_bytes(op->keys.data + r->key_off, r->key_len));
+		               hash_bytes(op->keys.data + r->key_off, r->key_len));
 		op->slots[slot] = i + 1;
 	}
 }
@@ -580,7 +601,7 @@ static void op_rehash(struct apply_op *op)
  * 1.00) stay two lines and the server's typed comparison decides.
  */
 static void op_add_row(struct apply_op *op, size_t off, const char *key, size_t key_len,
-		       long long ev_id)
+                       long long ev_id)
 {
 	struct op_row *r;
 	size_t slot;
@@ -610,29 +631,33 @@ static void op_add_row(struct apply_op *op, size_t off, const char *key, size_t 
 /* The COPY data to send for op: buf, or its live lines when some died. */
 static struct sky_buf *op_copy_data(struct apply_op *op)
 {
+	struct sky_buf *data = &op->buf;
 	size_t i;
 
-	if (op->ndead == 0)
-		return &op->buf;
-	sky_buf_reset(&op->live);
-	for (i = 0; i < op->nrows; i++) {
-		if (!op->rows[i].dead)
-			sky_buf_add(&op->live, op->buf.data + op->rows[i].off, op->rows[i].len);
+	if (op->ndead > 0) {
+		sky_buf_reset(&op->live);
+		for (i = 0; i < op->nrows; i++) {
+			if (!op->rows[i].dead)
+				sky_buf_add(&op->live, op->buf.data + op->rows[i].off,
+				            op->rows[i].len);
+		}
+		data = &op->live;
 	}
-	return &op->live;
+	return data;
 }
 
 /* The row behind line `line` (1-based) of op's COPY data, or NULL. */
 static const struct op_row *op_line_row(const struct apply_op *op, long line)
 {
+	const struct op_row *found = NULL;
 	size_t i;
 	long n = 0;
 
-	for (i = 0; i < op->nrows; i++) {
+	for (i = 0; i < op->nrows && !found; i++) {
 		if (!op->rows[i].dead && ++n == line)
-			return &op->rows[i];
+			found = &op->rows[i];
 	}
-	return NULL;
+	return found;
 }
 
 static long op_new(struct sky_apply *a, enum op_kind kind)
@@ -685,6 +710,8 @@ static void ops_reset(struct sky_apply *a)
 	a->nops = 0;
 	a->last_trunc_op = -1;
 	sky_qcopy_reset(&a->qc);
+	sky_buf_reset(&a->backlog);
+	a->nbacklog = 0;
 }
 
 /*
@@ -710,8 +737,8 @@ static void plan_truncate(struct sky_apply *a, struct apply_table *t)
 }
 
 static int plan_row(struct sky_apply *a, PGconn *local, struct apply_table *t,
-		    const struct sky_ev_type *et, const struct sky_event *ev, long long ev_id,
-		    struct sky_error *err)
+                    const struct sky_ev_type *et, const struct sky_event *ev, long long ev_id,
+                    struct sky_error *err)
 {
 	int ret = -1;
 	struct apply_shape *shape;
@@ -769,6 +796,7 @@ struct sky_apply *sky_apply_new(void)
 	a->last_trunc_op = -1;
 	a->watermark = -1;
 	sky_qcopy_init(&a->qc);
+	sky_buf_init(&a->backlog);
 	sky_row_init(&a->row);
 	sky_buf_init(&a->tmp);
 	sky_buf_init(&a->script);
@@ -779,23 +807,24 @@ void sky_apply_free(struct sky_apply *a)
 {
 	size_t i;
 
-	if (!a)
-		return;
-	for (i = 0; i < a->nslots; i++) {
-		if (a->slots[i])
-			table_free(a->slots[i]);
+	if (a) {
+		for (i = 0; i < a->nslots; i++) {
+			if (a->slots[i])
+				table_free(a->slots[i]);
+		}
+		free(a->slots);
+		for (i = 0; i < a->cap_ops; i++)
+			op_release(&a->ops[i]);
+		free(a->ops);
+		sky_qcopy_release(&a->qc);
+		sky_buf_release(&a->backlog);
+		sky_row_release(&a->row);
+		sky_buf_release(&a->tmp);
+		sky_buf_release(&a->script);
+		free(a->bufs);
+		free(a->stmt_op);
+		free(a);
 	}
-	free(a->slots);
-	for (i = 0; i < a->cap_ops; i++)
-		op_release(&a->ops[i]);
-	free(a->ops);
-	sky_qcopy_release(&a->qc);
-	sky_row_release(&a->row);
-	sky_buf_release(&a->tmp);
-	sky_buf_release(&a->script);
-	free(a->bufs);
-	free(a->stmt_op);
-	free(a);
 }
 
 /* After a commit (or a rollback): the staging tables are empty again. */
@@ -827,18 +856,94 @@ void sky_apply_reset_session(struct sky_apply *a)
 			continue;
 		table_free_meta(a->slots[i]);
 		for (s = a->slots[i]->shapes; s; s = s->next)
-			s->created = s->created_now = s->used_now = s->prepared = s->prepared_now = false;
+			s->created = s->created_now = s->used_now = s->prepared = s->prepared_now =
+			    false;
 	}
 	a->in_xact = false;
 }
 
-int sky_apply_begin(struct sky_apply *a, PGconn *local, const char *cascade, bool copy_queue,
-		    struct sky_error *err)
+/* Row r of get_apply_tables: the table, its state and copy position. */
+static int table_set_state(struct sky_apply *a, const PGresult *res, int r, struct sky_error *err)
 {
 	int ret = -1;
-	const char *params[1] = { cascade };
+	const char *name = PQgetvalue(res, r, 0);
+	const char *state = PQgetvalue(res, r, 3);
+	struct apply_table *t = table_lookup(a, name);
+
+	if (!t)
+		t = table_add(a, name, PQgetvalue(res, r, 1), PQgetvalue(res, r, 2));
+	t->active = true;
+	sky_snapshot_release(&t->copy_snap);
+	t->has_copy_snap = t->has_copy_tick = false;
+	if (strcmp(state, "copying") == 0) {
+		t->state = TABLE_COPYING;
+	} else if (strcmp(state, "catching-up") == 0) {
+		t->state = TABLE_CATCHING_UP;
+		a->catching_up = true;
+		if (!PQgetisnull(res, r, 4)) {
+			if (sky_snapshot_parse(&t->copy_snap, PQgetvalue(res, r, 4), err) < 0) {
+				sky_error_prefix(err, "table \"%s\"", name);
+				goto out;
+			}
+			t->has_copy_snap = true;
+		}
+		if (!PQgetisnull(res, r, 5)) {
+			t->copy_tick = strtoll(PQgetvalue(res, r, 5), NULL, 10);
+			t->has_copy_tick = true;
+		}
+	} else {
+		t->state = TABLE_OK;
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
+/*
+ * Is the event part of a catching-up table's copy already? Copied from the root: its
+ * transaction is visible in the copy's snapshot. Copied from a branch: its batch is not
+ * after the tick the copy was taken at.
+ */
+static bool in_copy(const struct sky_apply *a, const struct apply_table *t, const char *ev_txid)
+{
+	bool contained = false;
+
+	if (t->has_copy_snap && ev_txid)
+		contained = sky_snapshot_visible(&t->copy_snap, strtoll(ev_txid, NULL, 10));
+	if (t->has_copy_tick && a->cur_tick_ll <= t->copy_tick)
+		contained = true;
+	return contained;
+}
+
+/* Set an event of a table being copied aside in pgq_set.copy_backlog (a COPY row). */
+static void set_aside(struct sky_apply *a, const struct apply_table *t, const struct sky_event *ev)
+{
+	struct sky_buf *b = &a->backlog;
+
+	sky_copy_field_append(b, a->cascade);
+	sky_buf_addch(b, '\t');
+	sky_copy_field_append(b, t->name);
+	sky_buf_addch(b, '\t');
+	sky_copy_field_append(b, ev->id);
+	sky_buf_addch(b, '\t');
+	sky_copy_field_append(b, ev->txid);
+	sky_buf_addch(b, '\t');
+	sky_copy_field_append(b, a->cur_tick);
+	sky_buf_addch(b, '\t');
+	sky_copy_field_append(b, ev->type);
+	sky_buf_addch(b, '\t');
+	sky_copy_field_append(b, ev->data);
+	sky_buf_addch(b, '\n');
+	a->nbacklog++;
+}
+
+int sky_apply_begin(struct sky_apply *a, PGconn *local, const char *cascade, bool copy_queue,
+                    const char *cur_tick, struct sky_error *err)
+{
+	int ret = -1;
+	const char *params[1] = {cascade};
 	struct sky_pg_stmt stmts[3];
-	PGresult *res[3] = { NULL, NULL, NULL };
+	PGresult *res[3] = {NULL, NULL, NULL};
 	size_t n = 0, i, tables_res;
 	int r;
 
@@ -848,19 +953,22 @@ int sky_apply_begin(struct sky_apply *a, PGconn *local, const char *cascade, boo
 	a->watermark = -1;
 	a->cascade = cascade;
 	a->copy_queue = copy_queue;
+	a->cur_tick = cur_tick;
+	a->cur_tick_ll = strtoll(cur_tick, NULL, 10);
+	a->catching_up = false;
 
-	stmts[n++] = (struct sky_pg_stmt){ "begin", 0, NULL };
+	stmts[n++] = (struct sky_pg_stmt){"begin", 0, NULL};
 	if (copy_queue) {
 		/* the event table is valid for this transaction only: read it after the
 		 * transaction has its txid, as PgQ's rotation expects of inserters */
 		stmts[n++] = (struct sky_pg_stmt){
-			"select txid_current(), pgq_set.queue_event_table($1)", 1, params
-		};
+		    "select txid_current(), pgq_set.queue_event_table($1)", 1, params};
 	}
 	tables_res = n;
 	stmts[n++] = (struct sky_pg_stmt){
-		"select table_name, schema_name, rel_name from pgq_set.get_apply_tables($1)", 1, params
-	};
+	    "select table_name, schema_name, rel_name, state, copy_snapshot, copy_tick"
+	    " from pgq_set.get_apply_tables($1)",
+	    1, params};
 	if (sky_pg_pipeline(res, local, stmts, n, err) < 0) {
 		sky_error_prefix(err, "could not start the apply transaction");
 		goto out;
@@ -878,13 +986,8 @@ int sky_apply_begin(struct sky_apply *a, PGconn *local, const char *cascade, boo
 			a->slots[i]->active = false;
 	}
 	for (r = 0; r < PQntuples(res[tables_res]); r++) {
-		const char *name = PQgetvalue(res[tables_res], r, 0);
-		struct apply_table *t = table_lookup(a, name);
-
-		if (!t)
-			t = table_add(a, name, PQgetvalue(res[tables_res], r, 1),
-				      PQgetvalue(res[tables_res], r, 2));
-		t->active = true;
+		if (table_set_state(a, res[tables_res], r, err) < 0)
+			goto out;
 	}
 	ret = 0;
 out:
@@ -895,25 +998,54 @@ out:
 
 static int parse_ll(long long *out, const char *s)
 {
+	int ret = -1;
 	char *end;
 	long long v;
 
 	if (!s || !*s)
-		return -1;
+		goto out;
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno || *end)
-		return -1;
+		goto out;
 	*out = v;
-	return 0;
+	ret = 0;
+out:
+	return ret;
+}
+
+/* Apply one row or truncate event of table t (other event types are skipped). */
+static int apply_table_event(struct sky_apply *a, PGconn *local, struct apply_table *t,
+                             const struct sky_event *ev, long long ev_id, struct sky_error *err)
+{
+	int ret = -1;
+	struct sky_ev_type et;
+
+	if (sky_ev_type_parse(&et, ev->type, err) < 0) {
+		sky_error_prefix(err, "event %lld of table \"%s\"", ev_id, t->name);
+		goto out;
+	}
+	if (et.kind == SKY_EV_OTHER) {
+		a->stats.skipped++;
+	} else if (et.kind == SKY_EV_TRUNCATE) {
+		plan_truncate(a, t);
+		a->stats.applied++;
+	} else if (plan_row(a, local, t, &et, ev, ev_id, err) < 0) {
+		sky_error_prefix(err, "event %lld of table \"%s\"", ev_id, t->name);
+		goto out;
+	} else {
+		a->stats.applied++;
+	}
+	ret = 0;
+out:
+	return ret;
 }
 
 int sky_apply_event(struct sky_apply *a, PGconn *local, const struct sky_event *ev,
-		    struct sky_error *err)
+                    struct sky_error *err)
 {
 	int ret = -1;
 	struct apply_table *t;
-	struct sky_ev_type et;
 	long long ev_id = 0;
 
 	a->stats.events++;
@@ -928,7 +1060,7 @@ int sky_apply_event(struct sky_apply *a, PGconn *local, const struct sky_event *
 
 		if (parse_ll(&wm, ev->data) < 0) {
 			sky_error_set(err, "event %lld: invalid watermark \"%s\"", ev_id,
-				      ev->data ? ev->data : "");
+			              ev->data ? ev->data : "");
 			goto out;
 		}
 		if (wm > a->watermark)
@@ -940,25 +1072,85 @@ int sky_apply_event(struct sky_apply *a, PGconn *local, const struct sky_event *
 	t = table_lookup(a, ev->extra1);
 	if (!t || !t->active) {
 		a->stats.skipped++;
-		ret = 0;
-		goto out;
-	}
-	if (sky_ev_type_parse(&et, ev->type, err) < 0) {
-		sky_error_prefix(err, "event %lld of table \"%s\"", ev_id, t->name);
-		goto out;
-	}
-	if (et.kind == SKY_EV_OTHER) {
+	} else if (t->state == TABLE_COPYING) {
+		set_aside(a, t, ev);
+		a->stats.set_aside++;
+	} else if (t->state == TABLE_CATCHING_UP && in_copy(a, t, ev->txid)) {
 		a->stats.skipped++;
-		ret = 0;
+	} else if (apply_table_event(a, local, t, ev, ev_id, err) < 0) {
 		goto out;
 	}
-	if (et.kind == SKY_EV_TRUNCATE) {
-		plan_truncate(a, t);
-	} else if (plan_row(a, local, t, &et, ev, ev_id, err) < 0) {
-		sky_error_prefix(err, "event %lld of table \"%s\"", ev_id, t->name);
+	ret = 0;
+out:
+	return ret;
+}
+
+/* Apply the events set aside for catching-up table t that its copy does not contain. */
+static int take_table_backlog(struct sky_apply *a, PGconn *local, struct apply_table *t,
+                              int fetch_size, struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+	const char *params[2] = {a->cascade, t->name};
+	char fetch[64];
+	struct sky_event ev;
+	long long ev_id;
+	int r, n;
+
+	snprintf(fetch, sizeof(fetch), "fetch %d from sky_backlog", fetch_size);
+	if (sky_pg_exec(NULL, local, err,
+	                "declare sky_backlog no scroll cursor for select ev_id, ev_txid, ev_type,"
+	                " ev_data from pgq_set.take_backlog($1, $2)",
+	                2, params) < 0)
 		goto out;
+	do {
+		if (sky_pg_exec(&res, local, err, fetch, 0, NULL) < 0)
+			goto out;
+		n = PQntuples(res);
+		for (r = 0; r < n; r++) {
+			memset(&ev, 0, sizeof(ev));
+			ev.id = PQgetvalue(res, r, 0);
+			ev.txid = PQgetvalue(res, r, 1);
+			ev.type = PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2);
+			ev.data = PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3);
+			ev.extra1 = t->name;
+			if (parse_ll(&ev_id, ev.id) < 0) {
+				sky_error_set(err, "invalid ev_id \"%s\"", ev.id);
+				goto out;
+			}
+			if (apply_table_event(a, local, t, &ev, ev_id, err) < 0)
+				goto out;
+			a->stats.backlog++;
+		}
+		PQclear(res);
+		res = NULL;
+		if (sky_apply_flush(a, local, err) < 0)
+			goto out;
+	} while (n == fetch_size);
+	if (sky_pg_exec(NULL, local, err, "close sky_backlog", 0, NULL) < 0)
+		goto out;
+	ret = 0;
+out:
+	PQclear(res);
+	if (ret < 0)
+		sky_error_prefix(err, "could not apply the events set aside for table \"%s\"",
+		                 t->name);
+	return ret;
+}
+
+int sky_apply_take_backlog(struct sky_apply *a, PGconn *local, int fetch_size,
+                           struct sky_error *err)
+{
+	int ret = -1;
+	size_t i;
+
+	for (i = 0; i < a->nslots; i++) {
+		struct apply_table *t = a->slots[i];
+
+		if (t && t->active && t->state == TABLE_CATCHING_UP &&
+		    take_table_backlog(a, local, t, fetch_size, err) < 0)
+			goto out;
 	}
-	a->stats.applied++;
 	ret = 0;
 out:
 	return ret;
@@ -989,28 +1181,27 @@ static void script_add_buf(struct sky_apply *a, size_t *nbufs, struct sky_buf *b
 
 /* Say which table and event a failed script statement was about. */
 static void flush_error_context(struct sky_apply *a, const struct sky_pg_script_pos *pos,
-				size_t nstmts, struct sky_error *err)
+                                size_t nstmts, struct sky_error *err)
 {
 	const struct apply_op *op;
 	const struct op_row *row;
-	long idx;
+	long idx = pos->stmt < nstmts ? a->stmt_op[pos->stmt] : -2;
 
-	if (pos->stmt >= nstmts)
-		return;
-	idx = a->stmt_op[pos->stmt];
-	if (idx < 0) {
+	if (idx == -1) {
 		sky_error_prefix(err, "could not copy events into the local queue");
-		return;
-	}
-	op = &a->ops[idx];
-	if (op->kind == OP_TRUNCATE) {
-		sky_error_prefix(err, "could not apply %s", op->buf.data);
-	} else if (pos->copy_line > 0 && (row = op_line_row(op, pos->copy_line)) != NULL) {
-		sky_error_prefix(err, "could not apply event %lld to table \"%s\"", row->ev_id,
-				 op->table->name);
-	} else {
-		sky_error_prefix(err, "could not apply events %lld..%lld to table \"%s\"",
-				 op->rows[0].ev_id, op->rows[op->nrows - 1].ev_id, op->table->name);
+	} else if (idx == -3) {
+		sky_error_prefix(err, "could not set events aside for tables being copied");
+	} else if (idx >= 0) {
+		op = &a->ops[idx];
+		if (op->kind == OP_TRUNCATE)
+			sky_error_prefix(err, "could not apply %s", op->buf.data);
+		else if (pos->copy_line > 0 && (row = op_line_row(op, pos->copy_line)) != NULL)
+			sky_error_prefix(err, "could not apply event %lld to table \"%s\"",
+			                 row->ev_id, op->table->name);
+		else
+			sky_error_prefix(err, "could not apply events %lld..%lld to table \"%s\"",
+			                 op->rows[0].ev_id, op->rows[op->nrows - 1].ev_id,
+			                 op->table->name);
 	}
 }
 
@@ -1020,7 +1211,7 @@ int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err)
 	size_t i, nbufs = 0, nstmts = 0;
 	struct sky_pg_script_pos pos;
 
-	if (a->nops == 0 && a->qc.n == 0) {
+	if (a->nops == 0 && a->qc.n == 0 && a->nbacklog == 0) {
 		ret = 0;
 		goto out;
 	}
@@ -1044,7 +1235,7 @@ int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err)
 		if (!s->prepared && !s->prepared_now) {
 			for (k = 0; k < s->napply; k++) {
 				sky_buf_addf(&a->script, "prepare sky_a%u_%u_%d as ", s->stage_no,
-					     s->prep_gen, k);
+				             s->prep_gen, k);
 				script_add(a, &nstmts, (long)i, s->apply_src[k], 1);
 			}
 			s->prepared_now = true;
@@ -1052,7 +1243,8 @@ int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err)
 		script_add(a, &nstmts, (long)i, s->copy_sql, 1);
 		script_add_buf(a, &nbufs, op_copy_data(op));
 		for (k = 0; k < s->napply; k++) {
-			sky_buf_addf(&a->script, "execute sky_a%u_%u_%d", s->stage_no, s->prep_gen, k);
+			sky_buf_addf(&a->script, "execute sky_a%u_%u_%d", s->stage_no, s->prep_gen,
+			             k);
 			script_add(a, &nstmts, (long)i, "", 1);
 		}
 		s->used_now = true;
@@ -1064,6 +1256,13 @@ int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err)
 		}
 		script_add(a, &nstmts, -1, a->qc.copy_sql, 1);
 		script_add_buf(a, &nbufs, &a->qc.rows);
+	}
+	if (a->nbacklog > 0) {
+		script_add(a, &nstmts, -3,
+		           "copy pgq_set.copy_backlog (cascade, table_name, ev_id, ev_txid,"
+		           " batch_tick, ev_type, ev_data) from stdin",
+		           1);
+		script_add_buf(a, &nbufs, &a->backlog);
 	}
 	rc = sky_pg_copy_script(local, a->script.data, a->bufs, nbufs, &pos, err);
 	for (i = 0; i < a->nops; i++) {
@@ -1089,38 +1288,56 @@ out:
 }
 
 int sky_apply_commit(struct sky_apply *a, PGconn *local, const char *prev_tick,
-		     const char *cur_tick, char **watermark_out, struct sky_error *err)
+                     const char *cur_tick, const char *cur_xmin, char **watermark_out,
+                     struct sky_error *err)
 {
 	int ret = -1;
 	char wm[24];
-	const char *p_complete[3] = { a->cascade, prev_tick, cur_tick };
-	const char *p_wm[2] = { a->cascade, wm };
-	const char *p_cascade[1] = { a->cascade };
-	struct sky_pg_stmt stmts[4];
-	PGresult *res[4] = { NULL, NULL, NULL, NULL };
-	size_t n = 0, i, wm_res = 0;
+	const char *p_complete[3] = {a->cascade, prev_tick, cur_tick};
+	const char *p_wm[2] = {a->cascade, wm};
+	const char *p_cascade[1] = {a->cascade};
+	const char *p_catch[3] = {a->cascade, cur_tick, cur_xmin};
+	struct sky_pg_stmt stmts[5];
+	PGresult *res[5] = {NULL, NULL, NULL, NULL, NULL};
+	size_t n = 0, i, wm_res = 0, catch_res = 0;
+	int r;
 
 	if (sky_apply_flush(a, local, err) < 0)
 		goto out;
-	stmts[n++] = (struct sky_pg_stmt){ "select pgq_set.complete_batch($1, $2, $3)", 3, p_complete };
+	stmts[n++] =
+	    (struct sky_pg_stmt){"select pgq_set.complete_batch($1, $2, $3)", 3, p_complete};
 	if (a->watermark >= 0) {
 		snprintf(wm, sizeof(wm), "%lld", a->watermark);
-		stmts[n++] = (struct sky_pg_stmt){ "select pgq_set.set_global_watermark($1, $2)", 2, p_wm };
+		stmts[n++] =
+		    (struct sky_pg_stmt){"select pgq_set.set_global_watermark($1, $2)", 2, p_wm};
+	}
+	if (a->catching_up) {
+		catch_res = n;
+		stmts[n++] =
+		    (struct sky_pg_stmt){"select pgq_set.finish_catch_up($1, $2, $3)", 3, p_catch};
 	}
 	if (watermark_out) {
 		/* same value as after the commit: last_tick is cur already */
 		wm_res = n;
-		stmts[n++] = (struct sky_pg_stmt){ "select pgq_set.local_watermark($1)", 1, p_cascade };
+		stmts[n++] =
+		    (struct sky_pg_stmt){"select pgq_set.local_watermark($1)", 1, p_cascade};
 	}
-	stmts[n++] = (struct sky_pg_stmt){ "commit", 0, NULL };
+	stmts[n++] = (struct sky_pg_stmt){"commit", 0, NULL};
 	if (sky_pg_pipeline(res, local, stmts, n, err) < 0)
 		goto out;
 	a->in_xact = false;
 	shapes_end_xact(a, true);
+	if (a->catching_up) {
+		for (r = 0; r < PQntuples(res[catch_res]); r++)
+			sky_info(
+			    "cascade \"%s\": table \"%s\" has caught up and is replicated from "
+			    "tick %s on",
+			    a->cascade, PQgetvalue(res[catch_res], r, 0), cur_tick);
+	}
 	if (watermark_out) {
 		*watermark_out = PQntuples(res[wm_res]) == 1 && !PQgetisnull(res[wm_res], 0, 0)
-					 ? sky_strdup(PQgetvalue(res[wm_res], 0, 0))
-					 : NULL;
+		                     ? sky_strdup(PQgetvalue(res[wm_res], 0, 0))
+		                     : NULL;
 	}
 	ret = 0;
 out:

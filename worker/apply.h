@@ -2,18 +2,24 @@
  * apply: one batch into the local database, set-based, in one transaction.
  *
  * Life of a batch on the local connection:
- *   sky_apply_begin     BEGIN; learn the tables to apply (and, on a branch, the event table)
- *   sky_apply_event     per event: decode, group by table, queue-copy (branch); no I/O except
- *                       a one-time catalog look-up per table and session
- *   sky_apply_flush     per fetched chunk: one round trip that COPYs each table's rows into a
- *                       session temp staging table, replaces the touched keys in the target,
- *                       runs TRUNCATEs in order and COPYs the events into the local queue
- *   sky_apply_commit    complete_batch, global watermark, COMMIT (one round trip)
- *   sky_apply_abort     ROLLBACK after any failure
+ *   sky_apply_begin         BEGIN; the tables of the batch loop and their states (and, on a
+ *                           branch, the event table)
+ *   sky_apply_take_backlog  catching-up tables: apply the events set aside while they were
+ *                           copied that the copy does not contain, before the batch's own
+ *   sky_apply_event         per event: decode, group by table, queue-copy (branch), set aside
+ *                           (tables being copied); no I/O except a one-time catalog look-up
+ *                           per table and session
+ *   sky_apply_flush         per fetched chunk: one round trip that COPYs each table's rows into a
+ *                           session temp staging table, replaces the touched keys in the target,
+ *                           runs TRUNCATEs in order, COPYs the events into the local queue and
+ *                           the set-aside events into pgq_set.copy_backlog
+ *   sky_apply_commit        complete_batch, global watermark, catch-up hand-over, COMMIT (one
+ *                           round trip)
+ *   sky_apply_abort         ROLLBACK after any failure
  * Only the order of events within one table matters (the session runs with
  * session_replication_role = replica: no FK or deny triggers), so each table's rows of a
- * chunk are applied as a set: delete every touched key, insert the last state of each key
- * whose last event is not a delete. See docs/worker.md.
+ * chunk are applied as a set: the last state of every key the chunk touched. See
+ * docs/worker.md.
  */
 #ifndef SKY_APPLY_H
 #define SKY_APPLY_H
@@ -28,9 +34,12 @@
 struct sky_apply;
 
 struct sky_apply_stats {
-	size_t events;	/* events seen in the batch */
-	size_t applied; /* row and truncate events applied to local tables */
-	size_t skipped; /* events of tables not applied here, and non-row events */
+	size_t events;    /* events of the batch */
+	size_t applied;   /* row and truncate events applied to local tables */
+	size_t skipped;   /* events of tables not replicated here, already in a table's copy,
+	                     and non-row events */
+	size_t set_aside; /* events of tables being copied, kept in pgq_set.copy_backlog */
+	size_t backlog;   /* events set aside earlier, applied now (catching up) */
 };
 
 /* New applier (caller frees with sky_apply_free). */
@@ -41,29 +50,36 @@ void sky_apply_free(struct sky_apply *a);
 void sky_apply_reset_session(struct sky_apply *a);
 
 /*
- * Start the batch's transaction on local. cascade is borrowed until sky_apply_commit or
- * sky_apply_abort; copy_queue: this node is a branch and keeps a copy of the queue.
+ * Start the transaction of batch (prev, cur_tick] on local. cascade and cur_tick are
+ * borrowed until sky_apply_commit or sky_apply_abort; copy_queue: this node is a branch and
+ * keeps a copy of the queue.
  */
 int sky_apply_begin(struct sky_apply *a, PGconn *local, const char *cascade, bool copy_queue,
-		    struct sky_error *err);
+                    const char *cur_tick, struct sky_error *err);
+
+/* After sky_apply_begin: apply what catching-up tables set aside (fetch_size at a time). */
+int sky_apply_take_backlog(struct sky_apply *a, PGconn *local, int fetch_size,
+                           struct sky_error *err);
 
 /*
  * Take one event of the batch (borrowed only during the call). Decoding problems are
  * permanent errors naming the event.
  */
 int sky_apply_event(struct sky_apply *a, PGconn *local, const struct sky_event *ev,
-		    struct sky_error *err);
+                    struct sky_error *err);
 
 /* Apply everything taken since the last flush. */
 int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err);
 
 /*
  * Flush, record the batch (prev, cur] as completed, apply the highest global watermark the
- * batch carried, and commit. When watermark_out is not NULL it receives the node's
+ * batch carried, hand caught-up tables over to 'ok' (cur_xmin: xmin of the provider's tick
+ * cur, may be NULL), and commit. When watermark_out is not NULL it receives the node's
  * pgq_set.local_watermark after the commit (caller frees with free(); NULL if none).
  */
 int sky_apply_commit(struct sky_apply *a, PGconn *local, const char *prev_tick,
-		     const char *cur_tick, char **watermark_out, struct sky_error *err);
+                     const char *cur_tick, const char *cur_xmin, char **watermark_out,
+                     struct sky_error *err);
 
 /* Roll back the batch's transaction if one is open (best effort) and drop pending work. */
 void sky_apply_abort(struct sky_apply *a, PGconn *local);

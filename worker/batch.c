@@ -13,7 +13,19 @@
 #include "sky_pg.h"
 
 /* the columns batch_event_sql selects, in order */
-enum { COL_ID, COL_TIME, COL_TXID, COL_RETRY, COL_TYPE, COL_DATA, COL_EX1, COL_EX2, COL_EX3, COL_EX4, NCOLS };
+enum {
+	COL_ID,
+	COL_TIME,
+	COL_TXID,
+	COL_RETRY,
+	COL_TYPE,
+	COL_DATA,
+	COL_EX1,
+	COL_EX2,
+	COL_EX3,
+	COL_EX4,
+	NCOLS
+};
 
 void sky_batch_init(struct sky_batch *b)
 {
@@ -26,43 +38,51 @@ void sky_batch_release(struct sky_batch *b)
 	free(b->cur_tick_event_seq);
 	free(b->prev_tick_time);
 	free(b->prev_tick_event_seq);
+	free(b->cur_tick_xmin);
 	free(b->event_sql);
 	sky_batch_init(b);
 }
 
 static int tick_parse(long long *out, char *text, size_t text_size, const char *s,
-		      struct sky_error *err)
+                      struct sky_error *err)
 {
+	int ret = -1;
 	char *end;
 	long long v;
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end)
-		return sky_error_set(err, "provider returned an invalid id \"%s\"", s);
+	if (errno || end == s || *end) {
+		sky_error_set(err, "provider returned an invalid id \"%s\"", s);
+		goto out;
+	}
 	*out = v;
 	snprintf(text, text_size, "%lld", v);
-	return 0;
+	ret = 0;
+out:
+	return ret;
 }
 
 int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *queue,
-		   const char *consumer, struct sky_error *err)
+                   const char *consumer, struct sky_error *err)
 {
 	int ret = -1;
 	PGresult *res = NULL;
-	const char *params[2] = { queue, consumer };
+	const char *params[2] = {queue, consumer};
 
 	sky_batch_release(b);
 	*found = false;
 	/* the function scan runs to completion before the select list, so batch_event_sql
 	 * sees the batch next_batch_info just opened */
-	if (sky_pg_exec(&res, prov, err,
-			"select b.batch_id, b.cur_tick_id, b.prev_tick_id, b.cur_tick_time,"
-			" b.cur_tick_event_seq,"
-			" case when b.batch_id is not null then pgq.batch_event_sql(b.batch_id) end,"
-			" b.prev_tick_time, b.prev_tick_event_seq"
-			" from pgq.next_batch_info($1, $2) b",
-			2, params) < 0) {
+	if (sky_pg_exec(
+	        &res, prov, err,
+	        "select b.batch_id, b.cur_tick_id, b.prev_tick_id, b.cur_tick_time,"
+	        " b.cur_tick_event_seq,"
+	        " case when b.batch_id is not null then pgq.batch_event_sql(b.batch_id) end,"
+	        " b.prev_tick_time, b.prev_tick_event_seq,"
+	        " case when b.batch_id is not null then pgq_set.tick_xmin($1, b.cur_tick_id) end"
+	        " from pgq.next_batch_info($1, $2) b",
+	        2, params) < 0) {
 		sky_error_prefix(err, "could not get the next batch");
 		goto out;
 	}
@@ -70,15 +90,19 @@ int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *q
 		ret = 0;
 		goto out;
 	}
-	if (tick_parse(&b->batch_id, b->batch_id_s, sizeof(b->batch_id_s), PQgetvalue(res, 0, 0), err) < 0 ||
-	    tick_parse(&b->cur_tick, b->cur_tick_s, sizeof(b->cur_tick_s), PQgetvalue(res, 0, 1), err) < 0 ||
-	    tick_parse(&b->prev_tick, b->prev_tick_s, sizeof(b->prev_tick_s), PQgetvalue(res, 0, 2), err) < 0)
+	if (tick_parse(&b->batch_id, b->batch_id_s, sizeof(b->batch_id_s), PQgetvalue(res, 0, 0),
+	               err) < 0 ||
+	    tick_parse(&b->cur_tick, b->cur_tick_s, sizeof(b->cur_tick_s), PQgetvalue(res, 0, 1),
+	               err) < 0 ||
+	    tick_parse(&b->prev_tick, b->prev_tick_s, sizeof(b->prev_tick_s), PQgetvalue(res, 0, 2),
+	               err) < 0)
 		goto out;
 	b->cur_tick_time = sky_strdup(PQgetvalue(res, 0, 3));
 	b->cur_tick_event_seq = sky_strdup(PQgetvalue(res, 0, 4));
 	b->event_sql = sky_strdup(PQgetvalue(res, 0, 5));
 	b->prev_tick_time = sky_strdup(PQgetvalue(res, 0, 6));
 	b->prev_tick_event_seq = sky_strdup(PQgetvalue(res, 0, 7));
+	b->cur_tick_xmin = PQgetisnull(res, 0, 8) ? NULL : sky_strdup(PQgetvalue(res, 0, 8));
 	*found = true;
 	ret = 0;
 out:
@@ -88,26 +112,34 @@ out:
 
 static int fetch_check(PGresult *res, PGconn *prov, struct sky_error *err)
 {
+	int ret = -1;
+
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		sky_pg_error(err, prov, res);
-		return sky_error_prefix(err, "could not fetch events");
+		sky_error_prefix(err, "could not fetch events");
+		goto out;
 	}
-	if (PQnfields(res) != NCOLS)
-		return sky_error_set(err, "event query returned %d columns, expected %d", PQnfields(res),
-				     NCOLS);
-	return 0;
+	if (PQnfields(res) != NCOLS) {
+		sky_error_set(err, "event query returned %d columns, expected %d", PQnfields(res),
+		              NCOLS);
+		goto out;
+	}
+	ret = 0;
+out:
+	return ret;
 }
 
 int sky_batch_open(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_size,
-		   struct sky_error *err)
+                   struct sky_error *err)
 {
 	int ret = -1;
 	PGresult *res = NULL;
 	char *sql;
 
 	/* begin, declare and the first fetch in one round trip; the SQL is PgQ's own */
-	sql = sky_asprintf("begin; declare sky_batch no scroll cursor for %s; fetch %d from sky_batch",
-			   b->event_sql, fetch_size);
+	sql = sky_asprintf(
+	    "begin; declare sky_batch no scroll cursor for %s; fetch %d from sky_batch",
+	    b->event_sql, fetch_size);
 	res = PQexec(prov, sql);
 	if (PQtransactionStatus(prov) != PQTRANS_IDLE)
 		b->cursor_open = true;
@@ -123,7 +155,7 @@ out:
 }
 
 int sky_batch_fetch(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_size,
-		    struct sky_error *err)
+                    struct sky_error *err)
 {
 	int ret = -1;
 	PGresult *res = NULL;
@@ -158,20 +190,19 @@ void sky_batch_event(struct sky_event *out, const PGresult *res, int i)
 }
 
 int sky_batch_finish(struct sky_batch *b, PGconn *prov, const char *cascade, const char *node,
-		     const char *watermark, struct sky_error *err)
+                     const char *watermark, struct sky_error *err)
 {
 	int ret = -1;
-	const char *params[4] = { cascade, node, watermark, b->batch_id_s };
+	const char *params[4] = {cascade, node, watermark, b->batch_id_s};
 	struct sky_pg_stmt stmts[2];
 	size_t n = 0;
 
 	if (b->cursor_open)
-		stmts[n++] = (struct sky_pg_stmt){ "commit", 0, NULL };
-	stmts[n++] = (struct sky_pg_stmt){
-		"select set_config('synchronous_commit', 'off', true),"
-		" pgq_set.report_watermark($1, $2, $3), pgq.finish_batch($4)",
-		4, params
-	};
+		stmts[n++] = (struct sky_pg_stmt){"commit", 0, NULL};
+	stmts[n++] =
+	    (struct sky_pg_stmt){"select set_config('synchronous_commit', 'off', true),"
+	                         " pgq_set.report_watermark($1, $2, $3), pgq.finish_batch($4)",
+	                         4, params};
 	if (sky_pg_pipeline(NULL, prov, stmts, n, err) < 0) {
 		PGTransactionStatusType ts = PQtransactionStatus(prov);
 
@@ -188,7 +219,8 @@ out:
 void sky_batch_abort(struct sky_batch *b, PGconn *prov)
 {
 	if (b->cursor_open && prov && PQstatus(prov) == CONNECTION_OK &&
-	    PQtransactionStatus(prov) != PQTRANS_IDLE && PQtransactionStatus(prov) != PQTRANS_ACTIVE) {
+	    PQtransactionStatus(prov) != PQTRANS_IDLE &&
+	    PQtransactionStatus(prov) != PQTRANS_ACTIVE) {
 		PGresult *res = PQexec(prov, "rollback");
 
 		PQclear(res);

@@ -25,12 +25,13 @@ struct sky_batch {
 	char batch_id_s[24];
 	char prev_tick_s[24];
 	char cur_tick_s[24];
-	char *cur_tick_time;	  /* as the provider prints it */
+	char *cur_tick_time;      /* as the provider prints it */
 	char *cur_tick_event_seq; /* as the provider prints it */
 	char *prev_tick_time;
 	char *prev_tick_event_seq;
-	char *event_sql;	  /* pgq.batch_event_sql: the SELECT of the batch's events */
-	bool cursor_open;	  /* the cursor's transaction is open on the provider */
+	char *cur_tick_xmin; /* xmin of tick cur's snapshot (hand-over of root copies) */
+	char *event_sql;     /* pgq.batch_event_sql: the SELECT of the batch's events */
+	bool cursor_open;    /* the cursor's transaction is open on the provider */
 };
 
 void sky_batch_init(struct sky_batch *b);
@@ -43,15 +44,15 @@ void sky_batch_release(struct sky_batch *b);
  * and refilled).
  */
 int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *queue,
-		   const char *consumer, struct sky_error *err);
+                   const char *consumer, struct sky_error *err);
 
 /* Open the event cursor and fetch the first fetch_size events (caller PQclears *out). */
 int sky_batch_open(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_size,
-		   struct sky_error *err);
+                   struct sky_error *err);
 
 /* Fetch the next fetch_size events (caller PQclears *out). Fewer than asked: the end. */
 int sky_batch_fetch(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_size,
-		    struct sky_error *err);
+                    struct sky_error *err);
 
 /*
  * Event i of a fetched result, borrowed from res. The columns are in the order of
@@ -66,7 +67,7 @@ void sky_batch_event(struct sky_event *out, const PGresult *res, int i);
  * same batch again and the worker finds it applied already.
  */
 int sky_batch_finish(struct sky_batch *b, PGconn *prov, const char *cascade, const char *node,
-		     const char *watermark, struct sky_error *err);
+                     const char *watermark, struct sky_error *err);
 
 /* Roll back the cursor's transaction if it is open (best effort, after a failure). */
 void sky_batch_abort(struct sky_batch *b, PGconn *prov);

@@ -3,6 +3,7 @@
  */
 #include "decode.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,8 +32,10 @@ int sky_ev_type_parse(struct sky_ev_type *out, const char *ev_type, struct sky_e
 		goto out;
 	}
 	if (ev_type[1] != ':' || ev_type[2] == '\0') {
-		sky_error_set(err, "event type \"%s\" has no primary key list (only logutriga events are supported)",
-			      ev_type);
+		sky_error_set(err,
+		              "event type \"%s\" has no primary key list (only logutriga events "
+		              "are supported)",
+		              ev_type);
 		goto out;
 	}
 	out->kind = op == 'I' ? SKY_EV_INSERT : op == 'U' ? SKY_EV_UPDATE : SKY_EV_DELETE;
@@ -58,7 +61,7 @@ void sky_row_release(struct sky_row *row)
 }
 
 static void row_push(struct sky_row *row, const char *name, size_t name_len, const char *value,
-		     size_t value_len)
+                     size_t value_len)
 {
 	struct sky_field *f;
 
@@ -91,11 +94,12 @@ int sky_row_parse(struct sky_row *row, const char *data, size_t len, struct sky_
 
 		if (name_end == p) {
 			sky_error_set(err, "row data has an empty column name at offset %zu",
-				      (size_t)(p - data));
+			              (size_t)(p - data));
 			goto out;
 		}
 		if (eq)
-			row_push(row, p, (size_t)(name_end - p), eq + 1, (size_t)(part_end - eq - 1));
+			row_push(row, p, (size_t)(name_end - p), eq + 1,
+			         (size_t)(part_end - eq - 1));
 		else
 			row_push(row, p, (size_t)(name_end - p), NULL, 0);
 		p = part_end + 1;
@@ -107,30 +111,41 @@ out:
 
 static int hexval(char c)
 {
+	int v = -1;
+
 	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+		v = c - '0';
+	else if (c >= 'a' && c <= 'f')
+		v = c - 'a' + 10;
+	else if (c >= 'A' && c <= 'F')
+		v = c - 'A' + 10;
+	return v;
 }
 
 /* Decode one %XX escape at s[i] (s[i] == '%'); -1 when malformed or a NUL byte. */
 static int decode_escape(const char *s, size_t len, size_t i, struct sky_error *err)
 {
+	int ret = -1;
 	int hi, lo;
 
-	if (i + 2 >= len)
-		return sky_error_set(err, "truncated %% escape at offset %zu", i);
+	if (i + 2 >= len) {
+		sky_error_set(err, "truncated %% escape at offset %zu", i);
+		goto out;
+	}
 	hi = hexval(s[i + 1]);
 	lo = hexval(s[i + 2]);
-	if (hi < 0 || lo < 0)
-		return sky_error_set(err, "invalid %% escape \"%%%c%c\" at offset %zu", s[i + 1],
-				     s[i + 2], i);
-	if (hi == 0 && lo == 0)
-		return sky_error_set(err, "NUL byte (%%00) at offset %zu", i);
-	return hi * 16 + lo;
+	if (hi < 0 || lo < 0) {
+		sky_error_set(err, "invalid %% escape \"%%%c%c\" at offset %zu", s[i + 1], s[i + 2],
+		              i);
+		goto out;
+	}
+	if (hi == 0 && lo == 0) {
+		sky_error_set(err, "NUL byte (%%00) at offset %zu", i);
+		goto out;
+	}
+	ret = hi * 16 + lo;
+out:
+	return ret;
 }
 
 int sky_urldecode_append(struct sky_buf *out, const char *s, size_t len, struct sky_error *err)
@@ -186,8 +201,7 @@ static inline void copy_byte(struct sky_buf *out, char c)
 	}
 }
 
-int sky_urldecode_copy_append(struct sky_buf *out, const char *s, size_t len,
-			      struct sky_error *err)
+int sky_urldecode_copy_append(struct sky_buf *out, const char *s, size_t len, struct sky_error *err)
 {
 	int ret = -1;
 	size_t i;
@@ -239,36 +253,33 @@ void sky_copy_field_append(struct sky_buf *out, const char *s)
  * the indexes. Key lists are short and a ',' inside a key column name is rare, so the
  * search is tiny in practice.
  */
-static bool pk_split(size_t *out, size_t *n, size_t depth, bool *used, const char *pk,
-		     size_t pos, size_t len, const char *const *names, size_t ncols)
+static bool pk_split(size_t *out, size_t *n, size_t depth, bool *used, const char *pk, size_t pos,
+                     size_t len, const char *const *names, size_t ncols)
 {
+	bool found = false;
 	size_t i;
 
-	for (i = 0; i < ncols; i++) {
+	for (i = 0; i < ncols && !found; i++) {
 		size_t nl = strlen(names[i]);
-		bool found;
 
 		if (used[i] || nl == 0 || pos + nl > len || memcmp(pk + pos, names[i], nl) != 0)
 			continue;
-		if (pos + nl == len) {
-			out[depth] = i;
-			*n = depth + 1;
-			return true;
-		}
-		if (pk[pos + nl] != ',' || pos + nl + 1 == len)
-			continue;
-		used[i] = true;
 		out[depth] = i;
-		found = pk_split(out, n, depth + 1, used, pk, pos + nl + 1, len, names, ncols);
-		used[i] = false;
-		if (found)
-			return true;
+		if (pos + nl == len) {
+			*n = depth + 1;
+			found = true;
+		} else if (pk[pos + nl] == ',' && pos + nl + 1 < len) {
+			used[i] = true;
+			found =
+			    pk_split(out, n, depth + 1, used, pk, pos + nl + 1, len, names, ncols);
+			used[i] = false;
+		}
 	}
-	return false;
+	return found;
 }
 
 int sky_pk_resolve(size_t *out, size_t *out_n, const char *pk, size_t pk_len,
-		   const char *const *names, size_t ncols, struct sky_error *err)
+                   const char *const *names, size_t ncols, struct sky_error *err)
 {
 	int ret = -1;
 	bool *used = sky_calloc(ncols ? ncols : 1, sizeof(bool));
@@ -277,7 +288,7 @@ int sky_pk_resolve(size_t *out, size_t *out_n, const char *pk, size_t pk_len,
 
 	if (pk_len == 0 || !pk_split(idx, &n, 0, used, pk, 0, pk_len, names, ncols)) {
 		sky_error_set(err, "primary key list \"%.*s\" does not match the row's columns",
-			      (int)pk_len, pk ? pk : "");
+		              (int)pk_len, pk ? pk : "");
 		goto out;
 	}
 	memcpy(out, idx, n * sizeof(size_t));
@@ -287,4 +298,78 @@ out:
 	free(used);
 	free(idx);
 	return ret;
+}
+
+/* Parse a non-negative decimal number at *p, moving *p past it. */
+static int parse_txid(long long *out, const char **p)
+{
+	int ret = -1;
+	long long v = 0;
+	const char *s = *p;
+
+	if (*s < '0' || *s > '9')
+		goto out;
+	while (*s >= '0' && *s <= '9') {
+		if (v > (LLONG_MAX - (*s - '0')) / 10)
+			goto out;
+		v = v * 10 + (*s - '0');
+		s++;
+	}
+	*out = v;
+	*p = s;
+	ret = 0;
+out:
+	return ret;
+}
+
+int sky_snapshot_parse(struct sky_snapshot *out, const char *text, struct sky_error *err)
+{
+	int ret = -1;
+	const char *p = text ? text : "";
+	size_t cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (parse_txid(&out->xmin, &p) < 0 || *p++ != ':' || parse_txid(&out->xmax, &p) < 0 ||
+	    *p++ != ':' || out->xmin > out->xmax)
+		goto bad;
+	while (*p) {
+		long long x;
+
+		if (parse_txid(&x, &p) < 0 || x < out->xmin || x >= out->xmax)
+			goto bad;
+		if (out->nxip == cap) {
+			cap = cap ? cap * 2 : 8;
+			out->xip = sky_realloc(out->xip, cap * sizeof(*out->xip));
+		}
+		out->xip[out->nxip++] = x;
+		if (*p == ',' && p[1])
+			p++;
+		else if (*p)
+			goto bad;
+	}
+	ret = 0;
+	goto out;
+bad:
+	sky_error_set(err, "invalid snapshot \"%s\"", text ? text : "");
+	sky_snapshot_release(out);
+out:
+	return ret;
+}
+
+void sky_snapshot_release(struct sky_snapshot *snap)
+{
+	free(snap->xip);
+	memset(snap, 0, sizeof(*snap));
+}
+
+bool sky_snapshot_visible(const struct sky_snapshot *snap, long long txid)
+{
+	bool visible = txid < snap->xmax;
+	size_t i;
+
+	for (i = 0; visible && txid >= snap->xmin && i < snap->nxip; i++) {
+		if (snap->xip[i] == txid)
+			visible = false;
+	}
+	return visible;
 }

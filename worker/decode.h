@@ -32,16 +32,16 @@ struct sky_event {
 
 /* The ev_type of a row event says what happened to the row. */
 enum sky_ev_kind {
-	SKY_EV_INSERT,	 /* "I:pk1,pk2" */
-	SKY_EV_UPDATE,	 /* "U:pk1,pk2" */
-	SKY_EV_DELETE,	 /* "D:pk1,pk2" */
+	SKY_EV_INSERT,   /* "I:pk1,pk2" */
+	SKY_EV_UPDATE,   /* "U:pk1,pk2" */
+	SKY_EV_DELETE,   /* "D:pk1,pk2" */
 	SKY_EV_TRUNCATE, /* "R" */
-	SKY_EV_OTHER	 /* anything else: not a row event (e.g. "pgq_set.watermark") */
+	SKY_EV_OTHER     /* anything else: not a row event (e.g. "pgq_set.watermark") */
 };
 
 struct sky_ev_type {
 	enum sky_ev_kind kind;
-	char op;	/* 'I', 'U', 'D', 'R', or 0 for SKY_EV_OTHER */
+	char op;        /* 'I', 'U', 'D', 'R', or 0 for SKY_EV_OTHER */
 	const char *pk; /* borrowed from the ev_type string: the primary key list, not encoded */
 	size_t pk_len;
 };
@@ -89,7 +89,7 @@ int sky_urldecode_append(struct sky_buf *out, const char *s, size_t len, struct 
 
 /* Like sky_urldecode_append, but the decoded bytes are escaped for COPY text format. */
 int sky_urldecode_copy_append(struct sky_buf *out, const char *s, size_t len,
-			      struct sky_error *err);
+                              struct sky_error *err);
 
 /*
  * Append s[0..len) escaped for COPY text format (backslash, tab, newline, carriage return
@@ -107,6 +107,24 @@ void sky_copy_field_append(struct sky_buf *out, const char *s);
  * Error when the list does not split into distinct column names.
  */
 int sky_pk_resolve(size_t *out, size_t *out_n, const char *pk, size_t pk_len,
-		   const char *const *names, size_t ncols, struct sky_error *err);
+                   const char *const *names, size_t ncols, struct sky_error *err);
+
+/*
+ * A txid_snapshot as PostgreSQL prints it: "xmin:xmax:xip1,xip2,...". Owns xip (release
+ * with sky_snapshot_release).
+ */
+struct sky_snapshot {
+	long long xmin;
+	long long xmax;
+	long long *xip;
+	size_t nxip;
+};
+
+/* Parse text into out (out is overwritten; release it afterwards). */
+int sky_snapshot_parse(struct sky_snapshot *out, const char *text, struct sky_error *err);
+void sky_snapshot_release(struct sky_snapshot *snap);
+
+/* txid_visible_in_snapshot(): committed before the snapshot was taken. */
+bool sky_snapshot_visible(const struct sky_snapshot *snap, long long txid);
 
 #endif

@@ -6,10 +6,9 @@
  *   CONNECT ─► READ_STATE ─┬─ root ──► ROOT_TICK ─► IDLE ─► READ_STATE
  *                          ├─ paused ► IDLE
  *                          └─► PROVIDER ─► NEXT_BATCH ─┬─ none ─────► IDLE
- *                                                      ├─ prev ─────► APPLY ─► LOCAL_TICK ─► FINISH ─► READ_STATE
- *                                                      ├─ cur ──────► LOCAL_TICK (branch) / FINISH (leaf)
- *                                                      └─ otherwise ► lost position: EXIT 1
- *   any failure ─► BACKOFF ─► CONNECT
+ *                                                      ├─ prev ─────► APPLY ─► LOCAL_TICK ─► FINISH
+ * ─► READ_STATE ├─ cur ──────► LOCAL_TICK (branch) / FINISH (leaf) └─ otherwise ► lost position:
+ * EXIT 1 any failure ─► BACKOFF ─► CONNECT
  */
 #include "worker.h"
 
@@ -21,6 +20,8 @@
 
 #include "apply.h"
 #include "batch.h"
+#include "copy.h"
+#include "pgscript.h"
 #include "sky_error.h"
 #include "sky_log.h"
 #include "sky_mem.h"
@@ -73,14 +74,18 @@ struct wk {
 	struct sky_batch batch;
 	bool in_batch; /* batch describes the batch being worked on */
 	struct sky_apply *apply;
+	struct sky_copies *copies;
+	size_t copying; /* tables in state 'copying' at the last look */
+	double last_copy_check;
 	char *watermark; /* local watermark to report with the finish */
 	double batch_start;
+	char batch_summary[128]; /* for the batch's debug line */
 
 	double sleep_for;
 	double retry_pause;
 	double error_pause;
 	int failures;
-	bool error_recorded; /* pgq_set.node.worker_error may be set */
+	bool error_recorded;  /* pgq_set.node.worker_error may be set */
 	bool check_prev_tick; /* local session is new: make sure tick prev exists (branch) */
 	double last_heartbeat;
 	double last_publish;
@@ -138,22 +143,20 @@ static bool is_branch(const struct wk *w)
 static const char *ctx(const struct wk *w, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "node \"%s\" cascade \"%s\"", w->node ? w->node : "?",
-			 w->cascade ? w->cascade : (w->opt->cascade ? w->opt->cascade : "?"));
+	                 w->cascade ? w->cascade : (w->opt->cascade ? w->opt->cascade : "?"));
 
 	if (w->in_batch && n > 0 && (size_t)n < size)
 		snprintf(buf + n, size - (size_t)n, " batch %s (%s, %s]", w->batch.batch_id_s,
-			 w->batch.prev_tick_s, w->batch.cur_tick_s);
+		         w->batch.prev_tick_s, w->batch.cur_tick_s);
 	return buf;
 }
 
 static bool conn_usable(PGconn *c)
 {
-	PGTransactionStatusType ts;
+	PGTransactionStatusType ts = c ? PQtransactionStatus(c) : PQTRANS_UNKNOWN;
 
-	if (!c || PQstatus(c) != CONNECTION_OK || PQpipelineStatus(c) != PQ_PIPELINE_OFF)
-		return false;
-	ts = PQtransactionStatus(c);
-	return ts != PQTRANS_ACTIVE && ts != PQTRANS_UNKNOWN;
+	return c && PQstatus(c) == CONNECTION_OK && PQpipelineStatus(c) == PQ_PIPELINE_OFF &&
+	       ts != PQTRANS_ACTIVE && ts != PQTRANS_UNKNOWN;
 }
 
 static void drop_local(struct wk *w)
@@ -173,20 +176,21 @@ static void drop_provider(struct wk *w)
 	w->batch.cursor_open = false;
 }
 
-/* Store msg as the node's worker error (best effort, autocommit). */
+/* Store msg as the node's worker error, NULL clears it (best effort, autocommit). */
 static void record_error(struct wk *w, const char *msg)
 {
 	struct sky_error err;
-	const char *params[2] = { w->cascade, msg };
+	const char *params[2] = {w->cascade, msg};
 	char c[256];
 
-	if (!w->cascade || !conn_usable(w->local))
-		return;
-	if (sky_pg_exec(NULL, w->local, &err, "select pgq_set.set_worker_error($1, $2)", 2, params) < 0) {
-		sky_warning("%s: could not record the error: %s", ctx(w, c, sizeof(c)), err.message);
-		return;
+	if (w->cascade && conn_usable(w->local)) {
+		if (sky_pg_exec(NULL, w->local, &err, "select pgq_set.set_worker_error($1, $2)", 2,
+		                params) < 0)
+			sky_warning("%s: could not record the error: %s", ctx(w, c, sizeof(c)),
+			            err.message);
+		else
+			w->error_recorded = msg != NULL;
 	}
-	w->error_recorded = msg != NULL;
 }
 
 /* Abort whatever batch is under way on both connections. */
@@ -198,21 +202,36 @@ static void abort_batch(struct wk *w)
 	w->watermark = NULL;
 }
 
+static double next_pause(double *pause, double max)
+{
+	double now = *pause;
+
+	*pause = *pause * 2 > max ? max : *pause * 2;
+	return now;
+}
+
 /*
- * The one failure path. record: store a permanent error in the catalog (false for errors
- * that are not about this worker's work, e.g. another worker holding the node).
+ * The one failure path: abort the batch, then
+ *   "lost position"  log, record, exit 1 (never guess a position);
+ *   retryable        log, drop broken connections, back off (0.1 s doubling to 5 s);
+ *   permanent        log, record (when `record`: not for errors that are not about this
+ *                    worker's work, e.g. another worker holding the node), drop the local
+ *                    session, pause (10 s doubling to 60 s).
+ * --once exits 1 on a permanent error and after ONCE_MAX_FAILURES retryable ones in a row.
  */
 static enum wk_state fail(struct wk *w, struct sky_error *err, bool record)
 {
+	enum wk_state next = WK_BACKOFF;
 	char c[256];
 	char msg[SKY_ERROR_MSG_LEN + 128];
 	bool lost = strstr(err->message, "lost position") != NULL;
 
 	abort_batch(w);
+	sky_error_oneline(err);
 	ctx(w, c, sizeof(c));
 	if (w->in_batch)
 		snprintf(msg, sizeof(msg), "batch %s (%s, %s]: %s", w->batch.batch_id_s,
-			 w->batch.prev_tick_s, w->batch.cur_tick_s, err->message);
+		         w->batch.prev_tick_s, w->batch.cur_tick_s, err->message);
 	else
 		snprintf(msg, sizeof(msg), "%s", err->message);
 	w->in_batch = false;
@@ -222,38 +241,37 @@ static enum wk_state fail(struct wk *w, struct sky_error *err, bool record)
 		sky_errorlog("%s: %s", c, err->message);
 		record_error(w, msg);
 		w->exit_code = 1;
-		return WK_EXIT;
-	}
-	if (err->retryable) {
-		w->sleep_for = w->retry_pause;
-		w->retry_pause = w->retry_pause * 2 > RETRY_PAUSE_MAX ? RETRY_PAUSE_MAX : w->retry_pause * 2;
+		next = WK_EXIT;
+	} else if (err->retryable) {
+		w->sleep_for = next_pause(&w->retry_pause, RETRY_PAUSE_MAX);
 		sky_warning("%s: %s; retrying in %.1f s", c, err->message, w->sleep_for);
 		if (!conn_usable(w->local))
 			drop_local(w);
 		if (!conn_usable(w->prov))
 			drop_provider(w);
 		if (w->opt->once && w->failures >= ONCE_MAX_FAILURES) {
-			sky_errorlog("%s: giving up after %d failures", c, w->failures);
+			sky_errorlog("%s: giving up after %d failures in a row", c, w->failures);
 			w->exit_code = 1;
-			return WK_EXIT;
+			next = WK_EXIT;
 		}
-		return WK_BACKOFF;
+	} else {
+		w->sleep_for = next_pause(&w->error_pause, ERROR_PAUSE_MAX);
+		if (w->opt->once)
+			sky_errorlog("%s: %s", c, err->message);
+		else
+			sky_errorlog("%s: %s; retrying in %.0f s", c, err->message, w->sleep_for);
+		if (record)
+			record_error(w, msg);
+		/* a fresh session next time: no stale staging tables or prepared statements */
+		drop_local(w);
+		if (!conn_usable(w->prov))
+			drop_provider(w);
+		if (w->opt->once) {
+			w->exit_code = 1;
+			next = WK_EXIT;
+		}
 	}
-	w->sleep_for = w->error_pause;
-	w->error_pause = w->error_pause * 2 > ERROR_PAUSE_MAX ? ERROR_PAUSE_MAX : w->error_pause * 2;
-	sky_errorlog("%s: %s%s", c, err->message,
-		     w->opt->once ? "" : "; retrying later");
-	if (record)
-		record_error(w, msg);
-	/* a fresh session next time: no stale staging tables or cached statements */
-	drop_local(w);
-	if (!conn_usable(w->prov))
-		drop_provider(w);
-	if (w->opt->once) {
-		w->exit_code = 1;
-		return WK_EXIT;
-	}
-	return WK_BACKOFF;
+	return next;
 }
 
 /* A batch (or a root round) went through: reset the backoff and clear a recorded error. */
@@ -270,14 +288,18 @@ static void succeeded(struct wk *w)
 
 static enum wk_state st_connect(struct wk *w)
 {
+	enum wk_state next = WK_READ_STATE;
 	struct sky_error err;
 
 	if (w->local && !conn_usable(w->local))
 		drop_local(w);
 	if (w->local)
-		return WK_READ_STATE;
-	if (sky_pg_connect(&w->local, w->opt->dsn, "the local node", &err) < 0)
-		return fail(w, &err, false);
+		goto out;
+	if (sky_pg_connect(&w->local, w->opt->dsn, "the local node", &err) < 0) {
+		next = fail(w, &err, false);
+		goto out;
+	}
+	sky_pg_notices_to_log(w->local);
 	/*
 	 * replica: no deny or FK triggers while applying; ISO dates both ways; nested loops
 	 * only: every join of the worker is a chunk of rows against a primary key, and the
@@ -285,15 +307,60 @@ static enum wk_state st_connect(struct wk *w)
 	 * hash join that scans a whole table
 	 */
 	if (sky_pg_command(w->local, &err,
-			   "set session_replication_role = replica; set datestyle = 'ISO, YMD';"
-			   " set intervalstyle = postgres; set enable_hashjoin = off;"
-			   " set enable_mergejoin = off; set application_name = skyworker") < 0) {
+	                   "set session_replication_role = replica; set datestyle = 'ISO, YMD';"
+	                   " set intervalstyle = postgres; set enable_hashjoin = off;"
+	                   " set enable_mergejoin = off; set application_name = skyworker") < 0) {
 		sky_error_prefix(&err, "could not set up the local session");
-		return fail(w, &err, true);
+		next = fail(w, &err, true);
+		goto out;
 	}
 	sky_apply_reset_session(w->apply);
 	w->check_prev_tick = true;
-	return WK_READ_STATE;
+out:
+	return next;
+}
+
+/*
+ * Between batches: claim pending tables for copying (pgq_set.claim_copies: from this commit on
+ * the batch loop sets their events aside) and make sure a child copies every table that is
+ * 'copying' (also those a previous run left behind).
+ */
+static int check_copies(struct wk *w, struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+	const char *params[1] = {w->cascade};
+	struct sky_copy_params cp;
+	char **tables = NULL;
+	int i, n;
+
+	if (sky_pg_exec(
+	        &res, w->local, err,
+	        "select t from pgq_set.claim_copies($1) t union"
+	        " select table_name from pgq_set.get_apply_tables($1) where state = 'copying'",
+	        1, params) < 0) {
+		sky_error_prefix(err, "could not claim tables to copy");
+		goto out;
+	}
+	n = PQntuples(res);
+	w->copying = (size_t)n;
+	if (n > 0 && w->provider && w->provider_location) {
+		tables = sky_calloc((size_t)n, sizeof(char *));
+		for (i = 0; i < n; i++)
+			tables[i] = PQgetvalue(res, i, 0);
+		cp.local_dsn = w->opt->dsn;
+		cp.provider_node = w->provider;
+		cp.provider_location = w->provider_location;
+		cp.cascade = w->cascade;
+		cp.node = w->node;
+		cp.table = NULL;
+		sky_copies_start(w->copies, tables, (size_t)n, &cp);
+	}
+	ret = 0;
+out:
+	free(tables);
+	PQclear(res);
+	return ret;
 }
 
 static enum wk_state st_read_state(struct wk *w)
@@ -302,17 +369,17 @@ static enum wk_state st_read_state(struct wk *w)
 	PGresult *res = NULL;
 	double now = now_s();
 	bool heartbeat = now - w->last_heartbeat >= HEARTBEAT_PERIOD;
-	const char *params[2] = { w->opt->cascade, NULL };
+	const char *params[2] = {w->opt->cascade, NULL};
 	enum wk_state next = WK_EXIT;
 	char c[256];
 
 	params[1] = heartbeat ? "true" : "false";
 	if (sky_pg_exec(&res, w->local, &err,
-			"select s.cascade, s.node_name, s.node_role, s.provider_node,"
-			" s.provider_location, s.last_tick, s.paused,"
-			" case when $2::boolean then pgq_set.worker_heartbeat(s.cascade) end"
-			" from pgq_set.worker_state($1) s",
-			2, params) < 0) {
+	                "select s.cascade, s.node_name, s.node_role, s.provider_node,"
+	                " s.provider_location, s.last_tick, s.paused,"
+	                " case when $2::boolean then pgq_set.worker_heartbeat(s.cascade) end"
+	                " from pgq_set.worker_state($1) s",
+	                2, params) < 0) {
 		sky_error_prefix(&err, "could not read the node's state");
 		next = fail(w, &err, false);
 		goto out;
@@ -332,26 +399,40 @@ static enum wk_state st_read_state(struct wk *w)
 
 	if (!w->locked) {
 		/* one worker per node and cascade */
-		const char *lp[1] = { w->cascade };
+		const char *lp[1] = {w->cascade};
 
 		if (sky_pg_exec(&res, w->local, &err,
-				"select pg_try_advisory_lock(hashtext('skyworker'), hashtext($1))", 1, lp) < 0) {
+		                "select pg_try_advisory_lock(hashtext('skyworker'), hashtext($1))",
+		                1, lp) < 0) {
 			next = fail(w, &err, false);
 			goto out;
 		}
 		if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+			/* or the session of one that just died has not ended yet: retry */
 			sky_error_set(&err, "another skyworker is running for this node");
+			err.retryable = true;
 			next = fail(w, &err, false);
 			goto out;
 		}
 		w->locked = true;
 		sky_info("%s: started as %s%s%s", ctx(w, c, sizeof(c)), w->role,
-			 w->provider ? " of provider " : "", w->provider ? w->provider : "");
+		         w->provider ? " of provider " : "", w->provider ? w->provider : "");
+	}
+
+	sky_copies_reap(w->copies);
+	if (!streq(w->role, "root") &&
+	    (w->opt->once || now - w->last_copy_check >= HEARTBEAT_PERIOD)) {
+		w->last_copy_check = now;
+		if (check_copies(w, &err) < 0) {
+			next = fail(w, &err, true);
+			goto out;
+		}
 	}
 
 	if (streq(w->role, "root")) {
 		if (w->prov)
 			drop_provider(w);
+		sky_copies_stop(w->copies);
 		next = WK_ROOT_TICK;
 	} else if (w->paused) {
 		if (!w->was_paused) {
@@ -375,85 +456,111 @@ out:
 
 static enum wk_state st_root_tick(struct wk *w)
 {
+	enum wk_state next = w->opt->once ? WK_EXIT : WK_IDLE;
 	struct sky_error err;
-	const char *params[1] = { w->cascade };
+	const char *params[1] = {w->cascade};
 	double now = now_s();
 
 	if (now - w->last_publish >= HEARTBEAT_PERIOD) {
 		if (sky_pg_exec(NULL, w->local, &err, "select pgq_set.publish_watermark($1)", 1,
-				params) < 0) {
+		                params) < 0) {
 			sky_error_prefix(&err, "could not publish the global watermark");
-			return fail(w, &err, true);
+			next = fail(w, &err, true);
+			goto out;
 		}
 		w->last_publish = now;
 		succeeded(w);
 	}
-	if (w->opt->once)
-		return WK_EXIT;
-	w->sleep_for = w->opt->poll_interval < HEARTBEAT_PERIOD ? w->opt->poll_interval : HEARTBEAT_PERIOD;
-	return WK_IDLE;
+	w->sleep_for =
+	    w->opt->poll_interval < HEARTBEAT_PERIOD ? w->opt->poll_interval : HEARTBEAT_PERIOD;
+out:
+	return next;
 }
 
 static enum wk_state st_provider(struct wk *w)
 {
+	enum wk_state next = WK_NEXT_BATCH;
 	struct sky_error err;
 	char what[128], c[256];
 
 	if (w->prov && (!streq(w->prov_node, w->provider) ||
-			!streq(w->prov_location, w->provider_location) || !conn_usable(w->prov))) {
+	                !streq(w->prov_location, w->provider_location) || !conn_usable(w->prov))) {
 		if (!streq(w->prov_node, w->provider))
 			sky_info("%s: provider changed from \"%s\" to \"%s\"", ctx(w, c, sizeof(c)),
-				 w->prov_node, w->provider);
+			         w->prov_node, w->provider);
 		drop_provider(w);
 	}
 	if (w->prov)
-		return WK_NEXT_BATCH;
+		goto out;
 	snprintf(what, sizeof(what), "provider \"%s\"", w->provider);
-	if (sky_pg_connect(&w->prov, w->provider_location, what, &err) < 0)
-		return fail(w, &err, false);
-	if (sky_pg_command(w->prov, &err, "set datestyle = 'ISO, YMD'; set application_name = skyworker") < 0) {
+	if (sky_pg_connect(&w->prov, w->provider_location, what, &err) < 0) {
+		next = fail(w, &err, false);
+		goto out;
+	}
+	sky_pg_notices_to_log(w->prov);
+	if (sky_pg_command(w->prov, &err,
+	                   "set datestyle = 'ISO, YMD'; set application_name = skyworker") < 0) {
 		sky_error_prefix(&err, "could not set up the session on %s", what);
-		return fail(w, &err, false);
+		next = fail(w, &err, false);
+		goto out;
 	}
 	set_str(&w->prov_node, w->provider);
 	set_str(&w->prov_location, w->provider_location);
-	return WK_NEXT_BATCH;
+out:
+	return next;
 }
 
+/* Step 2 of the loop: the batch the provider offers, against the completed tick. */
 static enum wk_state st_next_batch(struct wk *w)
 {
+	enum wk_state next;
 	struct sky_error err;
 	bool found;
+	char c[256];
 
 	if (sky_batch_next(&w->batch, &found, w->prov, w->cascade, w->node, &err) < 0) {
 		sky_error_prefix(&err, "provider \"%s\"", w->provider);
-		return fail(w, &err, true);
+		next = fail(w, &err, true);
+		goto out;
 	}
 	if (!found) {
 		/* nothing pending: a permanent error recorded earlier is gone */
 		succeeded(w);
-		if (w->opt->once)
-			return WK_EXIT;
 		w->sleep_for = w->opt->poll_interval;
-		return WK_IDLE;
+		next = WK_IDLE;
+		if (w->opt->once && sky_copies_failures(w->copies) > 0) {
+			sky_errorlog("%s: a table copy failed", ctx(w, c, sizeof(c)));
+			w->exit_code = 1;
+			next = WK_EXIT;
+		} else if (w->opt->once && sky_copies_running(w->copies) == 0) {
+			/* copies that wait for the provider's own copy are left for later */
+			next = WK_EXIT;
+		}
+		goto out;
 	}
 	w->in_batch = true;
 	w->batch_start = now_s();
-	if (w->has_last_tick && w->last_tick == w->batch.prev_tick)
-		return WK_APPLY;
-	if (w->has_last_tick && w->last_tick == w->batch.cur_tick) {
-		char c[256];
-
-		sky_debug("%s: already applied, finishing", ctx(w, c, sizeof(c)));
-		return is_branch(w) ? WK_LOCAL_TICK : WK_FINISH;
+	if (w->has_last_tick && w->last_tick == w->batch.prev_tick) {
+		next = WK_APPLY;
+	} else if (w->has_last_tick && w->last_tick == w->batch.cur_tick) {
+		snprintf(w->batch_summary, sizeof(w->batch_summary), "applied before, finishing");
+		next = is_branch(w) ? WK_LOCAL_TICK : WK_FINISH;
+	} else {
+		if (w->has_last_tick)
+			sky_error_set(&err,
+			              "lost position: node \"%s\" completed tick %lld but provider "
+			              "\"%s\" offers batch (%lld, %lld]",
+			              w->node, w->last_tick, w->provider, w->batch.prev_tick,
+			              w->batch.cur_tick);
+		else
+			sky_error_set(&err,
+			              "lost position: node \"%s\" has completed no tick but "
+			              "provider \"%s\" offers batch (%lld, %lld]",
+			              w->node, w->provider, w->batch.prev_tick, w->batch.cur_tick);
+		next = fail(w, &err, true);
 	}
-	if (w->has_last_tick)
-		sky_error_set(&err, "lost position: node \"%s\" completed tick %lld but provider \"%s\" offers batch (%lld, %lld]",
-			      w->node, w->last_tick, w->provider, w->batch.prev_tick, w->batch.cur_tick);
-	else
-		sky_error_set(&err, "lost position: node \"%s\" has completed no tick but provider \"%s\" offers batch (%lld, %lld]",
-			      w->node, w->provider, w->batch.prev_tick, w->batch.cur_tick);
-	return fail(w, &err, true);
+out:
+	return next;
 }
 
 static enum wk_state st_apply(struct wk *w)
@@ -473,18 +580,20 @@ static enum wk_state st_apply(struct wk *w)
 		 * lose the newest one, which is tick prev here. Every session starts by putting it
 		 * back, in its own transaction, before events after it are copied.
 		 */
-		const char *tp[4] = { w->cascade, w->batch.prev_tick_s, w->batch.prev_tick_time,
-				      w->batch.prev_tick_event_seq };
+		const char *tp[4] = {w->cascade, w->batch.prev_tick_s, w->batch.prev_tick_time,
+		                     w->batch.prev_tick_event_seq};
 
-		if (sky_pg_exec(NULL, w->local, &err, "select pgq_set.create_tick($1, $2, $3, $4)", 4,
-				tp) < 0) {
+		if (sky_pg_exec(NULL, w->local, &err, "select pgq_set.create_tick($1, $2, $3, $4)",
+		                4, tp) < 0) {
 			sky_error_prefix(&err, "could not create tick %s", w->batch.prev_tick_s);
 			next = fail(w, &err, true);
 			goto out;
 		}
 	}
 	w->check_prev_tick = false;
-	if (sky_apply_begin(w->apply, w->local, w->cascade, is_branch(w), &err) < 0) {
+	if (sky_apply_begin(w->apply, w->local, w->cascade, is_branch(w), w->batch.cur_tick_s,
+	                    &err) < 0 ||
+	    sky_apply_take_backlog(w->apply, w->local, w->opt->fetch_size, &err) < 0) {
 		next = fail(w, &err, true);
 		goto out;
 	}
@@ -533,7 +642,7 @@ static enum wk_state st_apply(struct wk *w)
 	w->watermark = NULL;
 	t = now_s();
 	rc = sky_apply_commit(w->apply, w->local, w->batch.prev_tick_s, w->batch.cur_tick_s,
-			      &w->watermark, &err);
+	                      w->batch.cur_tick_xmin, &w->watermark, &err);
 	w->t_commit += now_s() - t;
 	if (rc < 0) {
 		next = fail(w, &err, true);
@@ -542,8 +651,13 @@ static enum wk_state st_apply(struct wk *w)
 	st = sky_apply_get_stats(w->apply);
 	w->batches++;
 	w->events += (long long)st.events;
-	sky_debug("%s: %zu events, %zu applied, %zu skipped", ctx(w, c, sizeof(c)), st.events,
-		  st.applied, st.skipped);
+	if (st.set_aside || st.backlog)
+		snprintf(w->batch_summary, sizeof(w->batch_summary),
+		         "%zu events, %zu applied, %zu skipped, %zu set aside, %zu from backlog",
+		         st.events, st.applied, st.skipped, st.set_aside, st.backlog);
+	else
+		snprintf(w->batch_summary, sizeof(w->batch_summary),
+		         "%zu events, %zu applied, %zu skipped", st.events, st.applied, st.skipped);
 	next = is_branch(w) ? WK_LOCAL_TICK : WK_FINISH;
 out:
 	PQclear(res);
@@ -554,8 +668,8 @@ static enum wk_state st_local_tick(struct wk *w)
 {
 	struct sky_error err;
 	PGresult *res = NULL;
-	const char *params[4] = { w->cascade, w->batch.cur_tick_s, w->batch.cur_tick_time,
-				  w->batch.cur_tick_event_seq };
+	const char *params[4] = {w->cascade, w->batch.cur_tick_s, w->batch.cur_tick_time,
+	                         w->batch.cur_tick_event_seq};
 	enum wk_state next = WK_EXIT;
 
 	/*
@@ -565,9 +679,9 @@ static enum wk_state st_local_tick(struct wk *w)
 	 * next session puts back (check_prev_tick) or the skip path re-creates.
 	 */
 	if (sky_pg_exec(&res, w->local, &err,
-			"select set_config('synchronous_commit', 'off', true),"
-			" pgq_set.create_tick($1, $2, $3, $4), pgq_set.local_watermark($1)",
-			4, params) < 0) {
+	                "select set_config('synchronous_commit', 'off', true),"
+	                " pgq_set.create_tick($1, $2, $3, $4), pgq_set.local_watermark($1)",
+	                4, params) < 0) {
 		sky_error_prefix(&err, "could not create tick %s", w->batch.cur_tick_s);
 		next = fail(w, &err, true);
 		goto out;
@@ -584,12 +698,13 @@ static enum wk_state st_finish(struct wk *w)
 {
 	struct sky_error err;
 	PGresult *res = NULL;
-	const char *params[1] = { w->cascade };
+	const char *params[1] = {w->cascade};
 	enum wk_state next = WK_EXIT;
 	char c[256];
 
 	if (!w->watermark) {
-		if (sky_pg_exec(&res, w->local, &err, "select pgq_set.local_watermark($1)", 1, params) < 0) {
+		if (sky_pg_exec(&res, w->local, &err, "select pgq_set.local_watermark($1)", 1,
+		                params) < 0) {
 			next = fail(w, &err, true);
 			goto out;
 		}
@@ -601,7 +716,8 @@ static enum wk_state st_finish(struct wk *w)
 		next = fail(w, &err, true);
 		goto out;
 	}
-	sky_debug("%s: finished in %.1f ms", ctx(w, c, sizeof(c)), (now_s() - w->batch_start) * 1e3);
+	sky_debug("%s: %s, %.1f ms", ctx(w, c, sizeof(c)), w->batch_summary,
+	          (now_s() - w->batch_start) * 1e3);
 	free(w->watermark);
 	w->watermark = NULL;
 	w->in_batch = false;
@@ -651,6 +767,7 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	memset(&w, 0, sizeof(w));
 	w.opt = opt;
 	w.apply = sky_apply_new();
+	w.copies = sky_copies_new();
 	w.retry_pause = RETRY_PAUSE_MIN;
 	w.error_pause = ERROR_PAUSE_MIN;
 	w.error_recorded = true; /* a previous run may have left one */
@@ -707,10 +824,11 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	if (sky_worker_stop_requested)
 		sky_info("%s: stopped", ctx(&w, c, sizeof(c)));
 	sky_debug("%s: %lld batches, %lld events in %.3f s; seconds in state: read %.3f, next %.3f,"
-		  " apply %.3f (fetch %.3f, commit %.3f), tick %.3f, finish %.3f, idle %.3f",
-		  ctx(&w, c, sizeof(c)), w.batches, w.events, now_s() - start, w.t_state, w.t_next,
-		  w.t_apply, w.t_fetch, w.t_commit, w.t_tick, w.t_finish, w.t_idle);
+	          " apply %.3f (fetch %.3f, commit %.3f), tick %.3f, finish %.3f, idle %.3f",
+	          ctx(&w, c, sizeof(c)), w.batches, w.events, now_s() - start, w.t_state, w.t_next,
+	          w.t_apply, w.t_fetch, w.t_commit, w.t_tick, w.t_finish, w.t_idle);
 	abort_batch(&w);
+	sky_copies_free(w.copies);
 	sky_apply_free(w.apply);
 	sky_batch_release(&w.batch);
 	PQfinish(w.local);

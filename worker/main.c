@@ -15,19 +15,21 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: skyworker [options] DSN\n"
-		"\n"
-		"Pull batches from the node's provider and apply them to the node whose database is DSN.\n"
-		"Cascade, node name, role and provider are read from pgq_set on that database.\n"
-		"\n"
-		"options:\n"
-		"  --cascade NAME          the cascade to work on (needed when the node has several)\n"
-		"  --poll-interval SECONDS sleep this long when no batch is ready (default 0.5)\n"
-		"  --fetch-size N          events per cursor fetch (default 10000)\n"
-		"  --once                  exit 0 as soon as no batch is pending\n"
-		"  -v, --verbose           debug log: one line per batch\n"
-		"  -h, --help              show this help\n");
+	fprintf(
+	    out,
+	    "usage: skyworker [options] DSN\n"
+	    "\n"
+	    "Pull batches from the node's provider and apply them to the node whose database is "
+	    "DSN.\n"
+	    "Cascade, node name, role and provider are read from pgq_set on that database.\n"
+	    "\n"
+	    "options:\n"
+	    "  --cascade NAME          the cascade to work on (needed when the node has several)\n"
+	    "  --poll-interval SECONDS sleep this long when no batch is ready (default 0.5)\n"
+	    "  --fetch-size N          events per cursor fetch (default 10000)\n"
+	    "  --once                  exit 0 as soon as no batch is pending\n"
+	    "  -v, --verbose           debug log: one line per batch\n"
+	    "  -h, --help              show this help\n");
 }
 
 static void on_stop(int sig)
@@ -38,46 +40,57 @@ static void on_stop(int sig)
 
 static int parse_seconds(double *out, const char *s)
 {
+	int ret = -1;
 	char *end;
 	double v;
 
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 3600)
-		return -1;
+		goto out;
 	*out = v;
-	return 0;
+	ret = 0;
+out:
+	return ret;
 }
 
 static int parse_count(int *out, const char *s)
 {
+	int ret = -1;
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < 1 || v > 10000000)
-		return -1;
+		goto out;
 	*out = (int)v;
-	return 0;
+	ret = 0;
+out:
+	return ret;
 }
 
 int main(int argc, char **argv)
 {
 	enum { OPT_CASCADE = 256, OPT_POLL, OPT_FETCH, OPT_ONCE };
 	static const struct option longopts[] = {
-		{ "cascade", required_argument, NULL, OPT_CASCADE },
-		{ "poll-interval", required_argument, NULL, OPT_POLL },
-		{ "fetch-size", required_argument, NULL, OPT_FETCH },
-		{ "once", no_argument, NULL, OPT_ONCE },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"cascade", required_argument, NULL, OPT_CASCADE},
+	    {"poll-interval", required_argument, NULL, OPT_POLL},
+	    {"fetch-size", required_argument, NULL, OPT_FETCH},
+	    {"once", no_argument, NULL, OPT_ONCE},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct sky_worker_options opt = {
-		.dsn = NULL, .cascade = NULL, .poll_interval = 0.5, .once = false, .fetch_size = 10000,
+	    .dsn = NULL,
+	    .cascade = NULL,
+	    .poll_interval = 0.5,
+	    .once = false,
+	    .fetch_size = 10000,
 	};
 	struct sigaction sa;
+	int ret = 2;
 	int c;
 
 	sky_log_set_program("skyworker");
@@ -88,16 +101,20 @@ int main(int argc, char **argv)
 			break;
 		case OPT_POLL:
 			if (parse_seconds(&opt.poll_interval, optarg) < 0) {
-				fprintf(stderr, "skyworker: invalid --poll-interval \"%s\": expected seconds, e.g. 0.5\n",
-					optarg);
-				return 2;
+				fprintf(stderr,
+				        "skyworker: invalid --poll-interval \"%s\": expected "
+				        "seconds, e.g. 0.5\n",
+				        optarg);
+				goto out;
 			}
 			break;
 		case OPT_FETCH:
 			if (parse_count(&opt.fetch_size, optarg) < 0) {
-				fprintf(stderr, "skyworker: invalid --fetch-size \"%s\": expected a positive count\n",
-					optarg);
-				return 2;
+				fprintf(stderr,
+				        "skyworker: invalid --fetch-size \"%s\": expected a count "
+				        "from 1 to 10000000\n",
+				        optarg);
+				goto out;
 			}
 			break;
 		case OPT_ONCE:
@@ -108,15 +125,16 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			ret = 0;
+			goto out;
 		default:
 			usage(stderr);
-			return 2;
+			goto out;
 		}
 	}
 	if (optind != argc - 1) {
 		usage(stderr);
-		return 2;
+		goto out;
 	}
 	opt.dsn = argv[optind];
 
@@ -128,5 +146,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	return sky_worker_run(&opt);
+	ret = sky_worker_run(&opt);
+out:
+	return ret;
 }

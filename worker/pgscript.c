@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sky_log.h"
 #include "sky_pg.h"
 
 /* Send one buffer as COPY data, then end the COPY. 0 or -1 (connection trouble). */
@@ -37,7 +38,7 @@ out:
 
 /* Fill err from a failed result (adding the server's DETAIL) and pos from its COPY context. */
 static void script_error(struct sky_error *err, struct sky_pg_script_pos *pos, PGconn *conn,
-			 const PGresult *res, size_t stmt)
+                         const PGresult *res, size_t stmt)
 {
 	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
 	const char *context = res ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
@@ -49,16 +50,17 @@ static void script_error(struct sky_error *err, struct sky_pg_script_pos *pos, P
 
 		snprintf(err->message + len, sizeof(err->message) - len, " (%s)", detail);
 	}
-	if (!pos)
-		return;
-	pos->stmt = stmt;
-	pos->copy_line = 0;
-	if (context && strncmp(context, "COPY ", 5) == 0 && (line = strstr(context, ", line ")))
-		pos->copy_line = strtol(line + 7, NULL, 10);
+	if (pos) {
+		pos->stmt = stmt;
+		pos->copy_line = 0;
+		if (context && strncmp(context, "COPY ", 5) == 0 &&
+		    (line = strstr(context, ", line ")) != NULL)
+			pos->copy_line = strtol(line + 7, NULL, 10);
+	}
 }
 
-int sky_pg_copy_script(PGconn *conn, const char *script, struct sky_buf *const *bufs,
-		       size_t nbufs, struct sky_pg_script_pos *pos, struct sky_error *err)
+int sky_pg_copy_script(PGconn *conn, const char *script, struct sky_buf *const *bufs, size_t nbufs,
+                       struct sky_pg_script_pos *pos, struct sky_error *err)
 {
 	int ret = -1;
 	bool failed = false, send_failed = false;
@@ -81,8 +83,10 @@ int sky_pg_copy_script(PGconn *conn, const char *script, struct sky_buf *const *
 		if (st == PGRES_COPY_IN) {
 			if (failed || next >= nbufs) {
 				if (!failed) {
-					sky_error_set(err, "statement script started more COPY statements than the %zu prepared",
-						      nbufs);
+					sky_error_set(err,
+					              "statement script started more COPY "
+					              "statements than the %zu prepared",
+					              nbufs);
 					failed = true;
 				}
 				/* abort the COPY; the server answers with an error result */
@@ -132,7 +136,7 @@ out:
 }
 
 int sky_pg_pipeline(PGresult **out, PGconn *conn, const struct sky_pg_stmt *stmts, size_t n,
-		    struct sky_error *err)
+                    struct sky_error *err)
 {
 	int ret = -1;
 	bool failed = false;
@@ -146,7 +150,7 @@ int sky_pg_pipeline(PGresult **out, PGconn *conn, const struct sky_pg_stmt *stmt
 	}
 	for (i = 0; i < n; i++) {
 		if (!PQsendQueryParams(conn, stmts[i].sql, stmts[i].nparams, NULL, stmts[i].params,
-				       NULL, NULL, 0)) {
+		                       NULL, NULL, 0)) {
 			sky_pg_error(err, conn, NULL);
 			goto out;
 		}
@@ -220,4 +224,34 @@ out:
 		PQclear(results[i]);
 	free(results);
 	return ret;
+}
+
+static void notice_to_log(void *arg, const char *message)
+{
+	size_t n = strlen(message);
+
+	(void)arg;
+	while (n > 0 && (message[n - 1] == '\n' || message[n - 1] == ' '))
+		n--;
+	sky_debug("server: %.*s", (int)n, message);
+}
+
+void sky_pg_notices_to_log(PGconn *conn)
+{
+	PQsetNoticeProcessor(conn, notice_to_log, NULL);
+}
+
+void sky_error_oneline(struct sky_error *err)
+{
+	char *start = err->message, *out = start, *s;
+
+	for (s = start; *s; s++) {
+		if (*s != '\n' && *s != '\r' && *s != '\t')
+			*out++ = *s;
+		else if (out > start && out[-1] != ' ')
+			*out++ = ' ';
+	}
+	while (out > start && out[-1] == ' ')
+		out--;
+	*out = '\0';
 }

@@ -30,8 +30,8 @@ struct sky_pg_script_pos {
  * Fails too when the number of COPY statements differs from nbufs. The connection is idle
  * again on return unless it broke or err->retryable says to drop it.
  */
-int sky_pg_copy_script(PGconn *conn, const char *script, struct sky_buf *const *bufs,
-		       size_t nbufs, struct sky_pg_script_pos *pos, struct sky_error *err);
+int sky_pg_copy_script(PGconn *conn, const char *script, struct sky_buf *const *bufs, size_t nbufs,
+                       struct sky_pg_script_pos *pos, struct sky_error *err);
 
 /* One statement of a pipeline: text parameters, NULL entries are SQL NULLs. */
 struct sky_pg_stmt {
@@ -48,6 +48,14 @@ struct sky_pg_stmt {
  * transaction, so a failure rolls them back.
  */
 int sky_pg_pipeline(PGresult **out, PGconn *conn, const struct sky_pg_stmt *stmts, size_t n,
-		    struct sky_error *err);
+                    struct sky_error *err);
+
+/* Make err's message one line: libpq's messages may span lines ("...\n\tIs the server
+ * running..."), log lines must not. */
+void sky_error_oneline(struct sky_error *err);
+
+/* Send the server's NOTICE/WARNING messages on conn to the debug log (one line each) instead
+ * of libpq's default of printing them to stderr as they come. */
+void sky_pg_notices_to_log(PGconn *conn);
 
 #endif

@@ -24,8 +24,8 @@ void sky_qcopy_set_table(struct sky_qcopy *q, const char *event_table)
 {
 	free(q->copy_sql);
 	q->copy_sql = sky_asprintf("copy %s (ev_id, ev_time, ev_owner, ev_retry, ev_type, ev_data, "
-				   "ev_extra1, ev_extra2, ev_extra3, ev_extra4) from stdin",
-				   event_table);
+	                           "ev_extra1, ev_extra2, ev_extra3, ev_extra4) from stdin",
+	                           event_table);
 }
 
 void sky_qcopy_add(struct sky_qcopy *q, const struct sky_event *ev)

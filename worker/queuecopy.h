@@ -17,8 +17,8 @@
 
 struct sky_qcopy {
 	struct sky_buf rows; /* COPY text data of the events collected so far */
-	size_t n;	     /* events in rows */
-	char *copy_sql;	     /* COPY statement for the current event table, or NULL */
+	size_t n;            /* events in rows */
+	char *copy_sql;      /* COPY statement for the current event table, or NULL */
 };
 
 void sky_qcopy_init(struct sky_qcopy *q);

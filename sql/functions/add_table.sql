@@ -1,12 +1,16 @@
-create or replace function pgq_set.add_table(i_cascade text, i_table_name text)
+create or replace function pgq_set.add_table(i_cascade text, i_table_name text, i_create boolean default false)
 returns integer
 language plpgsql
 as $$
 -- Register table i_table_name ("schema.relname", unquoted) as replicated on this node.
--- On the root, row changes are captured into the queue from now on: PgQ's logutriga for
--- inserts, deletes, truncates and key-preserving updates; pgq_set.capture_key_change for
--- updates that change the primary key. On a branch or leaf, application writes are refused.
--- Safe to re-run (the triggers are put back if missing). Returns 1 when newly registered.
+-- Root: row changes are captured into the queue from now on (PgQ's logutriga for inserts,
+-- deletes, truncates and key-preserving updates; pgq_set.capture_key_change for updates that
+-- change the primary key); the table is 'ok' at once.
+-- Branch or leaf: application writes are refused and the table starts 'pending': the worker
+-- copies it from its provider. A missing table is an error unless i_create, in which case
+-- the worker creates its structure from the provider's before the copy.
+-- Safe to re-run: a registered table keeps its state, missing triggers are put back.
+-- Returns 1 when newly registered.
 declare
 	v_node  pgq_set.node%rowtype;
 	v_oid   oid;
@@ -28,8 +32,18 @@ begin
 	  from pg_class c join pg_namespace n on n.oid = c.relnamespace
 	 where n.nspname || '.' || c.relname = i_table_name and c.relkind in ('r', 'p');
 	if not found then
-		raise exception 'table "%" does not exist', i_table_name
-			using errcode = 'undefined_table';
+		if v_node.node_role = 'root' or not coalesce(i_create, false) then
+			raise exception 'table "%" does not exist', i_table_name
+				using errcode = 'undefined_table';
+		end if;
+		-- created by the worker from the provider's structure; split the name the way
+		-- the topology gave it: schema up to the first dot
+		insert into pgq_set.table_info (cascade, table_name, schema_name, rel_name, state,
+						create_missing)
+		values (i_cascade, i_table_name, split_part(i_table_name, '.', 1),
+			substr(i_table_name, length(split_part(i_table_name, '.', 1)) + 2), 'pending', true)
+		on conflict (cascade, table_name) do nothing;
+		return case when found then 1 else 0 end;
 	end if;
 
 	select array_agg(a.attname::text order by array_position(c.conkey, a.attnum)) into v_pk
@@ -41,8 +55,9 @@ begin
 			i_table_name using errcode = 'invalid_table_definition';
 	end if;
 
-	insert into pgq_set.table_info (cascade, table_name, schema_name, rel_name, state)
-	values (i_cascade, i_table_name, v_nsp, v_rel, 'ok')
+	insert into pgq_set.table_info (cascade, table_name, schema_name, rel_name, state, create_missing)
+	values (i_cascade, i_table_name, v_nsp, v_rel,
+		case when v_node.node_role = 'root' then 'ok' else 'pending' end, coalesce(i_create, false))
 	on conflict (cascade, table_name) do nothing;
 	if found then
 		v_new := 1;

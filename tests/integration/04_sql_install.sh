@@ -22,9 +22,13 @@ schema_of() {
 	order by 1"
 }
 
+# the version is the number of the last schema step
+latest=$(find "$SKY_SOURCE_DIR/sql/schema" -name '[0-9][0-9][0-9]_*.sql' -printf '%f\n' | sort | tail -1)
+latest=$((10#${latest%%_*}))
+
 sky_check "fresh install, then the version is readable"
 install_sql db1
-sky_assert_eq "$(sky_psql db1 -At -c 'select pgq_set.version()')" "1" "pgq_set.version()"
+sky_assert_eq "$(sky_psql db1 -At -c 'select pgq_set.version()')" "$latest" "pgq_set.version()"
 
 sky_check "a second install changes nothing: same schema, catalog rows kept"
 sky_psql db1 -q -c "select pgq_set.create_root('app', 'db1')" >/dev/null
@@ -37,7 +41,13 @@ sky_assert_eq "$after" "$before" "schema after re-install"
 sky_assert_eq "$(sky_psql db1 -At -c "select node_name || ':' || node_role from pgq_set.get_node('app')")" \
 	"db1:root" "node row kept across re-install"
 
-sky_check "an install over an existing catalog gives the schema of a fresh install"
+sky_check "an upgrade from the first catalog version (with data in it) gives the schema of a fresh install"
+sky_psql db2 -v ON_ERROR_STOP=1 -q -c 'create extension if not exists pgq' \
+	-f "$SKY_SOURCE_DIR/sql/schema/001_base.sql" >/dev/null
+sky_assert_eq "$(sky_psql db2 -At -c 'select max(version) from pgq_set.schema_version')" "1" \
+	"version after the first step alone"
+sky_psql db2 -v ON_ERROR_STOP=1 -q -c "insert into pgq_set.member values ('app', 'db2', 'host=y', false)" >/dev/null
 install_sql db2
-sky_assert_eq "$(schema_of db2)" "$after" "fresh schema equals re-installed schema"
+sky_assert_eq "$(schema_of db2)" "$after" "upgraded schema equals fresh schema"
+sky_assert_eq "$(sky_psql db2 -At -c "select count(*) from pgq_set.member")" "1" "catalog rows kept by the upgrade"
 sky_ok "install is idempotent and versioned"

@@ -66,16 +66,17 @@ START_TEST(test_urldecode_utf8)
 	/* multibyte UTF-8, as logutriga writes it (lowercase hex) and uppercase */
 	ck_decode("%c3%bc%e2%82%ac%f0%9f%98%80", "\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80");
 	ck_decode("%C3%BC", "\xc3\xbc");
-	ck_decode("gr%c3%bc%c3%9fe", "gr\xc3\xbc\xc3\x9f" "e");
+	ck_decode("gr%c3%bc%c3%9fe", "gr\xc3\xbc\xc3\x9f"
+	                             "e");
 }
 END_TEST
 
 START_TEST(test_urldecode_typed_values)
 {
-	ck_decode("%5cx00ff", "\\x00ff");		     /* bytea */
-	ck_decode("%7b1%2cNULL%2c3%7d", "{1,NULL,3}");	     /* int[] with a NULL */
+	ck_decode("%5cx00ff", "\\x00ff");                            /* bytea */
+	ck_decode("%7b1%2cNULL%2c3%7d", "{1,NULL,3}");               /* int[] with a NULL */
 	ck_decode("%7b%22a%22%3a+%22b+c%22%7d", "{\"a\": \"b c\"}"); /* jsonb */
-	ck_decode("-12.50", "-12.50");			     /* numeric */
+	ck_decode("-12.50", "-12.50");                               /* numeric */
 	ck_decode("NaN", "NaN");
 	ck_decode("2024-01-01+08%3a00%3a00%2b00", "2024-01-01 08:00:00+00"); /* timestamptz */
 	ck_decode("infinity", "infinity");
@@ -87,7 +88,7 @@ START_TEST(test_urldecode_malformed)
 {
 	struct sky_error err;
 	char *got;
-	const char *bad[] = { "%", "%2", "a%zz", "%g0", "abc%", "%0", "%00" };
+	const char *bad[] = {"%", "%2", "a%zz", "%g0", "abc%", "%0", "%00"};
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -200,19 +201,24 @@ START_TEST(test_row_encoded_names)
 	sky_buf_init(&b);
 	ck_assert_int_eq(sky_row_parse(&row, data, strlen(data), &err), 0);
 	ck_assert_uint_eq(row.n, 4);
-	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[0].name, row.fields[0].name_len, &err), 0);
+	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[0].name, row.fields[0].name_len, &err),
+	                 0);
 	ck_assert_str_eq(b.data, "Id A");
 	sky_buf_reset(&b);
-	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[1].name, row.fields[1].name_len, &err), 0);
+	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[1].name, row.fields[1].name_len, &err),
+	                 0);
 	ck_assert_str_eq(b.data, "k,2");
 	sky_buf_reset(&b);
-	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[1].value, row.fields[1].value_len, &err), 0);
+	ck_assert_int_eq(
+	    sky_urldecode_append(&b, row.fields[1].value, row.fields[1].value_len, &err), 0);
 	ck_assert_str_eq(b.data, "a b&c=d+e%");
 	sky_buf_reset(&b);
-	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[2].name, row.fields[2].name_len, &err), 0);
+	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[2].name, row.fields[2].name_len, &err),
+	                 0);
 	ck_assert_str_eq(b.data, "x=y");
 	sky_buf_reset(&b);
-	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[3].name, row.fields[3].name_len, &err), 0);
+	ck_assert_int_eq(sky_urldecode_append(&b, row.fields[3].name, row.fields[3].name_len, &err),
+	                 0);
 	ck_assert_str_eq(b.data, "Quote\"d");
 	sky_buf_release(&b);
 	sky_row_release(&row);
@@ -223,14 +229,14 @@ START_TEST(test_row_malformed)
 {
 	struct sky_row row;
 	struct sky_error err;
-	const char *bad[] = { "", "=1", "a=1&", "a=1&&b=2", "&a=1" };
+	const char *bad[] = {"", "=1", "a=1&", "a=1&&b=2", "&a=1"};
 	size_t i;
 
 	sky_row_init(&row);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		sky_error_clear(&err);
-		ck_assert_msg(sky_row_parse(&row, bad[i], strlen(bad[i]), &err) < 0, "row \"%s\" should fail",
-			      bad[i]);
+		ck_assert_msg(sky_row_parse(&row, bad[i], strlen(bad[i]), &err) < 0,
+		              "row \"%s\" should fail", bad[i]);
 		ck_assert(err.message[0] != '\0');
 	}
 	ck_assert_int_lt(sky_row_parse(&row, NULL, 0, &err), 0);
@@ -321,7 +327,7 @@ END_TEST
 
 START_TEST(test_pk_resolve_simple)
 {
-	const char *names[] = { "v", "id", "w" };
+	const char *names[] = {"v", "id", "w"};
 	size_t idx[3], n = 0;
 	struct sky_error err;
 
@@ -333,7 +339,7 @@ END_TEST
 
 START_TEST(test_pk_resolve_composite)
 {
-	const char *names[] = { "a", "b", "c", "d" };
+	const char *names[] = {"a", "b", "c", "d"};
 	size_t idx[4], n = 0;
 	struct sky_error err;
 
@@ -348,8 +354,8 @@ END_TEST
 START_TEST(test_pk_resolve_commas_in_names)
 {
 	/* logutriga does not encode the key list: "Id A,k,2" is columns "Id A" and "k,2" */
-	const char *names[] = { "Id A", "k,2", "x=y", "k" };
-	const char *names2[] = { "a,b", "a", "b,c", "c" };
+	const char *names[] = {"Id A", "k,2", "x=y", "k"};
+	const char *names2[] = {"a,b", "a", "b,c", "c"};
 	size_t idx[4], n = 0;
 	struct sky_error err;
 
@@ -369,7 +375,7 @@ END_TEST
 
 START_TEST(test_pk_resolve_errors)
 {
-	const char *names[] = { "a", "b" };
+	const char *names[] = {"a", "b"};
 	size_t idx[2], n = 0;
 	struct sky_error err;
 
@@ -379,6 +385,73 @@ START_TEST(test_pk_resolve_errors)
 	ck_assert_int_lt(sky_pk_resolve(idx, &n, "a,a", 3, names, 2, &err), 0);
 	ck_assert_int_lt(sky_pk_resolve(idx, &n, "", 0, names, 2, &err), 0);
 	ck_assert_int_lt(sky_pk_resolve(idx, &n, "a", 1, names, 0, &err), 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- snapshots */
+
+START_TEST(test_snapshot_parse)
+{
+	struct sky_snapshot snap;
+	struct sky_error err;
+
+	ck_assert_int_eq(sky_snapshot_parse(&snap, "100:105:100,102", &err), 0);
+	ck_assert_int_eq(snap.xmin, 100);
+	ck_assert_int_eq(snap.xmax, 105);
+	ck_assert_uint_eq(snap.nxip, 2);
+	ck_assert_int_eq(snap.xip[1], 102);
+	sky_snapshot_release(&snap);
+
+	ck_assert_int_eq(sky_snapshot_parse(&snap, "763:763:", &err), 0);
+	ck_assert_uint_eq(snap.nxip, 0);
+	sky_snapshot_release(&snap);
+}
+END_TEST
+
+START_TEST(test_snapshot_visible)
+{
+	struct sky_snapshot snap;
+	struct sky_error err;
+
+	ck_assert_int_eq(sky_snapshot_parse(&snap, "100:105:100,102", &err), 0);
+	ck_assert(sky_snapshot_visible(&snap, 99));   /* before xmin: committed */
+	ck_assert(!sky_snapshot_visible(&snap, 100)); /* in progress */
+	ck_assert(sky_snapshot_visible(&snap, 101));
+	ck_assert(!sky_snapshot_visible(&snap, 102));
+	ck_assert(sky_snapshot_visible(&snap, 104));
+	ck_assert(!sky_snapshot_visible(&snap, 105)); /* xmax and later: not yet */
+	ck_assert(!sky_snapshot_visible(&snap, 1000));
+	sky_snapshot_release(&snap);
+}
+END_TEST
+
+START_TEST(test_snapshot_malformed)
+{
+	struct sky_snapshot snap;
+	struct sky_error err;
+	const char *bad[] = {"",
+	                     "1",
+	                     "1:2",
+	                     "a:2:",
+	                     "2:1:",
+	                     "1:5:7",
+	                     "1:5:0",
+	                     "1:5:2,",
+	                     "1:5:2,,3",
+	                     "1:5:2;3",
+	                     "-1:5:",
+	                     "1:5: 2",
+	                     "1:99999999999999999999:"};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sky_error_clear(&err);
+		ck_assert_msg(sky_snapshot_parse(&snap, bad[i], &err) < 0,
+		              "snapshot \"%s\" should fail", bad[i]);
+		ck_assert_ptr_nonnull(strstr(err.message, "invalid snapshot"));
+		ck_assert_ptr_null(snap.xip);
+	}
+	ck_assert_int_lt(sky_snapshot_parse(&snap, NULL, &err), 0);
 }
 END_TEST
 
@@ -410,6 +483,12 @@ static Suite *decode_suite(void)
 	tcase_add_test(tc, test_ev_type_rows);
 	tcase_add_test(tc, test_ev_type_other);
 	tcase_add_test(tc, test_ev_type_malformed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("snapshot");
+	tcase_add_test(tc, test_snapshot_parse);
+	tcase_add_test(tc, test_snapshot_visible);
+	tcase_add_test(tc, test_snapshot_malformed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pk");

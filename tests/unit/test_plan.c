@@ -11,10 +11,12 @@
 #include "actual.h"
 #include "admin.h"
 #include "plan.h"
+#include "progress.h"
 #include "sky_mem.h"
 #include "topology.h"
 
 #define V "1" /* the pgq_set version the tests install */
+#define COMMA ,
 
 /* ---- desired state, built by hand and freed by the tests (not topology_free) ---- */
 
@@ -129,10 +131,13 @@ static void actual_table_put(struct actual_node *an, const struct topo_table *tt
 
 	an->tables = sky_realloc(an->tables, (an->n_tables + 1) * sizeof(*an->tables));
 	t = &an->tables[an->n_tables++];
+	memset(t, 0, sizeof(*t));
 	t->name = sky_strdup(tt->name);
 	t->schema = sky_strdup(tt->schema);
 	t->relname = sky_strdup(tt->relname);
 	t->state = sky_strdup("ok");
+	t->rows_copied = -1;
+	t->rows_estimate = -1;
 }
 
 /* Make node `name` of state look like it reached `stage` of topology t. */
@@ -646,6 +651,491 @@ START_TEST(test_sql_version)
 }
 END_TEST
 
+/* Find table `name` in node `node` of s (it must be there). */
+static struct actual_table *actual_table_get(struct actual_state *s, const char *node,
+                                             const char *name)
+{
+	struct actual_table *t =
+	    (struct actual_table *)actual_node_table(actual_get(s, node), name);
+
+	ck_assert_msg(t != NULL, "table %s not on %s", name, node);
+	return t;
+}
+
+static void table_set_state(struct actual_table *t, const char *state)
+{
+	free(t->state);
+	t->state = sky_strdup(state);
+}
+
+START_TEST(test_table_add_create_flag)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_TABLES);
+	struct plan *plan;
+	json_t *doc;
+	json_t *op;
+
+	topo_add_table(t, "public.c", NULL)->create = true;
+	topo_add_table(t, "public.d", "db1", "db2", NULL);
+	plan = plan_of(t, s);
+	/* root first (capture starts), then every node after its provider */
+	ck_plan(plan, "+ db1: add table public.c\n"
+	              "+ db1: add table public.d\n"
+	              "+ db2: add table public.c\n"
+	              "+ db2: add table public.d\n"
+	              "+ db3: add table public.c\n");
+	ck_assert(plan->ops[0].create);
+	ck_assert(!plan->ops[1].create);
+	ck_assert(plan->ops[2].create);
+	ck_assert(!plan->ops[3].create);
+	ck_assert(plan->ops[4].create);
+	/* each add carries the provider the node copies from */
+	ck_assert_ptr_null(plan->ops[0].provider);
+	ck_assert_str_eq(plan->ops[2].provider, "db1");
+	ck_assert_str_eq(plan->ops[4].provider, "db2");
+	doc = plan_to_json(plan);
+	op = json_array_get(json_object_get(doc, "ops"), 4);
+	ck_assert_str_eq(json_string_value(json_object_get(op, "op")), "add_table");
+	ck_assert_str_eq(json_string_value(json_object_get(op, "table")), "public.c");
+	ck_assert(json_is_true(json_object_get(op, "create")));
+	ck_assert(json_is_false(
+	    json_object_get(json_array_get(json_object_get(doc, "ops"), 1), "create")));
+	json_decref(doc);
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t);
+}
+END_TEST
+
+START_TEST(test_table_removed_everywhere)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_TABLES);
+	struct topology *t2 = topo_new();
+	struct plan *plan;
+	json_t *doc;
+
+	/* the same cascade with both tables gone from tables: */
+	topo_add_node(t2, "db1", SKY_ROLE_ROOT, NULL);
+	topo_add_node(t2, "db2", SKY_ROLE_BRANCH, "db1");
+	topo_add_node(t2, "db3", SKY_ROLE_LEAF, "db2");
+	/* a table being copied is removed like any other (its copy stops) */
+	table_set_state(actual_table_get(s, "db2", "public.b"), "copying");
+	plan = plan_of(t2, s);
+	/* every subscriber before its provider, the root (capture) last */
+	ck_plan(plan, "- db3: remove table public.a\n"
+	              "- db2: remove table public.a\n"
+	              "- db2: remove table public.b\n"
+	              "- db1: remove table public.a\n"
+	              "- db1: remove table public.b\n");
+	ck_assert_uint_eq(plan->n_remove, 5);
+	ck_assert_uint_eq(plan->n_add + plan->n_change, 0);
+	ck_assert_int_eq(plan->ops[0].kind, PLAN_OP_REMOVE_TABLE);
+	ck_assert_str_eq(plan->ops[0].subject, "public.a");
+	ck_assert_str_eq(plan->ops[0].provider, "db2");
+	ck_assert_ptr_null(plan->ops[4].provider);
+	doc = plan_to_json(plan);
+	ck_assert_str_eq(json_string_value(
+	                     json_object_get(json_array_get(json_object_get(doc, "ops"), 0), "op")),
+	                 "remove_table");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(json_object_get(doc, "summary"), "remove")), 5);
+	json_decref(doc);
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t2);
+	topo_release(t);
+}
+END_TEST
+
+/* public.a narrowed to nodes[] (NULL-terminated), on topo_three's reconciled state */
+static struct plan *plan_narrow_a(struct topology *t, const struct actual_state *s,
+                                  const char *const *nodes)
+{
+	struct topo_table *a = &t->tables[0];
+
+	for (size_t j = 0; j < a->n_nodes; j++)
+		free(a->nodes[j]);
+	free(a->nodes);
+	a->nodes = NULL;
+	a->n_nodes = 0;
+	for (; *nodes; nodes++) {
+		a->nodes = sky_realloc(a->nodes, (a->n_nodes + 1) * sizeof(*a->nodes));
+		a->nodes[a->n_nodes++] = sky_strdup(*nodes);
+	}
+	return plan_of(t, s);
+}
+
+START_TEST(test_table_narrowed_away)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_TABLES);
+	static const char *const root_branch[] = {"db1", "db2", NULL};
+	static const char *const root_only[] = {"db1", NULL};
+	static const char *const branch_only[] = {"db2", NULL};
+	struct plan *plan;
+
+	/* db3 dropped from public.a's nodes: removed there only, the root keeps capture */
+	plan = plan_narrow_a(t, s, root_branch);
+	ck_plan(plan, "- db3: remove table public.a\n");
+	ck_assert_uint_eq(plan->n_remove, 1);
+	plan_free(plan);
+
+	plan = plan_narrow_a(t, s, root_only);
+	ck_plan(plan, "- db3: remove table public.a\n"
+	              "- db2: remove table public.a\n");
+	plan_free(plan);
+
+	/* (the topology validator refuses this one) a table some node still wants is never
+	 * removed from the root: that node gets its changes from the root's queue */
+	plan = plan_narrow_a(t, s, branch_only);
+	ck_plan(plan, "- db3: remove table public.a\n");
+	plan_free(plan);
+
+	/* public.b narrowed from db1, db2 to db1 */
+	free(t->tables[1].nodes[1]);
+	t->tables[1].n_nodes = 1;
+	plan = plan_narrow_a(t, s, root_branch);
+	ck_plan(plan, "- db3: remove table public.a\n"
+	              "- db2: remove table public.b\n");
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t);
+}
+END_TEST
+
+START_TEST(test_parallel_copies)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_TABLES);
+	struct plan *plan;
+	json_t *doc;
+	json_t *op;
+
+	actual_get(s, "db1")->self.parallel_copies = 1;
+	actual_get(s, "db2")->self.parallel_copies = 1;
+	actual_get(s, "db3")->self.parallel_copies = 3;
+	t->parallel_copies = 2;
+	t->nodes[2].parallel_copies = 3; /* db3's own */
+	plan = plan_of(t, s);
+	/* the root never copies: no setting there */
+	ck_plan(plan, "~ db2: set parallel_copies 1 -> 2\n");
+	ck_assert_int_eq(plan->ops[0].kind, PLAN_OP_SET_PARALLEL_COPIES);
+	ck_assert_str_eq(plan->ops[0].from, "1");
+	ck_assert_str_eq(plan->ops[0].to, "2");
+	ck_assert_uint_eq(plan->n_change, 1);
+	doc = plan_to_json(plan);
+	op = json_array_get(json_object_get(doc, "ops"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(op, "op")), "set_parallel_copies");
+	ck_assert_str_eq(json_string_value(json_object_get(op, "to")), "2");
+	json_decref(doc);
+	plan_free(plan);
+
+	/* db3's override removed: back to the setting */
+	t->nodes[2].parallel_copies = 0;
+	actual_get(s, "db2")->self.parallel_copies = 2;
+	plan = plan_of(t, s);
+	ck_plan(plan, "~ db3: set parallel_copies 3 -> 2\n");
+	plan_free(plan);
+
+	/* new nodes start at the catalog default 1: set after create, before their tables */
+	actual_state_free(s);
+	s = actual_new(t, ST_MEMBERS);
+	actual_node_stage(s, t, "db1", ST_TABLES);
+	plan = plan_of(t, s);
+	ck_plan(plan, "+ db2: create branch (provider db1)\n"
+	              "+ db3: create leaf (provider db2)\n"
+	              "~ db2: set parallel_copies 1 -> 2\n"
+	              "~ db3: set parallel_copies 1 -> 2\n"
+	              "+ db2: add table public.a\n"
+	              "+ db2: add table public.b\n"
+	              "+ db3: add table public.a\n");
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t);
+}
+END_TEST
+
+START_TEST(test_upgrade_then_parallel_copies)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_TABLES);
+	struct plan_options opts = {.sql_version = "2"};
+	struct plan *plan = NULL;
+	struct sky_error err;
+
+	/* every node at pgq_set 1: no parallel_copies in its catalog yet (reads as 0) */
+	t->parallel_copies = 4;
+	ck_assert_int_eq(plan_build(&plan, t, s, &opts, &err), 0);
+	ck_plan(plan, "~ db1: upgrade pgq_set 1 -> 2\n"
+	              "~ db2: upgrade pgq_set 1 -> 2\n"
+	              "~ db3: upgrade pgq_set 1 -> 2\n"
+	              "~ db2: set parallel_copies 1 -> 4\n"
+	              "~ db3: set parallel_copies 1 -> 4\n");
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t);
+}
+END_TEST
+
+START_TEST(test_syncing_tables_are_not_changes)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_TABLES);
+	struct actual_table *at;
+	struct plan *plan;
+	struct sky_buf b;
+	json_t *nodes;
+	json_t *tab;
+	char *text;
+
+	at = actual_table_get(s, "db2", "public.a");
+	table_set_state(at, "copying");
+	at->rows_copied = 45000;
+	at->rows_estimate = 100000;
+	table_set_state(actual_table_get(s, "db2", "public.b"), "catching-up");
+	table_set_state(actual_table_get(s, "db3", "public.a"), "pending");
+	actual_get(s, "db3")->self.worker_error = sky_strdup("could not connect to provider");
+	plan = plan_of(t, s);
+	ck_assert(plan_is_empty(plan));
+	ck_assert_uint_eq(plan->n_add + plan->n_change + plan->n_remove, 0);
+	plan_free(plan);
+
+	sky_buf_init(&b);
+	ck_assert_uint_eq(progress_lines(&b, s), 4);
+	ck_assert_str_eq(b.data, "  db2: public.a copying 45000/100000 rows (45%)\n"
+	                         "  db2: public.b catching-up\n"
+	                         "  db3: worker error: could not connect to provider\n"
+	                         "  db3: public.a pending\n");
+	sky_buf_release(&b);
+
+	nodes = progress_to_json(s);
+	ck_assert_uint_eq(json_array_size(nodes), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(nodes, 1), "node")),
+	                 "db2");
+	tab = json_array_get(json_object_get(json_array_get(nodes, 1), "tables"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(tab, "table")), "public.a");
+	ck_assert_str_eq(json_string_value(json_object_get(tab, "state")), "copying");
+	ck_assert_int_eq(json_integer_value(json_object_get(tab, "rows_copied")), 45000);
+	ck_assert_int_eq(json_integer_value(json_object_get(tab, "rows_estimate")), 100000);
+	ck_assert(json_is_null(json_object_get(tab, "copy_error")));
+	/* ok tables are listed too, with unknown counts as null */
+	tab = json_array_get(json_object_get(json_array_get(nodes, 0), "tables"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(tab, "state")), "ok");
+	ck_assert(json_is_null(json_object_get(tab, "rows_copied")));
+	ck_assert(json_is_null(json_object_get(json_array_get(nodes, 0), "worker_error")));
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_array_get(nodes, 2), "worker_error")),
+	    "could not connect to provider");
+	text = json_dumps(nodes, JSON_COMPACT);
+	ck_assert_ptr_null(strstr(text, "s3cret"));
+	free(text);
+	json_decref(nodes);
+	actual_state_free(s);
+	topo_release(t);
+}
+END_TEST
+
+START_TEST(test_progress_describe)
+{
+	struct actual_table at;
+	struct sky_buf b;
+
+	memset(&at, 0, sizeof(at));
+	at.name = "public.pgbench_accounts";
+	at.state = "copying";
+	at.rows_copied = -1;
+	at.rows_estimate = -1;
+#define CK_DESCR(expected)                                                                         \
+	do {                                                                                       \
+		sky_buf_init(&b);                                                                  \
+		progress_table_describe(&b, "db2", &at);                                           \
+		ck_assert_str_eq(b.data, (expected));                                              \
+		sky_buf_release(&b);                                                               \
+	} while (0)
+	CK_DESCR("db2: public.pgbench_accounts copying");
+	at.rows_copied = 0;
+	CK_DESCR("db2: public.pgbench_accounts copying 0 rows");
+	at.rows_estimate = 100000;
+	CK_DESCR("db2: public.pgbench_accounts copying 0/100000 rows (0%)");
+	at.rows_copied = 99999;
+	CK_DESCR("db2: public.pgbench_accounts copying 99999/100000 rows (99%)");
+	/* an estimate is only an estimate */
+	at.rows_copied = 100500;
+	CK_DESCR("db2: public.pgbench_accounts copying 100500/100000 rows (100%)");
+	/* the counts of a failed attempt are not shown */
+	at.copy_error = "connection to provider lost";
+	CK_DESCR("db2: public.pgbench_accounts copying (last attempt failed: connection to "
+	         "provider lost)");
+	at.copy_error = NULL;
+	at.state = "catching-up";
+	CK_DESCR("db2: public.pgbench_accounts catching-up");
+	at.state = "pending";
+	CK_DESCR("db2: public.pgbench_accounts pending");
+	ck_assert(progress_table_syncing(&at));
+	at.state = "ok";
+	ck_assert(!progress_table_syncing(&at));
+#undef CK_DESCR
+}
+END_TEST
+
+START_TEST(test_failure_scope)
+{
+	struct plan_op add = {.kind = PLAN_OP_ADD_TABLE, .node = "db3", .subject = "public.x"};
+	struct plan_op rm = {.kind = PLAN_OP_REMOVE_TABLE, .node = "db3", .subject = "public.x"};
+	struct plan_op branch = {.kind = PLAN_OP_CREATE_BRANCH, .node = "db2"};
+	struct plan_op pc = {.kind = PLAN_OP_SET_PARALLEL_COPIES, .node = "db2"};
+
+	/* a missing table (not to be created) holds back nothing */
+	ck_assert_int_eq(plan_failure_scope(&add, "42P01"), PLAN_SCOPE_ALL);
+	/* another table failure (no primary key, lost connection ...): other tables go on */
+	ck_assert_int_eq(plan_failure_scope(&add, "42P16"), PLAN_SCOPE_TABLES);
+	ck_assert_int_eq(plan_failure_scope(&add, ""), PLAN_SCOPE_TABLES);
+	ck_assert_int_eq(plan_failure_scope(&add, NULL), PLAN_SCOPE_TABLES);
+	ck_assert_int_eq(plan_failure_scope(&rm, "42P01"), PLAN_SCOPE_TABLES);
+	/* anything else stops the apply */
+	ck_assert_int_eq(plan_failure_scope(&branch, "42P01"), PLAN_SCOPE_NONE);
+	ck_assert_int_eq(plan_failure_scope(&pc, "08006"), PLAN_SCOPE_NONE);
+	ck_assert(plan_op_is_table(&add));
+	ck_assert(plan_op_is_table(&rm));
+	ck_assert(!plan_op_is_table(&pc));
+}
+END_TEST
+
+/* Simulate an apply: ops whose index is in fail[] (terminated by (size_t)-1) fail with
+ * sqlstate; returns the steps as a string, one letter per op: d(one) f(ailed) s(kipped)
+ * n(ot run). */
+static char *simulate_apply(const struct plan *plan, const size_t *fail, const char *sqlstate)
+{
+	enum plan_step *steps = sky_calloc(plan->n_ops + 1, sizeof(*steps));
+	char *out = sky_calloc(plan->n_ops + 1, 1);
+	enum plan_scope scope = PLAN_SCOPE_ALL;
+
+	for (size_t i = 0; i < plan->n_ops; i++) {
+		size_t blocker = (size_t)-1;
+		enum plan_gate g = plan_step_gate(plan, i, steps, scope, &blocker);
+		bool fails = false;
+
+		if (g == PLAN_GATE_HOLD) {
+			out[i] = 'n';
+			continue;
+		}
+		if (g == PLAN_GATE_SKIP) {
+			ck_assert_uint_lt(blocker, i);
+			steps[i] = PLAN_STEP_SKIPPED;
+			out[i] = 's';
+			continue;
+		}
+		for (const size_t *f = fail; *f != (size_t)-1; f++)
+			fails = fails || *f == i;
+		if (fails) {
+			enum plan_scope sc = plan_failure_scope(&plan->ops[i], sqlstate);
+
+			steps[i] = PLAN_STEP_FAILED;
+			out[i] = 'f';
+			if (sc < scope)
+				scope = sc;
+		} else {
+			steps[i] = PLAN_STEP_DONE;
+			out[i] = 'd';
+		}
+	}
+	free(steps);
+	return out;
+}
+
+#define ck_apply(plan, fail_list, sqlstate, expected)                                              \
+	do {                                                                                       \
+		static const size_t fail_[] = {fail_list, (size_t)-1};                             \
+		char *got_ = simulate_apply((plan), fail_, (sqlstate));                            \
+		ck_assert_msg(strcmp(got_, (expected)) == 0, "steps %s, expected %s", got_,        \
+		              (expected));                                                         \
+		free(got_);                                                                        \
+	} while (0)
+
+START_TEST(test_failures_continue)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_TABLES);
+	struct topology *t2 = topo_new();
+	struct plan *plan;
+
+	topo_add_table(t, "public.x", NULL);
+	topo_add_table(t, "public.y", NULL);
+	plan = plan_of(t, s);
+	ck_plan(plan, "+ db1: add table public.x\n"
+	              "+ db1: add table public.y\n"
+	              "+ db2: add table public.x\n"
+	              "+ db2: add table public.y\n"
+	              "+ db3: add table public.x\n"
+	              "+ db3: add table public.y\n");
+	/* public.x missing on the leaf: the rest is applied */
+	ck_apply(plan, 4, "42P01", "ddddfd");
+	/* missing on the branch: the leaf copies it from there, so it waits; y goes on */
+	ck_apply(plan, 2, "42P01", "ddfdsd");
+	/* missing on the root: nowhere below either */
+	ck_apply(plan, 0, "42P01", "fdsdsd");
+	/* any table failure leaves the other tables going */
+	ck_apply(plan, 3, "42P16", "dddfds");
+	ck_apply(plan, 1 COMMA 4, "", "dfdsfs");
+	plan_free(plan);
+
+	/* a failure outside the tables stops everything after it */
+	actual_state_free(s);
+	s = actual_new(t, ST_MEMBERS);
+	plan = plan_of(t, s);
+	ck_assert_uint_eq(plan->n_ops, 3 + 11);
+	ck_apply(plan, 1, "42P01", "dfnnnnnnnnnnnn");
+	plan_free(plan);
+
+	/* removals: a provider waits for its subscribers, other tables go on */
+	actual_state_free(s);
+	s = actual_new(t, ST_TABLES);
+	topo_add_node(t2, "db1", SKY_ROLE_ROOT, NULL);
+	topo_add_node(t2, "db2", SKY_ROLE_BRANCH, "db1");
+	topo_add_node(t2, "db3", SKY_ROLE_LEAF, "db2");
+	topo_add_table(t2, "public.a", NULL);
+	plan = plan_of(t2, s);
+	ck_plan(plan, "- db3: remove table public.x\n"
+	              "- db3: remove table public.y\n"
+	              "- db2: remove table public.b\n"
+	              "- db2: remove table public.x\n"
+	              "- db2: remove table public.y\n"
+	              "- db1: remove table public.b\n"
+	              "- db1: remove table public.x\n"
+	              "- db1: remove table public.y\n");
+	ck_apply(plan, 0, "08006", "fddsddsd");
+	ck_apply(plan, 2, "", "ddfddsdd");
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t2);
+	topo_release(t);
+}
+END_TEST
+
+START_TEST(test_failure_gate_scope_tables)
+{
+	/* a table failure holds back what is not a table operation, should one follow */
+	struct plan_op ops[3] = {
+	    {.kind = PLAN_OP_ADD_TABLE,
+	     .action = PLAN_ACTION_ADD,
+	     .node = "db1",
+	     .subject = "public.x"},
+	    {.kind = PLAN_OP_SET_PARALLEL_COPIES, .action = PLAN_ACTION_CHANGE, .node = "db2"},
+	    {.kind = PLAN_OP_ADD_TABLE,
+	     .action = PLAN_ACTION_ADD,
+	     .node = "db1",
+	     .subject = "public.y"},
+	};
+	struct plan plan = {.ops = ops, .n_ops = 3};
+
+	ck_apply(&plan, 0, "42P16", "fnd");
+	ck_apply(&plan, 0, "42P01", "fdd");
+	ck_apply(&plan, 1, "", "dfn");
+}
+END_TEST
+
 static Suite *plan_suite(void)
 {
 	Suite *s = suite_create("plan");
@@ -667,6 +1157,16 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, test_json_has_no_dsn);
 	tcase_add_test(tc, test_version_cmp);
 	tcase_add_test(tc, test_sql_version);
+	tcase_add_test(tc, test_table_add_create_flag);
+	tcase_add_test(tc, test_table_removed_everywhere);
+	tcase_add_test(tc, test_table_narrowed_away);
+	tcase_add_test(tc, test_parallel_copies);
+	tcase_add_test(tc, test_upgrade_then_parallel_copies);
+	tcase_add_test(tc, test_syncing_tables_are_not_changes);
+	tcase_add_test(tc, test_progress_describe);
+	tcase_add_test(tc, test_failure_scope);
+	tcase_add_test(tc, test_failures_continue);
+	tcase_add_test(tc, test_failure_gate_scope_tables);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,34 @@
+create or replace function pgq_set.claim_copies(i_cascade text)
+returns setof text
+language plpgsql
+as $$
+-- Called by the worker's batch loop between batches (or at the start of its apply
+-- transaction): move pending tables to 'copying' while fewer than parallel_copies are
+-- copying, oldest first. From the commit on, the batch loop sets the table's events aside,
+-- so every event the copy's snapshot will not contain is kept. Returns the tables claimed.
+declare
+	v_node pgq_set.node%rowtype;
+	v_busy integer;
+	v_tab  text;
+begin
+	select * into v_node from pgq_set.node where cascade = i_cascade for update;
+	if not found or v_node.node_role = 'root' then
+		return;
+	end if;
+	select count(*) into v_busy from pgq_set.table_info
+	 where cascade = i_cascade and state = 'copying';
+	for v_tab in
+		select table_name from pgq_set.table_info
+		 where cascade = i_cascade and state = 'pending'
+		 order by added_at, table_name
+		 limit greatest(v_node.parallel_copies - v_busy, 0)
+	loop
+		update pgq_set.table_info
+		   set state = 'copying', rows_copied = null, rows_estimate = null,
+		       copy_started = null, copy_finished = null, copy_error = null,
+		       copy_snapshot = null, copy_tick = null
+		 where cascade = i_cascade and table_name = v_tab;
+		return next v_tab;
+	end loop;
+end;
+$$;

@@ -1,0 +1,36 @@
+create or replace function pgq_set.remove_table(i_cascade text, i_table_name text)
+returns integer
+language plpgsql
+as $$
+-- Stop replicating table i_table_name on this node: drop our triggers (capture on the root,
+-- write-deny elsewhere), forget the table and its set-aside events. The table and its data
+-- stay. A copy in progress fails its final check and rolls back. Safe to re-run.
+-- Returns 1 when the table was registered.
+declare
+	v_info pgq_set.table_info%rowtype;
+	v_oid  oid;
+	v_trg  text;
+begin
+	select * into v_info from pgq_set.table_info
+	 where cascade = i_cascade and table_name = i_table_name for update;
+	if not found then
+		return 0;
+	end if;
+	select c.oid into v_oid
+	  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+	 where n.nspname = v_info.schema_name and c.relname = v_info.rel_name;
+	if v_oid is not null then
+		for v_trg in
+			select tgname from pg_trigger
+			 where tgrelid = v_oid and tgname in ('_sky_' || i_cascade || '_capture',
+				'_sky_' || i_cascade || '_capture_upd', '_sky_' || i_cascade || '_capture_key',
+				'_sky_' || i_cascade || '_capture_trunc', '_sky_' || i_cascade || '_deny')
+		loop
+			execute format('drop trigger %I on %I.%I', v_trg, v_info.schema_name, v_info.rel_name);
+		end loop;
+	end if;
+	delete from pgq_set.copy_backlog where cascade = i_cascade and table_name = i_table_name;
+	delete from pgq_set.table_info where cascade = i_cascade and table_name = i_table_name;
+	return 1;
+end;
+$$;

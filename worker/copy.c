@@ -1,0 +1,641 @@
+/*
+ * copy: one table's initial copy (child process) and the parent's bookkeeping of children.
+ */
+#include "copy.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pgscript.h"
+#include "sky_log.h"
+#include "sky_mem.h"
+#include "sky_pg.h"
+#include "worker.h"
+
+#define PROGRESS_PERIOD 1.0   /* seconds between copy_progress reports */
+#define RETRY_PAUSE_MIN 10.0  /* after a failed attempt, doubling ... */
+#define RETRY_PAUSE_MAX 300.0 /* ... up to this */
+#define NOT_READY_PAUSE 2.0   /* the provider is still copying the table itself */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---------------------------------------------------------------- the child */
+
+/* The connections and state of one copy. */
+struct copy_run {
+	const struct sky_copy_params *p;
+	PGconn *local;    /* the copy's transaction */
+	PGconn *progress; /* autocommit: copy_progress / copy_failed */
+	PGconn *prov;     /* the source, repeatable read */
+	char *qname;      /* "schema"."rel" */
+	bool create_missing;
+	bool from_root;
+	char *snapshot; /* from the root: the copy's snapshot */
+	char *tick;     /* from a branch: its completed tick */
+	char *estimate;
+	char *cols; /* quoted column list, generated columns left out */
+	char **ddl; /* statements creating the structure, when it is missing */
+	size_t nddl;
+	long long rows;
+	bool not_ready; /* the provider's own copy of the table is not 'ok' yet */
+};
+
+static void run_release(struct copy_run *r)
+{
+	size_t i;
+
+	PQfinish(r->local);
+	PQfinish(r->progress);
+	PQfinish(r->prov);
+	free(r->qname);
+	free(r->snapshot);
+	free(r->tick);
+	free(r->estimate);
+	free(r->cols);
+	for (i = 0; i < r->nddl; i++)
+		free(r->ddl[i]);
+	free(r->ddl);
+}
+
+/* Query one value (NULL stays NULL): *out is a new string or NULL (caller frees). */
+static int query_value(char **out, PGconn *conn, struct sky_error *err, const char *sql,
+                       int nparams, const char *const *params)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+
+	if (sky_pg_exec(&res, conn, err, sql, nparams, params) < 0)
+		goto out;
+	*out = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ? sky_strdup(PQgetvalue(res, 0, 0))
+	                                                     : NULL;
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+static void report_progress(struct copy_run *r)
+{
+	char rows[24];
+	const char *params[4] = {r->p->cascade, r->p->table, rows, r->estimate};
+	struct sky_error err;
+
+	snprintf(rows, sizeof(rows), "%lld", r->rows);
+	if (sky_pg_exec(NULL, r->progress, &err, "select pgq_set.copy_progress($1, $2, $3, $4)", 4,
+	                params) < 0)
+		sky_warning("table \"%s\": could not report copy progress: %s", r->p->table,
+		            err.message);
+}
+
+/* Connections; the table's local registration; what the provider has. */
+static int copy_prepare(struct copy_run *r, bool *still_copying, struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+	const char *p_tab[2] = {r->p->cascade, r->p->table};
+	const char *p_q[1];
+	char what[128];
+	char *role = NULL;
+	int i;
+
+	*still_copying = false;
+	snprintf(what, sizeof(what), "provider \"%s\"", r->p->provider_node);
+	if (sky_pg_connect(&r->local, r->p->local_dsn, "the local node", err) < 0 ||
+	    sky_pg_connect(&r->progress, r->p->local_dsn, "the local node", err) < 0 ||
+	    sky_pg_connect(&r->prov, r->p->provider_location, what, err) < 0)
+		goto out;
+	sky_pg_notices_to_log(r->local);
+	sky_pg_notices_to_log(r->progress);
+	sky_pg_notices_to_log(r->prov);
+	if (sky_pg_command(r->local, err,
+	                   "set session_replication_role = replica; set datestyle = 'ISO, YMD';"
+	                   " set intervalstyle = postgres; set application_name = skyworker") < 0 ||
+	    sky_pg_command(r->progress, err, "set application_name = skyworker") < 0 ||
+	    sky_pg_command(r->prov, err,
+	                   "set datestyle = 'ISO, YMD'; set intervalstyle = postgres;"
+	                   " set application_name = skyworker") < 0)
+		goto out;
+	if (sky_pg_exec(
+	        &res, r->local, err,
+	        "select schema_name, rel_name, create_missing, state from pgq_set.table_info"
+	        " where cascade = $1 and table_name = $2",
+	        2, p_tab) < 0)
+		goto out;
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 3), "copying") != 0) {
+		ret = 0; /* removed or handed over meanwhile: nothing to do */
+		goto out;
+	}
+	{
+		char *qs = sky_pg_quote_ident(PQgetvalue(res, 0, 0));
+		char *qr = sky_pg_quote_ident(PQgetvalue(res, 0, 1));
+
+		r->qname = sky_asprintf("%s.%s", qs, qr);
+		free(qs);
+		free(qr);
+	}
+	r->create_missing = PQgetvalue(res, 0, 2)[0] == 't';
+	PQclear(res);
+	res = NULL;
+	p_q[0] = r->qname;
+
+	if (query_value(&role, r->prov, err, "select node_role from pgq_set.get_node($1)", 1,
+	                p_tab) < 0)
+		goto out;
+	if (!role) {
+		sky_error_set(err, "%s is not a node of cascade \"%s\"", what, r->p->cascade);
+		goto out;
+	}
+	r->from_root = strcmp(role, "root") == 0;
+	if (query_value(&r->estimate, r->prov, err,
+	                "select greatest(reltuples, 0)::bigint from pg_catalog.pg_class"
+	                " where oid = to_regclass($1)",
+	                1, p_q) < 0)
+		goto out;
+	if (sky_pg_exec(&res, r->prov, err,
+	                "select string_agg(quote_ident(attname), ', ' order by attnum)"
+	                " from pg_catalog.pg_attribute where attrelid = to_regclass($1)"
+	                " and attnum > 0 and not attisdropped and attgenerated = ''",
+	                1, p_q) < 0)
+		goto out;
+	if (PQgetisnull(res, 0, 0)) {
+		sky_error_set(err, "table \"%s\" does not exist on %s", r->p->table, what);
+		goto out;
+	}
+	r->cols = sky_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = NULL;
+	if (r->create_missing) {
+		if (sky_pg_exec(&res, r->prov, err, "select pgq_set.table_ddl($1)", 1, p_tab + 1) <
+		    0)
+			goto out;
+		r->nddl = (size_t)PQntuples(res);
+		r->ddl = sky_calloc(r->nddl + 1, sizeof(char *));
+		for (i = 0; i < PQntuples(res); i++)
+			r->ddl[i] = sky_strdup(PQgetvalue(res, i, 0));
+	}
+	*still_copying = true;
+	ret = 0;
+out:
+	PQclear(res);
+	free(role);
+	return ret;
+}
+
+/* The local table: created from the provider's structure if missing (and asked for), emptied. */
+static int copy_target(struct copy_run *r, struct sky_error *err)
+{
+	int ret = -1;
+	char *exists = NULL;
+	const char *p_q[1] = {r->qname};
+	const char *p_add[2] = {r->p->cascade, r->p->table};
+	char *sql = NULL;
+	size_t i;
+
+	if (query_value(&exists, r->local, err, "select to_regclass($1)::text", 1, p_q) < 0)
+		goto out;
+	if (!exists) {
+		if (!r->create_missing) {
+			sky_error_set(err, "table \"%s\" does not exist on this node", r->p->table);
+			goto out;
+		}
+		for (i = 0; i < r->nddl; i++) {
+			if (sky_pg_command(r->local, err, r->ddl[i]) < 0)
+				goto out;
+		}
+		/* registered already: this puts the write-deny trigger on the new table */
+		if (sky_pg_exec(NULL, r->local, err, "select pgq_set.add_table($1, $2, true)", 2,
+		                p_add) < 0)
+			goto out;
+	}
+	/* TRUNCATE is refused on a table other tables reference: delete then (replica mode) */
+	sql = sky_asprintf("truncate %s", r->qname);
+	if (sky_pg_command(r->local, err, "savepoint sky_copy") < 0)
+		goto out;
+	if (sky_pg_command(r->local, err, sql) < 0) {
+		free(sql);
+		sql = sky_asprintf("delete from %s", r->qname);
+		if (sky_pg_command(r->local, err, "rollback to savepoint sky_copy") < 0 ||
+		    sky_pg_command(r->local, err, sql) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(exists);
+	free(sql);
+	return ret;
+}
+
+/* COPY provider -> local, row by row (flat memory). */
+static int copy_stream(struct copy_run *r, struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+	char *to_sql = sky_asprintf("copy (select %s from only %s) to stdout", r->cols, r->qname);
+	char *from_sql = sky_asprintf("copy %s (%s) from stdin", r->qname, r->cols);
+	char *buf = NULL;
+	double next_report = now_s() + PROGRESS_PERIOD;
+	int n;
+
+	res = PQexec(r->local, from_sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		sky_pg_error(err, r->local, res);
+		goto out;
+	}
+	PQclear(res);
+	res = PQexec(r->prov, to_sql);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		sky_pg_error(err, r->prov, res);
+		sky_error_prefix(err, "provider \"%s\"", r->p->provider_node);
+		PQputCopyEnd(r->local, "copy source failed");
+		goto drain;
+	}
+	PQclear(res);
+	res = NULL;
+	while ((n = PQgetCopyData(r->prov, &buf, 0)) > 0) {
+		if (PQputCopyData(r->local, buf, n) != 1) {
+			sky_pg_error(err, r->local, NULL);
+			goto drain;
+		}
+		PQfreemem(buf);
+		buf = NULL;
+		r->rows++;
+		if (sky_worker_stop_requested) {
+			sky_error_set(err, "stopped");
+			PQputCopyEnd(r->local, "stopped");
+			goto drain;
+		}
+		if (now_s() >= next_report) {
+			report_progress(r);
+			next_report = now_s() + PROGRESS_PERIOD;
+		}
+	}
+	if (n == -2) {
+		sky_pg_error(err, r->prov, NULL);
+		PQputCopyEnd(r->local, "copy source failed");
+		goto drain;
+	}
+	res = PQgetResult(r->prov);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		sky_pg_error(err, r->prov, res);
+		sky_error_prefix(err, "provider \"%s\"", r->p->provider_node);
+		PQputCopyEnd(r->local, "copy source failed");
+		goto drain;
+	}
+	PQclear(res);
+	res = NULL;
+	if (PQputCopyEnd(r->local, NULL) != 1) {
+		sky_pg_error(err, r->local, NULL);
+		goto drain;
+	}
+	res = PQgetResult(r->local);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		sky_pg_error(err, r->local, res);
+		goto drain;
+	}
+	ret = 0;
+drain:
+	/* leave both connections idle (their results are not needed on failure) */
+	PQclear(res);
+	while (PQstatus(r->local) == CONNECTION_OK && (res = PQgetResult(r->local)) != NULL) {
+		if (PQresultStatus(res) == PGRES_COPY_IN)
+			PQputCopyEnd(r->local, "copy aborted");
+		PQclear(res);
+	}
+	while (PQstatus(r->prov) == CONNECTION_OK && (res = PQgetResult(r->prov)) != NULL) {
+		bool copy_out = PQresultStatus(res) == PGRES_COPY_OUT;
+
+		PQclear(res);
+		if (copy_out)
+			break; /* abandon the rest of the source: the child drops the connection */
+	}
+	res = NULL;
+out:
+	PQfreemem(buf);
+	PQclear(res);
+	free(to_sql);
+	free(from_sql);
+	return ret;
+}
+
+static int copy_run(struct copy_run *r, struct sky_error *err)
+{
+	int ret = -1;
+	bool copying = false;
+	PGresult *res = NULL;
+	const char *p_tab[2] = {r->p->cascade, r->p->table};
+	const char *p_done[5];
+	char rows[24];
+	char *analyze = NULL;
+
+	if (copy_prepare(r, &copying, err) < 0)
+		goto out;
+	if (!copying) {
+		ret = 0;
+		goto out;
+	}
+	r->rows = 0;
+	report_progress(r); /* rows 0: an attempt starts */
+
+	/* the source: one repeatable-read snapshot for the position and the rows */
+	if (sky_pg_command(r->prov, err, "begin isolation level repeatable read read only") < 0)
+		goto out;
+	if (r->from_root) {
+		if (query_value(&r->snapshot, r->prov, err, "select txid_current_snapshot()::text",
+		                0, NULL) < 0)
+			goto out;
+	} else {
+		if (sky_pg_exec(&res, r->prov, err,
+		                "select n.last_tick, (select t.state from pgq_set.table_info t"
+		                "  where t.cascade = n.cascade and t.table_name = $2)"
+		                " from pgq_set.node n where n.cascade = $1",
+		                2, p_tab) < 0)
+			goto out;
+		if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+			sky_error_set(err, "provider \"%s\" has no position in cascade \"%s\"",
+			              r->p->provider_node, r->p->cascade);
+			goto out;
+		}
+		if (PQgetisnull(res, 0, 1)) {
+			sky_error_set(err, "table \"%s\" is not replicated on provider \"%s\"",
+			              r->p->table, r->p->provider_node);
+			goto out;
+		}
+		if (strcmp(PQgetvalue(res, 0, 1), "ok") != 0) {
+			/* the provider is copying it itself: wait, this is no failure */
+			sky_error_set(err, "provider \"%s\" has table \"%s\" %s",
+			              r->p->provider_node, r->p->table, PQgetvalue(res, 0, 1));
+			r->not_ready = true;
+			goto out;
+		}
+		r->tick = sky_strdup(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		res = NULL;
+	}
+
+	if (sky_pg_command(r->local, err, "begin") < 0 || copy_target(r, err) < 0 ||
+	    copy_stream(r, err) < 0)
+		goto out;
+	/* statistics for the planner at once (autovacuum would take its time) */
+	analyze = sky_asprintf("analyze %s", r->qname);
+	if (sky_pg_command(r->local, err, analyze) < 0)
+		goto out;
+	snprintf(rows, sizeof(rows), "%lld", r->rows);
+	p_done[0] = r->p->cascade;
+	p_done[1] = r->p->table;
+	p_done[2] = r->snapshot;
+	p_done[3] = r->tick;
+	p_done[4] = rows;
+	if (sky_pg_exec(NULL, r->local, err, "select pgq_set.copy_done($1, $2, $3, $4, $5)", 5,
+	                p_done) < 0 ||
+	    sky_pg_command(r->local, err, "commit") < 0)
+		goto out;
+	sky_pg_command(r->prov, NULL, "commit");
+	ret = 0;
+out:
+	PQclear(res);
+	free(analyze);
+	return ret;
+}
+
+int sky_copy_table(const struct sky_copy_params *p, struct sky_error *err)
+{
+	int ret = -1;
+	struct copy_run r;
+	double start = now_s();
+	const char *p_fail[3];
+
+	memset(&r, 0, sizeof(r));
+	r.p = p;
+	sky_error_clear(err);
+	if (copy_run(&r, err) == 0) {
+		if (r.qname)
+			sky_info(
+			    "node \"%s\" cascade \"%s\": table \"%s\" copied from provider \"%s\": "
+			    "%lld rows in %.1f s, catching up",
+			    p->node, p->cascade, p->table, p->provider_node, r.rows,
+			    now_s() - start);
+		ret = 0;
+		goto out;
+	}
+	if (sky_worker_stop_requested) {
+		ret = -2;
+		goto out;
+	}
+	if (r.not_ready) {
+		sky_debug("node \"%s\" cascade \"%s\": copy of table \"%s\" waits: %s", p->node,
+		          p->cascade, p->table, err->message);
+		ret = -3;
+		goto out;
+	}
+	sky_error_oneline(err);
+	sky_errorlog("node \"%s\" cascade \"%s\": copy of table \"%s\" failed: %s", p->node,
+	             p->cascade, p->table, err->message);
+	if (r.progress && PQstatus(r.progress) == CONNECTION_OK) {
+		p_fail[0] = p->cascade;
+		p_fail[1] = p->table;
+		p_fail[2] = err->message;
+		sky_pg_exec(NULL, r.progress, NULL, "select pgq_set.copy_failed($1, $2, $3)", 3,
+		            p_fail);
+	}
+out:
+	run_release(&r);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- the parent */
+
+struct copy_job {
+	char *table;
+	char *provider; /* the provider the running child copies from */
+	pid_t pid;      /* 0: not running */
+	double retry_at;
+	double pause;
+};
+
+struct sky_copies {
+	struct copy_job *jobs;
+	size_t n, cap;
+	size_t failures;
+};
+
+struct sky_copies *sky_copies_new(void)
+{
+	return sky_calloc(1, sizeof(struct sky_copies));
+}
+
+void sky_copies_free(struct sky_copies *c)
+{
+	size_t i;
+
+	if (c) {
+		sky_copies_stop(c);
+		for (i = 0; i < c->n; i++) {
+			free(c->jobs[i].table);
+			free(c->jobs[i].provider);
+		}
+		free(c->jobs);
+		free(c);
+	}
+}
+
+static struct copy_job *job_find(struct sky_copies *c, const char *table)
+{
+	struct copy_job *found = NULL;
+	size_t i;
+
+	for (i = 0; i < c->n && !found; i++) {
+		if (strcmp(c->jobs[i].table, table) == 0)
+			found = &c->jobs[i];
+	}
+	return found;
+}
+
+/* The child: copy, then leave without touching anything of the parent's (connections!). */
+static void child_main(const struct sky_copy_params *p, pid_t parent)
+{
+	struct sky_error err;
+	int rc;
+
+	/*
+	 * The parent's connections are ours too after fork(): close our copies of every
+	 * descriptor but stdin/stdout/stderr, so that the parent's sessions (and the advisory
+	 * lock of its local one) end when the parent does, not when this child does.
+	 */
+	close_range(3, ~0U, 0);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(3);
+	rc = sky_copy_table(p, &err);
+	fflush(stderr);
+	_exit(rc == 0 ? 0 : rc == -2 ? 2 : rc == -3 ? 4 : 1);
+}
+
+static void job_start(struct copy_job *j, const struct sky_copy_params *p)
+{
+	struct sky_copy_params cp = *p;
+	pid_t parent = getpid(), pid;
+
+	cp.table = j->table;
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0)
+		child_main(&cp, parent);
+	if (pid < 0) {
+		sky_warning(
+		    "node \"%s\" cascade \"%s\": could not start the copy of table \"%s\": %s",
+		    p->node, p->cascade, j->table, strerror(errno));
+		j->retry_at = now_s() + RETRY_PAUSE_MIN;
+	} else {
+		j->pid = pid;
+		free(j->provider);
+		j->provider = sky_strdup(p->provider_node);
+		sky_info("node \"%s\" cascade \"%s\": copying table \"%s\" from provider \"%s\"",
+		         p->node, p->cascade, j->table, p->provider_node);
+	}
+}
+
+void sky_copies_start(struct sky_copies *c, char *const *tables, size_t n,
+                      const struct sky_copy_params *p)
+{
+	size_t i;
+	double now = now_s();
+
+	for (i = 0; i < c->n; i++) {
+		struct copy_job *j = &c->jobs[i];
+
+		if (j->pid > 0 && strcmp(j->provider, p->provider_node) != 0)
+			kill(j->pid,
+			     SIGTERM); /* reaped later, then restarted from the new provider */
+	}
+	for (i = 0; i < n; i++) {
+		struct copy_job *j = job_find(c, tables[i]);
+
+		if (!j) {
+			if (c->n == c->cap) {
+				c->cap = c->cap ? c->cap * 2 : 4;
+				c->jobs = sky_realloc(c->jobs, c->cap * sizeof(*c->jobs));
+			}
+			j = &c->jobs[c->n++];
+			memset(j, 0, sizeof(*j));
+			j->table = sky_strdup(tables[i]);
+			j->pause = RETRY_PAUSE_MIN;
+		}
+		if (j->pid == 0 && now >= j->retry_at)
+			job_start(j, p);
+	}
+}
+
+void sky_copies_reap(struct sky_copies *c)
+{
+	pid_t pid;
+	int status;
+	size_t i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < c->n; i++) {
+			struct copy_job *j = &c->jobs[i];
+
+			if (j->pid != pid)
+				continue;
+			j->pid = 0;
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+				j->pause = RETRY_PAUSE_MIN;
+				j->retry_at = 0;
+			} else if (WIFEXITED(status) && WEXITSTATUS(status) == 4) {
+				j->retry_at = now_s() + NOT_READY_PAUSE;
+			} else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 2)) {
+				/* failed (recorded by the child) or killed: try again later */
+				c->failures++;
+				j->retry_at = now_s() + j->pause;
+				j->pause =
+				    j->pause * 2 > RETRY_PAUSE_MAX ? RETRY_PAUSE_MAX : j->pause * 2;
+			}
+		}
+	}
+}
+
+size_t sky_copies_running(const struct sky_copies *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->n; i++)
+		n += c->jobs[i].pid > 0;
+	return n;
+}
+
+size_t sky_copies_failures(const struct sky_copies *c)
+{
+	return c->failures;
+}
+
+void sky_copies_stop(struct sky_copies *c)
+{
+	size_t i;
+	int status;
+
+	for (i = 0; i < c->n; i++) {
+		if (c->jobs[i].pid > 0)
+			kill(c->jobs[i].pid, SIGTERM);
+	}
+	for (i = 0; i < c->n; i++) {
+		if (c->jobs[i].pid > 0) {
+			waitpid(c->jobs[i].pid, &status, 0);
+			c->jobs[i].pid = 0;
+		}
+	}
+}
