@@ -608,6 +608,315 @@ sky_topology_write() {
 	} >"$file"
 }
 
+# sky_topology_write_items FILE ROOT BRANCH LEAF ITEM...: sky_topology_write with more choices. An ITEM
+# that starts with "{" is written as it is, a YAML flow mapping ('{name: public.t, create: true}',
+# '{name: public.t, nodes: [db1, db2]}'); any other ITEM is a table's SQL name, as there.
+# settings.parallel_copies is $SKY_TOPO_PARALLEL_COPIES (default 2); a node that is a key of the
+# array SKY_TOPO_NODE_COPIES (SKY_TOPO_NODE_COPIES[db3]=1) gets its own "parallel_copies".
+declare -gA SKY_TOPO_NODE_COPIES=()
+sky_topology_write_items() {
+	local file=$1 root=$2 branch=$3 leaf=$4 t n
+	shift 4
+	{
+		echo "cascade: $SKY_CASCADE"
+		echo "nodes:"
+		for n in "$root" "$branch" "$leaf"; do
+			echo "  $n:"
+			case $n in
+			"$root") echo "    role: root" ;;
+			"$branch") echo "    role: branch" ;;
+			*) echo "    role: leaf" ;;
+			esac
+			echo "    dsn: \"$(sky_dsn "$n")\""
+			case $n in
+			"$branch") echo "    provider: $root" ;;
+			"$leaf") echo "    provider: $branch" ;;
+			esac
+			if [ -n "${SKY_TOPO_NODE_COPIES[$n]:-}" ]; then
+				echo "    parallel_copies: ${SKY_TOPO_NODE_COPIES[$n]}"
+			fi
+		done
+		if [ $# -eq 0 ]; then
+			echo "tables: []"
+		else
+			echo "tables:"
+		fi
+		for t in "$@"; do
+			if [ "${t:0:1}" = "{" ]; then
+				echo "  - $t"
+			else
+				echo "  - '${t//\'/\'\'}'"
+			fi
+		done
+		echo "settings:"
+		echo "  parallel_copies: ${SKY_TOPO_PARALLEL_COPIES:-2}"
+	} >"$file"
+}
+
+# ---------------------------------------------------------------------------------------------
+# waiting for a condition
+
+# sky_wait_for TIMEOUT WHAT CMD...: run CMD (a program or shell function) every 0.1 s until it
+# succeeds; fail with WHAT after TIMEOUT seconds, or as soon as one of the test's workers died.
+sky_wait_for() {
+	local timeout=$1 what=$2 start=$SECONDS
+	shift 2
+	until "$@"; do
+		sky_check_workers
+		if ((SECONDS - start >= timeout)); then
+			sky_fail "timed out after ${timeout}s waiting for: $what"
+		fi
+		sleep 0.1
+	done
+	sky_ok "$what (after $((SECONDS - start))s)"
+}
+
+# sky_now_ms: wall clock in milliseconds (the same clock as the servers' clock_timestamp()).
+sky_now_ms() {
+	local t=${EPOCHREALTIME/[.,]/}
+	echo "$((t / 1000))"
+}
+
+# ---------------------------------------------------------------------------------------------
+# table copies (catalog v2: pending -> copying -> catching-up -> ok, see docs/sql-api.md)
+
+# sky_table_state NODE TABLE: TABLE's state in NODE's pgq_set.get_tables ("" when it is not
+# registered there). TABLE as the catalog writes it: schema.relname, unquoted.
+sky_table_state() {
+	sky_psql "$1" -v cascade="$SKY_CASCADE" -v tbl="$2" <<'SQL'
+select state from pgq_set.get_tables(:'cascade') where table_name = :'tbl'
+SQL
+}
+
+# sky_table_progress NODE TABLE: "state|rows_copied|rows_estimate|copy_error" of TABLE on NODE.
+sky_table_progress() {
+	sky_psql "$1" -v cascade="$SKY_CASCADE" -v tbl="$2" <<'SQL'
+select concat_ws('|', state, coalesce(rows_copied::text, ''), coalesce(rows_estimate::text, ''),
+		 coalesce(replace(copy_error, E'\n', ' '), ''))
+  from pgq_set.get_tables(:'cascade') where table_name = :'tbl'
+SQL
+}
+
+# sky_tables_ok NODE TABLE...: true when every TABLE is registered on NODE and in state ok.
+sky_tables_ok() {
+	local node=$1 t
+	shift
+	for t in "$@"; do
+		[ "$(sky_table_state "$node" "$t" 2>/dev/null || true)" = ok ] || return 1
+	done
+}
+
+# sky_wait_tables_ok NODE TIMEOUT TABLE...: wait until every TABLE is ok on NODE; on timeout print
+# NODE's get_tables and the tail of its worker log.
+sky_wait_tables_ok() {
+	local node=$1 timeout=$2 start=$SECONDS
+	shift 2
+	until sky_tables_ok "$node" "$@"; do
+		sky_check_workers
+		if ((SECONDS - start >= timeout)); then
+			sky_psql "$node" -c "select concat_ws(' | ', table_name, state, rows_copied, rows_estimate, copy_error)
+				from pgq_set.get_tables('$SKY_CASCADE')" >&2 || true
+			tail -n 20 "$SKY_TMP/log/$node.worker.log" >&2 2>/dev/null || true
+			sky_fail "tables $* not ok on $node within ${timeout}s (get_tables and worker log above)"
+		fi
+		sleep 0.1
+	done
+	sky_ok "$* ok on $node (after $((SECONDS - start))s)"
+}
+
+# sky_watch_tables_bg NAME NODE TIMEOUT TABLES [COUNTED]: sample NODE's pgq_set.get_tables every
+# 20 ms ($SKY_WATCH_INTERVAL) inside one server session until every table of TABLES (comma-separated,
+# catalog names) is ok, or TIMEOUT seconds passed. Runs in the background as sky_bg NAME; read the
+# result after sky_watch_wait NAME. Lines of $SKY_TMP/log/NAME.out ("|"-separated; ms is the epoch
+# in milliseconds):
+#   S|ms|table|state|rows_copied|rows_estimate|position|count   a table's state changed ("absent":
+#        no longer registered; position: tick:N or snapshot:S while catching-up)
+#   C|ms|table|state|count     a table of COUNTED (comma-separated) in state catching-up, or seen ok
+#        for the first time: its row count in the same snapshot as the state
+#   E|ms|table|copy_error      a new copy error
+#   P|table|max rows_copied seen while copying|max rows_estimate
+#   M|max tables copying at once|samples|done or timeout
+sky_watch_tables_bg() {
+	local name=$1 node=$2 timeout=$3 tables=$4 counted=${5:-} sql=$SKY_TMP/sky_watch.sql
+	if [ ! -f "$sql" ]; then
+		cat >"$sql" <<'SQL'
+create function pg_temp.sky_count(i_schema text, i_rel text) returns bigint
+language plpgsql stable as $f$
+declare
+	n bigint;
+begin
+	-- stable: runs in the snapshot of the statement that calls it
+	execute format('select count(*) from %I.%I', i_schema, i_rel) into n;
+	return n;
+end
+$f$;
+create function pg_temp.sky_watch(i_cascade text, i_tables text[], i_counted text[],
+				  i_timeout float8, i_interval float8)
+returns setof text language plpgsql as $f$
+declare
+	v_prev jsonb := '{}';
+	v_cur jsonb;
+	v_err jsonb := '{}';
+	v_rows jsonb := '{}';
+	v_est jsonb := '{}';
+	v_counted_ok text[] := '{}';
+	v_copying integer;
+	v_max integer := 0;
+	v_samples bigint := 0;
+	v_done boolean := false;
+	v_deadline timestamptz := clock_timestamp() + make_interval(secs => i_timeout);
+	v_ms bigint;
+	v_key text;
+	r record;
+begin
+	loop
+		v_samples := v_samples + 1;
+		v_cur := '{}';
+		v_copying := 0;
+		v_ms := (extract(epoch from clock_timestamp()) * 1000)::bigint;
+		-- one statement, one snapshot: the states and the counts belong together
+		for r in
+			select g.table_name, g.state, g.rows_copied, g.rows_estimate, g.copy_error,
+			       case when i.copy_tick is not null then 'tick:' || i.copy_tick
+				    when i.copy_snapshot is not null then 'snapshot:' || i.copy_snapshot
+				    else '' end as pos,
+			       case when g.table_name = any (i_counted)
+				     and (g.state = 'catching-up'
+					  or (g.state = 'ok' and not g.table_name = any (v_counted_ok)))
+				    then pg_temp.sky_count(g.schema_name, g.rel_name) end as n
+			  from pgq_set.get_tables(i_cascade) g
+			  left join pgq_set.table_info i
+			    on i.cascade = i_cascade and i.table_name = g.table_name
+		loop
+			v_cur := v_cur || jsonb_build_object(r.table_name, r.state);
+			if r.state = 'copying' then
+				v_copying := v_copying + 1;
+				if r.rows_copied is not null and r.rows_copied >
+				   coalesce((v_rows ->> r.table_name)::bigint, -1) then
+					v_rows := v_rows || jsonb_build_object(r.table_name, r.rows_copied);
+				end if;
+			end if;
+			if r.rows_estimate is not null and r.rows_estimate >
+			   coalesce((v_est ->> r.table_name)::bigint, -1) then
+				v_est := v_est || jsonb_build_object(r.table_name, r.rows_estimate);
+			end if;
+			if (v_prev ->> r.table_name) is distinct from r.state then
+				return next concat_ws('|', 'S', v_ms, r.table_name, r.state,
+					coalesce(r.rows_copied::text, ''), coalesce(r.rows_estimate::text, ''),
+					r.pos, coalesce(r.n::text, ''));
+			end if;
+			if r.n is not null then
+				return next concat_ws('|', 'C', v_ms, r.table_name, r.state, r.n);
+				if r.state = 'ok' then
+					v_counted_ok := v_counted_ok || r.table_name;
+				end if;
+			end if;
+			if r.copy_error is not null and (v_err ->> r.table_name) is distinct from r.copy_error then
+				return next concat_ws('|', 'E', v_ms, r.table_name,
+					replace(replace(r.copy_error, E'\n', ' '), '|', '/'));
+				v_err := v_err || jsonb_build_object(r.table_name, r.copy_error);
+			end if;
+		end loop;
+		for v_key in select k from jsonb_object_keys(v_prev) k where not v_cur ? k loop
+			return next concat_ws('|', 'S', v_ms, v_key, 'absent', '', '', '', '');
+		end loop;
+		v_max := greatest(v_max, v_copying);
+		v_prev := v_cur;
+		if not exists (select 1 from unnest(i_tables) t where (v_cur ->> t) is distinct from 'ok') then
+			v_done := true;
+			exit;
+		end if;
+		exit when clock_timestamp() >= v_deadline;
+		perform pg_sleep(i_interval);
+	end loop;
+	for v_key in select k from jsonb_object_keys(v_rows || v_est) k order by k loop
+		return next concat_ws('|', 'P', v_key, coalesce(v_rows ->> v_key, ''),
+				      coalesce(v_est ->> v_key, ''));
+	end loop;
+	return next concat_ws('|', 'M', v_max, v_samples, case when v_done then 'done' else 'timeout' end);
+end
+$f$;
+select * from pg_temp.sky_watch(:'cascade', string_to_array(:'tables', ','),
+				string_to_array(:'counted', ','), :timeout, :interval);
+SQL
+	fi
+	sky_bg "$name" "$SKY_PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$(sky_dsn "$node")" \
+		-v cascade="$SKY_CASCADE" -v tables="$tables" -v counted="$counted" \
+		-v timeout="$timeout" -v interval="${SKY_WATCH_INTERVAL:-0.02}" -f "$sql"
+}
+
+# sky_watch_wait NAME: wait for the watch NAME; fail when it could not run or timed out.
+sky_watch_wait() {
+	local name=$1 rc=0 out=$SKY_TMP/log/$1.out end
+	sky_bg_wait "$name" || rc=$?
+	if [ "$rc" != 0 ]; then
+		cat "$out" >&2
+		sky_fail "the watch $name failed with status $rc (output above)"
+	fi
+	end=$(grep '^M|' "$out" || true)
+	if [ "${end##*|}" != "done" ]; then
+		cat "$out" >&2
+		sky_fail "the watch $name ended before its tables were ok (${end:-no summary}; output above)"
+	fi
+	sky_ok "watch $name: every table ok ($(cut -d'|' -f3 <<<"$end") samples)"
+}
+
+# sky_watch_transitions NAME TABLE: the states TABLE went through, in order ("pending copying ok").
+sky_watch_transitions() {
+	awk -F'|' -v t="$2" '$1 == "S" && $3 == t { printf "%s%s", sep, $4; sep = " " } END { print "" }' \
+		"$SKY_TMP/log/$1.out"
+}
+
+# sky_watch_first_ms NAME TABLE STATE: when TABLE was first seen in STATE ("" if never).
+sky_watch_first_ms() {
+	awk -F'|' -v t="$2" -v s="$3" '$1 == "S" && $3 == t && $4 == s { print $2; exit }' \
+		"$SKY_TMP/log/$1.out"
+}
+
+# sky_watch_max_copying NAME: the most tables seen in state copying at once.
+sky_watch_max_copying() { awk -F'|' '$1 == "M" { print $2 }' "$SKY_TMP/log/$1.out"; }
+
+# sky_watch_max_rows NAME TABLE: the highest rows_copied seen while TABLE was copying ("" if none).
+sky_watch_max_rows() { awk -F'|' -v t="$2" '$1 == "P" && $2 == t { print $3 }' "$SKY_TMP/log/$1.out"; }
+
+# sky_watch_positions NAME TABLE: the copy positions seen (tick:N / snapshot:S), one a line.
+sky_watch_positions() {
+	awk -F'|' -v t="$2" '$1 == "S" && $3 == t && $7 != "" { print $7 }' "$SKY_TMP/log/$1.out"
+}
+
+# sky_watch_counts NAME TABLE: "state count" for each counted sample of TABLE, one a line.
+sky_watch_counts() {
+	awk -F'|' -v t="$2" '$1 == "C" && $3 == t { print $4, $5 }' "$SKY_TMP/log/$1.out"
+}
+
+# sky_watch_errors NAME: the copy errors seen ("table: error"), one a line.
+sky_watch_errors() { awk -F'|' '$1 == "E" { print $3 ": " $4 }' "$SKY_TMP/log/$1.out"; }
+
+# ---------------------------------------------------------------------------------------------
+# who talks to whom
+
+# sky_pids_connected NODE: pids of the processes on this host with a TCP connection to NODE's server
+# (from ss; our own processes are always visible), one a line.
+sky_pids_connected() {
+	ss -Htnp state established "( dport = :$(sky_port "$1") )" 2>/dev/null |
+		grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -un || true
+}
+
+# sky_worker_pids NODE: the pid of NODE's worker and of its descendants (copy processes), one a line.
+sky_worker_pids() {
+	local pid=${SKY_WORKER_PID[$1]:-} todo=() p c
+	[ -n "$pid" ] || return 0
+	todo=("$pid")
+	while [ ${#todo[@]} -gt 0 ]; do
+		p=${todo[0]}
+		todo=("${todo[@]:1}")
+		echo "$p"
+		for c in $(pgrep -P "$p" 2>/dev/null || true); do
+			todo+=("$c")
+		done
+	done
+}
+
 # ---------------------------------------------------------------------------------------------
 # setup and teardown
 
