@@ -858,6 +858,9 @@ static int read_tables(struct topo_parse *p, void *obj, const struct topo_field 
 	yaml_node_t *seq = f->vnode;
 	size_t count;
 
+	/* "tables:" with nothing after it is the empty list: no replicated tables */
+	if (kind_of(seq) == KIND_NULL)
+		return 0;
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return fail(p, ynode_pos(seq), "expected a list of tables for \"tables\", got %s",
 		            kind_name(kind_of(seq)));
