@@ -4,7 +4,9 @@ language plpgsql
 as $$
 -- Stop replicating table i_table_name on this node: drop our triggers (capture on the root,
 -- write-deny elsewhere), forget the table and its set-aside events. The table and its data
--- stay. A copy in progress fails its final check and rolls back. Safe to re-run.
+-- stay. A copy of the table in progress here is stopped: its session (application_name
+-- 'skyworker copy', holding a lock on the table) is terminated and rolls back; the worker
+-- does not start it again because the table is gone. Safe to re-run.
 -- Returns 1 when the table was registered.
 declare
 	v_info pgq_set.table_info%rowtype;
@@ -20,6 +22,13 @@ begin
 	  from pg_class c join pg_namespace n on n.oid = c.relnamespace
 	 where n.nspname = v_info.schema_name and c.relname = v_info.rel_name;
 	if v_oid is not null then
+		-- a running copy holds the table locked until it commits and would wait for the row
+		-- we just locked: stop it rather than deadlock with it
+		perform pg_terminate_backend(l.pid)
+		   from pg_locks l join pg_stat_activity a on a.pid = l.pid
+		  where l.locktype = 'relation' and l.relation = v_oid and l.granted
+		    and l.pid <> pg_backend_pid() and a.application_name = 'skyworker copy';
+		execute format('lock table %I.%I in access exclusive mode', v_info.schema_name, v_info.rel_name);
 		for v_trg in
 			select tgname from pg_trigger
 			 where tgrelid = v_oid and tgname in ('_sky_' || i_cascade || '_capture',

@@ -127,6 +127,7 @@ sky_pgqd_start "${NODES[@]}"
 for n in "${NODES[@]}"; do
 	sky_worker_start "$n"
 done
+sky_wait_all_tables_ok 120 db2 db3
 sky_wait_caught_up db2 db3 120
 
 sky_check "replicated tables refuse application writes on branch and leaf"

@@ -13,6 +13,12 @@
 #   sky_table_md5 NODE TABLE / sky_assert_tables_equal TABLE NODE...
 #   sky_topology_write FILE ROOT BRANCH LEAF TABLE...
 #   sky_run OUTNAME CMD...     run a command, keep its stdout/stderr under the log dir, set SKY_RC
+#   sky_topology_write_items FILE ROOT BRANCH LEAF ITEM...   items may be '{name: ..., create: true}'
+#   sky_wait_for TIMEOUT WHAT CMD...         poll CMD every 0.1 s until it succeeds
+#   sky_table_state / sky_table_progress NODE TABLE / sky_wait_tables_ok NODE TIMEOUT TABLE...
+#   sky_watch_tables_bg NAME NODE TIMEOUT TABLES [COUNTED] / sky_watch_wait NAME / sky_watch_*
+#                              sample get_tables every 20 ms in the server until TABLES are ok
+#   sky_pids_connected NODE / sky_worker_pids NODE           who is connected to a node's server
 #   sky_check / sky_ok / sky_fail / sky_assert_eq / sky_assert_contains / sky_assert_no_secret
 #
 # Everything lives in one temporary directory per test ($SKY_TMP). An EXIT trap stops every process
@@ -1033,3 +1039,24 @@ _sky_init() {
 }
 
 _sky_init
+
+# sky_wait_all_tables_ok TIMEOUT NODE...: wait until every table registered on each NODE is ok
+# (initial copies done and caught up).
+sky_wait_all_tables_ok() {
+	local timeout=$1 node left start=$SECONDS
+	shift
+	for node in "$@"; do
+		while :; do
+			left=$(sky_psql "$node" -c "select string_agg(table_name || ' ' || state, ', ')
+				from pgq_set.get_tables('$SKY_CASCADE') where state <> 'ok'")
+			[ -z "$left" ] && break
+			sky_check_workers
+			if ((SECONDS - start >= timeout)); then
+				tail -n 20 "$SKY_TMP/log/$node.worker.log" >&2 2>/dev/null || true
+				sky_fail "tables not ok on $node within ${timeout}s: $left"
+			fi
+			sleep 0.1
+		done
+	done
+	sky_ok "every table is ok on $*"
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# 06: parallel copies (issue 3). Root db1 -> branch db2 -> leaf db3 with settings.parallel_copies: 2
+# and parallel_copies: 1 on the leaf. Four tables of 100,000 rows are filled on the root only and
+# added to topology.yaml at once, while a light update load runs on them:
+# - the branch's and the leaf's get_tables are sampled every 20 ms (each in one server session)
+#   during the copies: the branch never has more than 2 tables copying and has 2 at some point,
+#   the leaf never more than 1 and has 1 at some point;
+# - parallel_copies is stored per node as the file says (get_node: 2 on the branch, 1 on the leaf);
+# - every table ends ok on branch and leaf and equal on the three nodes.
+# shellcheck source=tests/lib/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+
+RECONCILE=$(sky_reconcile_bin)
+sky_need_bin "$RECONCILE"
+sky_need_bin "$(sky_worker_bin)"
+NODES=(db1 db2 db3)
+ROWS=${SKY_PARALLEL_ROWS:-100000}
+TABLES=(public.copy_t1 public.copy_t2 public.copy_t3 public.copy_t4)
+TABLES_CSV=$(
+	IFS=,
+	echo "${TABLES[*]}"
+)
+
+for n in "${NODES[@]}"; do
+	sky_pg_new "$n"
+	sky_psql "$n" -c "create table public.small_t (id int primary key, v text)"
+	for t in "${TABLES[@]}"; do
+		sky_psql "$n" -c "create table $t (id bigint primary key, grp int not null, payload text,
+			changed int not null default 0)"
+	done
+done
+sky_log "filling ${#TABLES[@]} tables of $ROWS rows on the root"
+fills=()
+for t in "${TABLES[@]}"; do
+	sky_psql db1 -c "insert into $t select g, g % 97, repeat(md5(g::text), 4) from generate_series(1, $ROWS) g" &
+	fills+=("$!")
+done
+wait_fill=0
+for pid in "${fills[@]}"; do
+	wait "$pid" || wait_fill=1
+done
+[ "$wait_fill" = 0 ] || sky_fail "filling the tables on the root failed"
+sky_psql db1 -c "insert into public.small_t select g, 'row ' || g from generate_series(1, 50) g;
+	analyze"
+
+TOPO=$SKY_TMP/topology.yaml
+SKY_TOPO_PARALLEL_COPIES=2
+SKY_TOPO_NODE_COPIES[db3]=1
+sky_topology_write_items "$TOPO" db1 db2 db3 public.small_t
+sky_run reconcile-initial "$RECONCILE" -f "$TOPO"
+sky_expect_rc 0 "initial reconcile (small_t only)"
+sky_assert_eq "$(sky_psql db2 -c "select parallel_copies from pgq_set.get_node('app')")" 2 \
+	"parallel_copies on the branch (settings)"
+sky_assert_eq "$(sky_psql db3 -c "select parallel_copies from pgq_set.get_node('app')")" 1 \
+	"parallel_copies on the leaf (its own)"
+sky_pgqd_start "${NODES[@]}"
+for n in "${NODES[@]}"; do
+	sky_worker_start "$n"
+done
+sky_wait_tables_ok db3 60 public.small_t
+sky_wait_caught_up db2 db3 60
+
+cat >"$SKY_TMP/update.pgbench" <<EOF
+\\set id random(1, $ROWS)
+\\set t random(1, 4)
+UPDATE public.copy_t:t SET changed = changed + 1, payload = md5(payload) WHERE id = :id;
+EOF
+sky_pgbench_bg pgbench db1 -n -c 2 -j 1 -T 20 -R 100 -f "$SKY_TMP/update.pgbench"
+
+sky_check "add the four tables at once; sample the number of tables copying on branch and leaf"
+sky_topology_write_items "$TOPO" db1 db2 db3 public.small_t "${TABLES[@]}"
+sky_watch_tables_bg watch_db2 db2 80 "$TABLES_CSV"
+sky_watch_tables_bg watch_db3 db3 100 "$TABLES_CSV"
+sky_run reconcile-add "$RECONCILE" -f "$TOPO"
+sky_expect_rc 0 "reconcile adding four tables"
+sky_watch_wait watch_db2
+sky_watch_wait watch_db3
+
+for n in db2 db3; do
+	sky_log "states on $n:"
+	for t in "${TABLES[@]}"; do
+		sky_log "  $t: $(sky_watch_transitions "watch_$n" "$t")"
+	done
+	grep '^[PM]|' "$SKY_TMP/log/watch_$n.out" | sed "s/^/  $n /"
+done
+sky_assert_eq "$(sky_watch_max_copying watch_db2)" 2 "most tables copying at once on the branch (parallel_copies 2)"
+sky_assert_eq "$(sky_watch_max_copying watch_db3)" 1 "most tables copying at once on the leaf (parallel_copies 1)"
+for n in db2 db3; do
+	for t in "${TABLES[@]}"; do
+		[[ " $(sky_watch_transitions "watch_$n" "$t") " == *" copying "* ]] ||
+			sky_fail "$t was never seen copying on $n"
+	done
+	sky_ok "each table was seen copying on $n"
+done
+
+rc=0
+sky_bg_wait pgbench || rc=$?
+sed 's/^/  [pgbench] /' "$SKY_TMP/log/pgbench.out"
+[ "$rc" = 0 ] || sky_fail "the update load on the root failed with status $rc"
+sky_wait_caught_up db2 db3 120
+for t in public.small_t "${TABLES[@]}"; do
+	sky_assert_tables_equal "$t" "${NODES[@]}"
+done
+changed=$(sky_psql db1 -c "select sum(n) from (select count(*) n from public.copy_t1 where changed > 0
+	union all select count(*) from public.copy_t2 where changed > 0
+	union all select count(*) from public.copy_t3 where changed > 0
+	union all select count(*) from public.copy_t4 where changed > 0) s")
+((changed > 100)) || sky_fail "only $changed rows were updated during the copies"
+sky_ok "$changed rows updated on the root during the copies"
+sky_check_workers
