@@ -190,6 +190,28 @@ changed=$(sky_psql db1 -c "select count(*) from public.pgbench_accounts where ab
 ((changed > 1000)) || sky_fail "pgbench changed only $changed accounts: the workload did not run"
 sky_ok "$changed accounts changed by pgbench"
 
+sky_check "retention: every subscriber is pinned on its provider and the global watermark reached every node"
+sky_assert_eq "$(sky_psql db1 -c "select string_agg(node_name, ',' order by node_name) from pgq_set.get_subscribers('app')")" \
+	db2 "subscribers of db1"
+sky_assert_eq "$(sky_psql db2 -c "select string_agg(node_name, ',' order by node_name) from pgq_set.get_subscribers('app')")" \
+	db3 "subscribers of db2"
+wm_seen() {
+	# the root has published a watermark past the start, and both other nodes applied one
+	local root_wm b_wm l_wm
+	root_wm=$(sky_psql db1 -c "select coalesce(global_watermark, 0) from pgq_set.get_node('app')")
+	b_wm=$(sky_psql db2 -c "select coalesce(global_watermark, 0) from pgq_set.get_node('app')")
+	l_wm=$(sky_psql db3 -c "select coalesce(global_watermark, 0) from pgq_set.get_node('app')")
+	((root_wm > 3 && b_wm > 3 && l_wm > 3))
+}
+sky_wait_for 60 "a global watermark past the first ticks on every node" wm_seen
+for n in db1 db2; do
+	# the .global_watermark consumer pins the node's queue at or below its own position
+	sky_assert_eq "$(sky_psql "$n" -c "select pgq_set.consumer_tick('app', '.global_watermark') <=
+		coalesce((select last_tick from pgq_set.get_node('app') where node_role <> 'root'),
+			 (select max(tick_id) from pgq.tick))")" t ".global_watermark at or below $n's position"
+done
+sky_ok "retention pins and watermark in place"
+
 sky_check_workers
 sky_check "the password in db2's DSN appears nowhere"
 sky_assert_no_secret "$SECRET"
