@@ -97,6 +97,22 @@ for bin in "${units[@]}"; do
 	fi
 done
 
+say "code style: clang-format (.clang-format) on every tracked C file"
+if command -v clang-format >/dev/null 2>&1; then
+	unformatted=()
+	while IFS= read -r f; do
+		clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || unformatted+=("$f")
+	done < <(git ls-files '*.c' '*.h' 2>/dev/null || find common reconciler worker tests -name '*.[ch]')
+	if [ ${#unformatted[@]} -eq 0 ]; then
+		ok "clang-format"
+	else
+		printf '  not formatted: %s\n' "${unformatted[@]}"
+		fail "clang-format"
+	fi
+else
+	fail "clang-format is not installed"
+fi
+
 say "summary ($((SECONDS - start))s)"
 for f in "${failures[@]}"; do
 	printf '  failed: %s\n' "$f"

@@ -122,9 +122,10 @@ static int copy_prepare(struct copy_run *r, bool *still_copying, struct sky_erro
 	sky_pg_notices_to_log(r->local);
 	sky_pg_notices_to_log(r->progress);
 	sky_pg_notices_to_log(r->prov);
-	if (sky_pg_command(r->local, err,
-	                   "set session_replication_role = replica; set datestyle = 'ISO, YMD';"
-	                   " set intervalstyle = postgres; set application_name = 'skyworker copy'") < 0 ||
+	if (sky_pg_command(
+	        r->local, err,
+	        "set session_replication_role = replica; set datestyle = 'ISO, YMD';"
+	        " set intervalstyle = postgres; set application_name = 'skyworker copy'") < 0 ||
 	    sky_pg_command(r->progress, err, "set application_name = skyworker") < 0 ||
 	    sky_pg_command(r->prov, err,
 	                   "set datestyle = 'ISO, YMD'; set intervalstyle = postgres;"
