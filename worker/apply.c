@@ -918,22 +918,10 @@ static bool in_copy(const struct sky_apply *a, const struct apply_table *t, cons
 /* Set an event of a table being copied aside in pgq_set.copy_backlog (a COPY row). */
 static void set_aside(struct sky_apply *a, const struct apply_table *t, const struct sky_event *ev)
 {
-	struct sky_buf *b = &a->backlog;
+	const char *row[7] = {a->cascade,  t->name,  ev->id,  ev->txid,
+	                      a->cur_tick, ev->type, ev->data};
 
-	sky_copy_field_append(b, a->cascade);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, t->name);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, ev->id);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, ev->txid);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, a->cur_tick);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, ev->type);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, ev->data);
-	sky_buf_addch(b, '\n');
+	sky_copy_row_append(&a->backlog, row, 7);
 	a->nbacklog++;
 }
 

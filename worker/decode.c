@@ -248,6 +248,18 @@ void sky_copy_field_append(struct sky_buf *out, const char *s)
 		sky_buf_add(out, "\\N", 2);
 }
 
+void sky_copy_row_append(struct sky_buf *out, const char *const *fields, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			sky_buf_addch(out, '\t');
+		sky_copy_field_append(out, fields[i]);
+	}
+	sky_buf_addch(out, '\n');
+}
+
 /*
  * Backtracking split of pk[pos..len) into distinct column names; on success out[0..*n) are
  * the indexes. Key lists are short and a ',' inside a key column name is rare, so the

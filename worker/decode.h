@@ -100,6 +100,9 @@ void sky_copy_escape_append(struct sky_buf *out, const char *s, size_t len);
 /* Append a COPY text field: s escaped, or \N when s is NULL. */
 void sky_copy_field_append(struct sky_buf *out, const char *s);
 
+/* Append a COPY text row: the n fields (NULL entries are \N), tab-separated, and a newline. */
+void sky_copy_row_append(struct sky_buf *out, const char *const *fields, size_t n);
+
 /*
  * Map a primary key list, as logutriga writes it in ev_type (names joined by ',', not
  * encoded, so a name may itself contain ','), onto the decoded column names of a row.

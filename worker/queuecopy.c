@@ -30,27 +30,11 @@ void sky_qcopy_set_table(struct sky_qcopy *q, const char *event_table)
 
 void sky_qcopy_add(struct sky_qcopy *q, const struct sky_event *ev)
 {
-	struct sky_buf *b = &q->rows;
+	/* ev_owner is NULL: the provider's retry owner means nothing here */
+	const char *row[10] = {ev->id,   ev->time,   NULL,       ev->retry,  ev->type,
+	                       ev->data, ev->extra1, ev->extra2, ev->extra3, ev->extra4};
 
-	sky_copy_field_append(b, ev->id);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, ev->time);
-	/* ev_owner: the provider's retry owner means nothing here */
-	sky_buf_add(b, "\t\\N\t", 4);
-	sky_copy_field_append(b, ev->retry);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, ev->type);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, ev->data);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, ev->extra1);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, ev->extra2);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, ev->extra3);
-	sky_buf_addch(b, '\t');
-	sky_copy_field_append(b, ev->extra4);
-	sky_buf_addch(b, '\n');
+	sky_copy_row_append(&q->rows, row, 10);
 	q->n++;
 }
 

@@ -425,6 +425,18 @@ START_TEST(test_snapshot_visible)
 }
 END_TEST
 
+START_TEST(test_copy_row)
+{
+	struct sky_buf b;
+	const char *row[4] = {"1", NULL, "a\tb\\c\n", ""};
+
+	sky_buf_init(&b);
+	sky_copy_row_append(&b, row, 4);
+	ck_assert_str_eq(b.data, "1\t\\N\ta\\tb\\\\c\\n\t\n");
+	sky_buf_release(&b);
+}
+END_TEST
+
 START_TEST(test_snapshot_malformed)
 {
 	struct sky_snapshot snap;
@@ -496,6 +508,7 @@ static Suite *decode_suite(void)
 	tcase_add_test(tc, test_pk_resolve_composite);
 	tcase_add_test(tc, test_pk_resolve_commas_in_names);
 	tcase_add_test(tc, test_pk_resolve_errors);
+	tcase_add_test(tc, test_copy_row);
 	suite_add_tcase(s, tc);
 	return s;
 }
