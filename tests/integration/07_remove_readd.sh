@@ -19,7 +19,7 @@ RECONCILE=$(sky_reconcile_bin)
 sky_need_bin "$RECONCILE"
 sky_need_bin "$(sky_worker_bin)"
 NODES=(db1 db2 db3)
-BIG_ROWS=${SKY_REMOVE_ROWS:-1000000}
+BIG_ROWS=${SKY_REMOVE_ROWS:-4000000}
 NARROW='{name: public.narrow_t, nodes: [db1, db2]}'
 KEEP_NARROW='{name: public.keep_t, nodes: [db1, db2]}'
 

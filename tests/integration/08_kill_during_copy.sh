@@ -20,7 +20,7 @@ RECONCILE=$(sky_reconcile_bin)
 sky_need_bin "$RECONCILE"
 sky_need_bin "$(sky_worker_bin)"
 NODES=(db1 db2 db3)
-HUGE_ROWS=${SKY_KILL_ROWS:-1000000}
+HUGE_ROWS=${SKY_KILL_ROWS:-4000000}
 BRANCH_KILLS=${SKY_KILL_BRANCH:-3}
 LEAF_KILLS=${SKY_KILL_LEAF:-2}
 
