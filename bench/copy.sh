@@ -21,7 +21,9 @@
 #              copied: merge_state past in-copy; ok: merge_state ok
 #   native     a publication on the root; the clock starts at CREATE SUBSCRIPTION (copy_data);
 #              copied: srsubstate f/s/r; ok: srsubstate r
-#   parallel   skyworker, t1..t4 added at once with settings.parallel_copies 1 and then 2
+#   parallel   skyworker, t1..t4 added at once with settings.parallel_copies 1 and then 2; and
+#              the raw pipe (key rebuilt) over t1..t4, 1 and then 2 pipes at a time ("raw
+#              parallel_copies=N"): the speed-up this machine allows running copies side by side
 #   skyworker_alt (with --skyworker-alt PATH) the same as skyworker, and the parallel test, with
 #              another worker binary: a change to the worker measured against the tree's
 #
@@ -390,8 +392,8 @@ sky_cascade_new() {
 	sky_expect_rc 0 "cascade $r -> $b created"
 	copy_pgqd_start "$r"
 	copy_pgqd_start "$b"
-	sky_worker_start "$r" --poll-interval 0.5
-	sky_worker_start "$b" --poll-interval 0.5
+	sky_worker_start "$r" --poll-interval 0.2
+	sky_worker_start "$b" --poll-interval 0.2
 	SKY_ROOT=$r
 	sky_wait_caught_up "$b" 120
 }
@@ -585,6 +587,46 @@ measure_parallel() {
 	COPY_WORKER_BIN=$BUILD_DIR/worker/skyworker
 }
 
+# raw_pipe_table ROOT BRANCH TABLE: TABLE over the raw pipe, its primary key dropped before the
+# load and added after it (as raw_nopk)
+raw_pipe_table() {
+	local r=$1 b=$2 t=$3
+	sky_psql "$b" -c "alter table $t drop constraint ${t#public.}_pkey"
+	"$SKY_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$(copy_dsn "$r")" -c "copy $t to stdout" |
+		"$SKY_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$(copy_dsn "$b")" -c "copy $t from stdin"
+	sky_psql "$b" -c "alter table $t add primary key (aid)"
+}
+
+# measure_parallel_raw N RUN: t1..t4 over the raw pipe (key rebuilt), N pipes at a time: what
+# running copies side by side gains on this machine when nothing else costs anything
+measure_parallel_raw() {
+	local par=$1 run=$2 r=rawpar${1}_${2}_r b=rawpar${1}_${2}_b t1 eq=yes t p i
+	local -a pids
+	copy_db_new "$r" root
+	copy_db_new "$b" branch
+	copy_checkpoint
+	copy_clock_start self
+	for ((i = 0; i < ${#PAR_TABLES[@]}; i += par)); do
+		pids=()
+		for t in "${PAR_TABLES[@]:i:par}"; do
+			raw_pipe_table "$r" "$b" "$t" &
+			pids+=("$!")
+		done
+		for p in "${pids[@]}"; do
+			wait "$p" || sky_fail "raw pipe ($par at a time) failed"
+		done
+	done
+	t1=$(sky_now_ms)
+	copy_clock_stop
+	for t in "${PAR_TABLES[@]}"; do
+		[ "$(copy_equal parallel "$t" "$r" "$b")" = yes ] || eq=NO
+	done
+	result parallel "raw parallel_copies=$par" "$run" "$(ms_to_s "$T0" "$t1")" \
+		"$(ms_to_s "$T0" "$t1")" 0 - $((4 * PAR_ROWS)) "$eq" "$par pipes at a time"
+	copy_db_drop "$r"
+	copy_db_drop "$b"
+}
+
 measure() {
 	case $1 in
 	raw_pk | raw_nopk) measure_raw "$@" ;;
@@ -617,7 +659,7 @@ START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 # machine's load spreads over all of them.
 read -r -a SYS_LIST <<<"$SYSTEMS"
 read -r -a PAR_LIST <<<"$PARALLEL"
-PAR_WORKERS=(skyworker)
+PAR_WORKERS=(raw skyworker)
 [ -z "$SKYWORKER_ALT" ] || PAR_WORKERS+=(skyworker_alt)
 for run in $(seq 1 "$RUNS"); do
 	n=${#SYS_LIST[@]}
@@ -631,7 +673,11 @@ for run in $(seq 1 "$RUNS"); do
 		for ((i = 0; i < n; i++)); do
 			par=${PAR_LIST[$(((i + run - 1) % n))]}
 			sky_log "=== run $run: four tables, $worker, parallel_copies $par"
-			measure_parallel "$worker" "$par" "$run"
+			if [ "$worker" = raw ]; then
+				measure_parallel_raw "$par" "$run"
+			else
+				measure_parallel "$worker" "$par" "$run"
+			fi
 		done
 	done
 done

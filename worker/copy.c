@@ -53,6 +53,9 @@ struct copy_run {
 	size_t nddl;
 	long long rows;
 	bool not_ready; /* the provider's own copy of the table is not 'ok' yet */
+	bool truncated; /* emptied by TRUNCATE in this subtransaction: COPY FREEZE allowed */
+	char **rebuild; /* statements recreating the indexes dropped before the load */
+	size_t nrebuild;
 };
 
 static void run_release(struct copy_run *r)
@@ -70,6 +73,9 @@ static void run_release(struct copy_run *r)
 	for (i = 0; i < r->nddl; i++)
 		free(r->ddl[i]);
 	free(r->ddl);
+	for (i = 0; i < r->nrebuild; i++)
+		free(r->rebuild[i]);
+	free(r->rebuild);
 }
 
 /* Query one value (NULL stays NULL): *out is a new string or NULL (caller frees). */
@@ -127,9 +133,10 @@ static int copy_prepare(struct copy_run *r, bool *still_copying, struct sky_erro
 	        "set session_replication_role = replica; set datestyle = 'ISO, YMD';"
 	        " set intervalstyle = postgres; set application_name = 'skyworker copy'") < 0 ||
 	    sky_pg_command(r->progress, err, "set application_name = skyworker") < 0 ||
+	    /* named like the local session: remove_table on the provider stops this copy too */
 	    sky_pg_command(r->prov, err,
 	                   "set datestyle = 'ISO, YMD'; set intervalstyle = postgres;"
-	                   " set application_name = skyworker") < 0)
+	                   " set application_name = 'skyworker copy'") < 0)
 		goto out;
 	if (sky_pg_exec(
 	        &res, r->local, err,
@@ -233,6 +240,8 @@ static int copy_target(struct copy_run *r, struct sky_error *err)
 		if (sky_pg_command(r->local, err, "rollback to savepoint sky_copy") < 0 ||
 		    sky_pg_command(r->local, err, sql) < 0)
 			goto out;
+	} else {
+		r->truncated = true;
 	}
 	ret = 0;
 out:
@@ -241,13 +250,127 @@ out:
 	return ret;
 }
 
+/*
+ * The statements that drop the table's indexes (phase 1) and recreate them as they were (phase
+ * 2: the index, or its primary key / unique constraint; phase 3: CLUSTER ON, REPLICA IDENTITY,
+ * comments). Only where recreating gives back exactly what was there: an ordinary table (not
+ * partitioned, not a partition) that we own, whose indexes are all valid, in the default
+ * tablespace, without per-column statistics targets and referenced by nothing (no foreign key:
+ * TRUNCATE would have failed then anyway), and whose constraints are primary keys or unique
+ * constraints without storage options, named like their index. Otherwise no rows, and the
+ * indexes stay during the load.
+ */
+static const char index_rebuild_sql[] =
+    "with t as ("
+    "  select c.oid, format('%I.%I', n.nspname, c.relname) as tname"
+    "    from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+    "   where c.oid = to_regclass($1) and c.relkind = 'r' and not c.relispartition"
+    "     and pg_catalog.pg_has_role(c.relowner, 'USAGE')),"
+    " ix as ("
+    "  select i.indexrelid, i.indisclustered, i.indisreplident, ic.relname as iname,"
+    "         n.nspname, t.tname, k.oid as coid, k.conname, k.contype, i.indisvalid,"
+    "         i.indisready, ic.reltablespace, ic.reloptions"
+    "    from t join pg_catalog.pg_index i on i.indrelid = t.oid"
+    "    join pg_catalog.pg_class ic on ic.oid = i.indexrelid"
+    "    join pg_catalog.pg_namespace n on n.oid = ic.relnamespace"
+    "    left join pg_catalog.pg_constraint k on k.conindid = i.indexrelid"
+    "     and k.conrelid = i.indrelid and k.contype in ('p', 'u', 'x')),"
+    " ok as ("
+    "  select exists (select 1 from t)"
+    "     and not exists (select 1 from ix where not (indisvalid and indisready"
+    "             and reltablespace = 0"
+    "             and (coid is null or (contype in ('p', 'u') and reloptions is null"
+    "                                   and conname = iname))))"
+    "     and not exists (select 1 from ix join pg_catalog.pg_depend d"
+    "             on d.refclassid = 'pg_catalog.pg_class'::regclass"
+    "            and d.refobjid = ix.indexrelid)"
+    "     and not exists (select 1 from ix join pg_catalog.pg_attribute a"
+    "             on a.attrelid = ix.indexrelid and a.attstattarget >= 0) as fast)"
+    " select phase, stmt from ("
+    "  select 1 as phase, indexrelid, case when coid is not null"
+    "         then format('alter table %s drop constraint %I', tname, conname)"
+    "         else format('drop index %I.%I', nspname, iname) end as stmt from ix"
+    "  union all"
+    "  select 2, indexrelid, case when coid is not null"
+    "         then format('alter table %s add constraint %I %s', tname, conname,"
+    "                     pg_catalog.pg_get_constraintdef(coid))"
+    "         else pg_catalog.pg_get_indexdef(indexrelid) end from ix"
+    "  union all"
+    "  select 3, indexrelid, format('alter table %s cluster on %I', tname, iname)"
+    "    from ix where indisclustered"
+    "  union all"
+    "  select 3, indexrelid, format('alter table %s replica identity using index %I', tname,"
+    "         iname) from ix where indisreplident"
+    "  union all"
+    "  select 3, indexrelid, format('comment on constraint %I on %s is %L', conname, tname, d)"
+    "    from ix, pg_catalog.obj_description(coid, 'pg_constraint') d where d is not null"
+    "  union all"
+    "  select 3, indexrelid, format('comment on index %I.%I is %L', nspname, iname, d)"
+    "    from ix, pg_catalog.obj_description(indexrelid, 'pg_class') d where d is not null"
+    " ) s where (select fast from ok)"
+    " order by phase, indexrelid";
+
+/*
+ * Before the load into a table truncated in this transaction: drop its indexes (and their
+ * constraints) when they can be recreated exactly, keeping the statements that recreate them
+ * in r->rebuild. Building an index over the loaded rows costs a fraction of maintaining it row
+ * by row. Nobody sees the table without its indexes (TRUNCATE holds ACCESS EXCLUSIVE until
+ * the commit), and a failure rolls everything back, indexes included.
+ */
+static int copy_indexes_drop(struct copy_run *r, struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+	const char *p_q[1] = {r->qname};
+	int i, n;
+
+	if (!r->truncated) {
+		ret = 0;
+		goto out;
+	}
+	if (sky_pg_exec(&res, r->local, err, index_rebuild_sql, 1, p_q) < 0)
+		goto out;
+	n = PQntuples(res);
+	r->rebuild = sky_calloc((size_t)n + 1, sizeof(char *));
+	for (i = 0; i < n; i++) {
+		if (strcmp(PQgetvalue(res, i, 0), "1") == 0) {
+			if (sky_pg_command(r->local, err, PQgetvalue(res, i, 1)) < 0)
+				goto out;
+		} else {
+			r->rebuild[r->nrebuild++] = sky_strdup(PQgetvalue(res, i, 1));
+		}
+	}
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+/* After the load: recreate what copy_indexes_drop dropped, in its order. */
+static int copy_indexes_rebuild(struct copy_run *r, struct sky_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrebuild; i++) {
+		if (sky_pg_command(r->local, err, r->rebuild[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* COPY provider -> local, row by row (flat memory). */
 static int copy_stream(struct copy_run *r, struct sky_error *err)
 {
 	int ret = -1;
 	PGresult *res = NULL;
 	char *to_sql = sky_asprintf("copy (select %s from only %s) to stdout", r->cols, r->qname);
-	char *from_sql = sky_asprintf("copy %s (%s) from stdin", r->qname, r->cols);
+	/*
+	 * FREEZE after TRUNCATE in the same subtransaction: the rows are written frozen and their
+	 * pages all-visible, so no later pass has to set hint bits or freeze them. Older snapshots
+	 * see the rows then, an MVCC break no worse than the TRUNCATE's own.
+	 */
+	char *from_sql = sky_asprintf("copy %s (%s) from stdin%s", r->qname, r->cols,
+	                              r->truncated ? " with (freeze)" : "");
 	char *buf = NULL;
 	double next_report = now_s() + PROGRESS_PERIOD;
 	int n;
@@ -342,6 +465,7 @@ static int copy_run(struct copy_run *r, struct sky_error *err)
 	const char *p_done[5];
 	char rows[24];
 	char *analyze = NULL;
+	struct sky_error aerr;
 
 	if (copy_prepare(r, &copying, err) < 0)
 		goto out;
@@ -389,11 +513,8 @@ static int copy_run(struct copy_run *r, struct sky_error *err)
 	}
 
 	if (sky_pg_command(r->local, err, "begin") < 0 || copy_target(r, err) < 0 ||
-	    copy_stream(r, err) < 0)
-		goto out;
-	/* statistics for the planner at once (autovacuum would take its time) */
-	analyze = sky_asprintf("analyze %s", r->qname);
-	if (sky_pg_command(r->local, err, analyze) < 0)
+	    copy_indexes_drop(r, err) < 0 || copy_stream(r, err) < 0 ||
+	    copy_indexes_rebuild(r, err) < 0)
 		goto out;
 	snprintf(rows, sizeof(rows), "%lld", r->rows);
 	p_done[0] = r->p->cascade;
@@ -406,6 +527,15 @@ static int copy_run(struct copy_run *r, struct sky_error *err)
 	    sky_pg_command(r->local, err, "commit") < 0)
 		goto out;
 	sky_pg_command(r->prov, NULL, "commit");
+	/*
+	 * Statistics for the planner at once (autovacuum would take its time), after the commit:
+	 * the copy is done, and the catch-up can already run beside it. The index builds have set
+	 * the table's size already. A failure here costs only the statistics.
+	 */
+	analyze = sky_asprintf("analyze %s", r->qname);
+	if (sky_pg_command(r->local, &aerr, analyze) < 0)
+		sky_warning("node \"%s\" cascade \"%s\": analyze of table \"%s\" failed: %s",
+		            r->p->node, r->p->cascade, r->p->table, aerr.message);
 	ret = 0;
 out:
 	PQclear(res);

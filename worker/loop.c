@@ -28,6 +28,7 @@
 #include "sky_pg.h"
 
 volatile sig_atomic_t sky_worker_stop_requested = 0;
+volatile sig_atomic_t sky_worker_child_exited = 0;
 
 #define HEARTBEAT_PERIOD 1.0 /* seconds between heartbeats and root watermark publishing */
 #define RETRY_PAUSE_MIN 0.1  /* first pause after a retryable failure, doubling ... */
@@ -104,12 +105,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sleep, waking early when a stop is requested. */
-static void sleep_s(double seconds)
+/* Sleep, waking early when a stop is requested or (wake_on_child) a copy child ended. */
+static void sleep_s(double seconds, bool wake_on_child)
 {
 	double end = now_s() + seconds;
 
-	while (!sky_worker_stop_requested) {
+	while (!sky_worker_stop_requested && !(wake_on_child && sky_worker_child_exited)) {
 		double left = end - now_s();
 		struct timespec ts;
 
@@ -372,14 +373,21 @@ static enum wk_state st_read_state(struct wk *w)
 	const char *params[2] = {w->opt->cascade, NULL};
 	enum wk_state next = WK_EXIT;
 	char c[256];
+	bool claim_now;
 
 	params[1] = heartbeat ? "true" : "false";
-	if (sky_pg_exec(&res, w->local, &err,
-	                "select s.cascade, s.node_name, s.node_role, s.provider_node,"
-	                " s.provider_location, s.last_tick, s.paused,"
-	                " case when $2::boolean then pgq_set.worker_heartbeat(s.cascade) end"
-	                " from pgq_set.worker_state($1) s",
-	                2, params) < 0) {
+	if (sky_pg_exec(
+	        &res, w->local, &err,
+	        "select s.cascade, s.node_name, s.node_role, s.provider_node,"
+	        " s.provider_location, s.last_tick, s.paused,"
+	        " case when $2::boolean then pgq_set.worker_heartbeat(s.cascade) end,"
+	        " exists (select 1 from pgq_set.table_info i"
+	        "  where i.cascade = s.cascade and i.state = 'pending')"
+	        " and (select count(*) from pgq_set.table_info i"
+	        "  where i.cascade = s.cascade and i.state = 'copying')"
+	        " < (select n.parallel_copies from pgq_set.node n where n.cascade = s.cascade)"
+	        " from pgq_set.worker_state($1) s",
+	        2, params) < 0) {
 		sky_error_prefix(&err, "could not read the node's state");
 		next = fail(w, &err, false);
 		goto out;
@@ -394,6 +402,8 @@ static enum wk_state st_read_state(struct wk *w)
 	w->has_last_tick = !PQgetisnull(res, 0, 5);
 	w->last_tick = w->has_last_tick ? strtoll(PQgetvalue(res, 0, 5), NULL, 10) : 0;
 	w->paused = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
+	/* a table waits and a copy slot is free: claim it now, not at the next periodic check */
+	claim_now = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
 	PQclear(res);
 	res = NULL;
 
@@ -419,9 +429,11 @@ static enum wk_state st_read_state(struct wk *w)
 		         w->provider ? " of provider " : "", w->provider ? w->provider : "");
 	}
 
+	/* cleared before reaping: a child that ends from now on ends the next idle sleep */
+	sky_worker_child_exited = 0;
 	sky_copies_reap(w->copies);
 	if (!streq(w->role, "root") &&
-	    (w->opt->once || now - w->last_copy_check >= HEARTBEAT_PERIOD)) {
+	    (w->opt->once || claim_now || now - w->last_copy_check >= HEARTBEAT_PERIOD)) {
 		w->last_copy_check = now;
 		if (check_copies(w, &err) < 0) {
 			next = fail(w, &err, true);
@@ -809,11 +821,11 @@ int sky_worker_run(const struct sky_worker_options *opt)
 			state = st_finish(&w);
 			break;
 		case WK_IDLE:
-			sleep_s(w.sleep_for);
+			sleep_s(w.sleep_for, true);
 			state = WK_READ_STATE;
 			break;
 		case WK_BACKOFF:
-			sleep_s(w.sleep_for);
+			sleep_s(w.sleep_for, false);
 			state = WK_CONNECT;
 			break;
 		case WK_EXIT:

@@ -25,7 +25,7 @@ static void usage(FILE *out)
 	    "\n"
 	    "options:\n"
 	    "  --cascade NAME          the cascade to work on (needed when the node has several)\n"
-	    "  --poll-interval SECONDS sleep this long when no batch is ready (default 0.5)\n"
+	    "  --poll-interval SECONDS sleep this long when no batch is ready (default 0.2)\n"
 	    "  --fetch-size N          events per cursor fetch (default 10000)\n"
 	    "  --once                  exit 0 as soon as no batch is pending\n"
 	    "  -v, --verbose           debug log: one line per batch\n"
@@ -36,6 +36,12 @@ static void on_stop(int sig)
 {
 	(void)sig;
 	sky_worker_stop_requested = 1;
+}
+
+static void on_child(int sig)
+{
+	(void)sig;
+	sky_worker_child_exited = 1;
 }
 
 static int parse_seconds(double *out, const char *s)
@@ -85,7 +91,7 @@ int main(int argc, char **argv)
 	struct sky_worker_options opt = {
 	    .dsn = NULL,
 	    .cascade = NULL,
-	    .poll_interval = 0.5,
+	    .poll_interval = 0.2,
 	    .once = false,
 	    .fetch_size = 10000,
 	};
@@ -144,6 +150,10 @@ int main(int argc, char **argv)
 	sa.sa_flags = 0; /* no SA_RESTART: sleeps wake up */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* a finished copy frees a slot: the idle sleep ends so that the next one starts now */
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	ret = sky_worker_run(&opt);

@@ -18,6 +18,9 @@ struct sky_worker_options {
 /* Set from a signal handler: finish or abort the current batch and return. */
 extern volatile sig_atomic_t sky_worker_stop_requested;
 
+/* Set from the SIGCHLD handler: a copy child ended; the idle sleep ends early. */
+extern volatile sig_atomic_t sky_worker_child_exited;
+
 /*
  * Run the worker until it is asked to stop (0), --once finds nothing pending (0), or a
  * permanent error that must stop it ("lost position"; --once: any permanent error) (1).

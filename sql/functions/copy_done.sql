@@ -22,7 +22,7 @@ begin
 	end if;
 	update pgq_set.table_info
 	   set state = 'catching-up', copy_snapshot = i_snapshot, copy_tick = i_tick,
-	       rows_copied = i_rows, copy_finished = now(), copy_error = null
+	       rows_copied = i_rows, copy_finished = clock_timestamp(), copy_error = null
 	 where cascade = i_cascade and table_name = i_table_name;
 	return 1;
 end;

@@ -6,7 +6,9 @@ as $$
 -- write-deny elsewhere), forget the table and its set-aside events. The table and its data
 -- stay. A copy of the table in progress here is stopped: its session (application_name
 -- 'skyworker copy', holding a lock on the table) is terminated and rolls back; the worker
--- does not start it again because the table is gone. Safe to re-run.
+-- does not start it again because the table is gone. So is a copy reading the table from here
+-- for a node below (its provider session has the same name): the table is gone here, that
+-- copy is moot, and a stalled one would otherwise hold this up indefinitely. Safe to re-run.
 -- Returns 1 when the table was registered.
 declare
 	v_info pgq_set.table_info%rowtype;

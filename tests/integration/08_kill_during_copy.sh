@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # 08: kill -9 during initial copies, and tables with foreign keys (issue 3).
 # Root db1 -> branch db2 -> leaf db3.
-# - huge_t (1,000,000 rows on the root, empty elsewhere, never written during the test) is added;
+# - huge_t (2,000,000 rows on the root, empty elsewhere, never written during the test) is added;
 #   the branch's worker is killed with SIGKILL 3 times while the branch COPYs huge_t (a COPY into
 #   it in pg_stat_progress_copy with rows done, state copying; after the first kill also
-#   rows_copied > 0 in get_tables), then the leaf's worker 2 times
-#   while the leaf copies it; each is restarted at once. The copy processes of a killed worker do
-#   not outlive it. get_tables is sampled every 20 ms on both nodes, with the table's row count
-#   in the same snapshot whenever the state is catching-up or ok: that count is always the root's
-#   (never ok, nor catching-up, with partial data), and the table ends ok and equal everywhere;
+#   rows_copied > 0 in get_tables; the copy processes held by SIGSTOP from that check to the kill,
+#   so that the kill meets the copy in progress however fast it runs), then the leaf's worker 2
+#   times while the leaf copies it; each is restarted at once. The copy processes of a killed
+#   worker do not outlive it. get_tables is sampled every 20 ms on both nodes, with the table's
+#   row count in the same snapshot whenever the state is catching-up or ok: that count is always
+#   the root's (never ok, nor catching-up, with partial data), and the table ends ok and equal
+#   everywhere;
 # - parent_t / child_t (child_t references parent_t, on delete cascade, on every node) are added at
 #   once while the root inserts into both and deletes parents (cascading to children): equal on
 #   every node at the end, no orphan child, and the foreign key is present, validated and holds
@@ -20,7 +22,7 @@ RECONCILE=$(sky_reconcile_bin)
 sky_need_bin "$RECONCILE"
 sky_need_bin "$(sky_worker_bin)"
 NODES=(db1 db2 db3)
-HUGE_ROWS=${SKY_KILL_ROWS:-4000000}
+HUGE_ROWS=${SKY_KILL_ROWS:-2000000}
 BRANCH_KILLS=${SKY_KILL_BRANCH:-3}
 LEAF_KILLS=${SKY_KILL_LEAF:-2}
 
@@ -68,15 +70,21 @@ copying_now() {
 }
 
 # kill_during_copy NODE [progress]: SIGKILL NODE's worker mid-copy (after a random 0-300 ms), restart
-# it at once; its copy processes must not outlive it
+# it at once; its copy processes must not outlive it. They are held (SIGSTOP) for the check that
+# the copy is still in progress and the kill, so that the kill always meets the copy in progress
+# however fast it runs, and let go (SIGCONT) right after it.
 kill_during_copy() {
 	local node=$1 children p i left ms
 	ms=$((RANDOM % 300))
 	sleep "0.$(printf '%03d' "$ms")"
-	copying_now "$node" "${2:-}" || return 1
-	children=$(sky_worker_pids "$node" | tail -n +2)
+	children=$(sky_copy_hold "$node")
+	if [ -z "$children" ] || ! copying_now "$node" "${2:-}"; then
+		sky_copy_release $children
+		return 1
+	fi
 	sky_log "kill -9 of $node's worker (and $(wc -w <<<"$children") copy processes) ${ms} ms into the copy: huge_t $(sky_table_progress "$node" public.huge_t) (state|rows|estimate|error)"
 	sky_worker_kill9 "$node"
+	sky_copy_release $children
 	sky_worker_start "$node"
 	for ((i = 0; i < 150; i++)); do
 		left=""

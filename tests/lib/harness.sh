@@ -923,6 +923,28 @@ sky_worker_pids() {
 	done
 }
 
+# sky_copy_hold NODE: stop (SIGSTOP) NODE's copy processes, so that a copy in progress stays in
+# progress, however fast it is, while the test acts on it; prints their pids (nothing when NODE's
+# worker runs no copy). sky_copy_release PID...: let them go on (SIGCONT). Held processes are let
+# go at the end of the test in any case.
+SKY_HELD_PIDS=()
+sky_copy_hold() {
+	local p held=()
+	for p in $(sky_worker_pids "$1" | tail -n +2); do
+		if kill -STOP "$p" 2>/dev/null; then
+			held+=("$p")
+			SKY_HELD_PIDS+=("$p")
+		fi
+	done
+	echo "${held[*]}"
+}
+sky_copy_release() {
+	local p
+	for p in "$@"; do
+		kill -CONT "$p" 2>/dev/null || true
+	done
+}
+
 # ---------------------------------------------------------------------------------------------
 # setup and teardown
 
@@ -935,6 +957,7 @@ _sky_on_exit() {
 			"$SKY_TEST_NAME" "$SKY_TEST_TIMEOUT" >&2
 		rc=1
 	fi
+	sky_copy_release "${SKY_HELD_PIDS[@]}"
 	for name in "${!SKY_WORKER_PID[@]}"; do
 		_sky_stop_pid "${SKY_WORKER_PID[$name]}" "worker for $name" 10
 	done
