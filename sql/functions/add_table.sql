@@ -46,6 +46,13 @@ begin
 		return case when found then 1 else 0 end;
 	end if;
 
+	-- its rows live in its partitions, and so would its captured events (row triggers on a
+	-- partitioned table fire as the partition's): the partitions are what replicates
+	if (select c.relkind from pg_class c where c.oid = v_oid) = 'p' then
+		raise exception 'table "%" is partitioned: list its partitions in tables: instead (each is replicated as a table)',
+			i_table_name using errcode = 'wrong_object_type';
+	end if;
+
 	select array_agg(a.attname::text order by array_position(c.conkey, a.attnum)) into v_pk
 	  from pg_constraint c
 	  join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any (c.conkey)

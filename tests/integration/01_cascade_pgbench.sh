@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # 01: root db1 -> branch db2 -> leaf db3 from a topology file.
 # - skyreconcile: --dry-run exits 2 with a plan and changes nothing, apply exits 0, a second --dry-run
-#   exits 0; a table without a primary key is refused (exit 1, "has no primary key").
+#   exits 0; a table without a primary key is refused (exit 1, "has no primary key"), and so is a
+#   partitioned table (exit 1, "is partitioned"); its partitions replicate as tables, rows moving
+#   between them included.
 # - pgbench (4 clients x 1000 transactions) and DML on a table of many types (composite key with a
 #   quoted column, key-changing updates, deletes, TRUNCATE of another table) on the root; after
 #   catching up, branch and leaf hold exactly the root's rows.
@@ -16,7 +18,7 @@ sky_need_bin "$(sky_worker_bin)"
 SECRET=s3cr3t
 NODES=(db1 db2 db3)
 TABLES=(public.pgbench_accounts public.pgbench_branches public.pgbench_tellers 'public."Zoo Table"'
-	public.small_t)
+	public.small_t public.part_t_a public.part_t_b)
 
 for n in "${NODES[@]}"; do
 	sky_pg_new "$n"
@@ -69,6 +71,12 @@ select g, case g % 4 when 0 then 'k ' || g when 1 then 'UPPER Key ' || g when 2 
 insert into public."Zoo Table" (id, "Key Part") values (0, ''), (0, ' '), (0, 'NULL');
 create table public.small_t (id int primary key, v text);
 insert into public.small_t select g, 'row ' || g from generate_series(1, 20) g;
+create table public.part_t (id int, region text, v text, primary key (id, region))
+  partition by list (region);
+create table public.part_t_a partition of public.part_t for values in ('a');
+create table public.part_t_b partition of public.part_t for values in ('b');
+insert into public.part_t select g, case when g % 2 = 0 then 'a' else 'b' end, 'part ' || g
+  from generate_series(1, 40) g;
 SQL
 done
 for t in "${TABLES[@]}"; do
@@ -123,6 +131,19 @@ for n in "${NODES[@]}"; do
 		0 "pgbench_history is not replicated on $n"
 done
 
+sky_check "a partitioned table is refused (its partitions are listed instead)"
+TOPO_BAD=$SKY_TMP/topology-partitioned.yaml
+sky_topology_write "$TOPO_BAD" db1 db2 db3 "${TABLES[@]}" public.part_t
+sky_run reconcile-partitioned "$RECONCILE" -f "$TOPO_BAD"
+sky_expect_rc 1 "reconcile with public.part_t"
+cat "$SKY_OUT" "$SKY_ERR" >"$SKY_TMP/log/reconcile-partitioned.all"
+sky_assert_contains "$SKY_TMP/log/reconcile-partitioned.all" "is partitioned" "the error says why"
+sky_assert_contains "$SKY_TMP/log/reconcile-partitioned.all" "public.part_t" "the error names the table"
+for n in "${NODES[@]}"; do
+	sky_assert_eq "$(sky_psql "$n" -c "select count(*) from pgq_set.get_tables('app') where table_name = 'public.part_t'")" \
+		0 "part_t is not replicated on $n"
+done
+
 sky_pgqd_start "${NODES[@]}"
 for n in "${NODES[@]}"; do
 	sky_worker_start "$n"
@@ -171,6 +192,11 @@ zoo "begin; insert into public.small_t values (3, 'in tx'); truncate public.smal
 	insert into public.small_t values (4, 'after truncate in tx'); commit"
 zoo "insert into public.small_t values (1, 'after truncate'), (2, E'x\\ty')"
 zoo "update public.small_t set id = 40 where id = 4"
+zoo "insert into public.part_t select g, case when g % 2 = 0 then 'a' else 'b' end, 'new ' || g
+	from generate_series(41, 60) g"
+zoo "update public.part_t set region = 'b', v = v || ' moved to b' where region = 'a' and id % 4 = 0"
+zoo "update public.part_t set v = v || ' changed' where id % 3 = 0"
+zoo "delete from public.part_t where id % 7 = 0"
 rc=0
 sky_bg_wait pgbench || rc=$?
 sed 's/^/  [pgbench] /' "$SKY_TMP/log/pgbench.out"
