@@ -70,9 +70,12 @@ static char *error_text_scrub(const char *message, const struct topology *topo)
 	for (p = message; *p;) {
 		size_t hit = 0;
 
-		for (size_t i = 0; i < n_secrets && !hit; i++) {
-			if (strncmp(p, secrets[i], strlen(secrets[i])) == 0)
-				hit = strlen(secrets[i]);
+		/* the longest password that matches here: one may begin with another */
+		for (size_t i = 0; i < n_secrets; i++) {
+			size_t len = strlen(secrets[i]);
+
+			if (len > hit && strncmp(p, secrets[i], len) == 0)
+				hit = len;
 		}
 		if (hit) {
 			sky_buf_adds(&b, "********");
@@ -372,6 +375,7 @@ int catalog_state_read(struct actual_state **out, PGconn **conns, const struct t
 		struct actual_node *an = &state->nodes[i];
 		struct sky_error nerr;
 		char what[128];
+		int rc;
 
 		sky_error_clear(&nerr);
 		an->name = sky_strdup(tn->name);
@@ -381,7 +385,15 @@ int catalog_state_read(struct actual_state **out, PGconn **conns, const struct t
 			sky_debug("node \"%s\": unreachable: %s", tn->name, an->error);
 			continue;
 		}
-		if (catalog_node_read(an, conns[i], topo->cascade, &nerr) < 0) {
+		rc = catalog_node_read(an, conns[i], topo->cascade, &nerr);
+		/*
+		 * Written by workers, shown in plans and JSON: one line, no password; scrubbed even
+		 * when a later read failed (what was read is still reported).
+		 */
+		error_text_scrub_in_place(&an->self.worker_error, topo);
+		for (size_t k = 0; k < an->n_tables; k++)
+			error_text_scrub_in_place(&an->tables[k].copy_error, topo);
+		if (rc < 0) {
 			char *msg = error_text_scrub(nerr.message, topo);
 
 			an->error = sky_asprintf("could not read the catalog: %s", msg);
@@ -394,10 +406,6 @@ int catalog_state_read(struct actual_state **out, PGconn **conns, const struct t
 			continue;
 		}
 		an->reachable = true;
-		/* written by workers, shown in plans: one line, no password */
-		error_text_scrub_in_place(&an->self.worker_error, topo);
-		for (size_t k = 0; k < an->n_tables; k++)
-			error_text_scrub_in_place(&an->tables[k].copy_error, topo);
 		sky_debug("node \"%s\": pgq %s, pgq_set %s, %s", tn->name,
 		          an->has_pgq ? "installed" : "missing",
 		          an->version ? an->version : "missing",

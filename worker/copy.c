@@ -174,19 +174,16 @@ static int copy_prepare(struct copy_run *r, bool *still_copying, struct sky_erro
 	                " where oid = to_regclass($1)",
 	                1, p_q) < 0)
 		goto out;
-	if (sky_pg_exec(&res, r->prov, err,
+	if (query_value(&r->cols, r->prov, err,
 	                "select string_agg(quote_ident(attname), ', ' order by attnum)"
 	                " from pg_catalog.pg_attribute where attrelid = to_regclass($1)"
 	                " and attnum > 0 and not attisdropped and attgenerated = ''",
 	                1, p_q) < 0)
 		goto out;
-	if (PQgetisnull(res, 0, 0)) {
+	if (!r->cols) {
 		sky_error_set(err, "table \"%s\" does not exist on %s", r->p->table, what);
 		goto out;
 	}
-	r->cols = sky_strdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	res = NULL;
 	if (r->create_missing) {
 		if (sky_pg_exec(&res, r->prov, err, "select pgq_set.table_ddl($1)", 1, p_tab + 1) <
 		    0)
@@ -230,11 +227,16 @@ static int copy_target(struct copy_run *r, struct sky_error *err)
 		                p_add) < 0)
 			goto out;
 	}
-	/* TRUNCATE is refused on a table other tables reference: delete then (replica mode) */
+	/*
+	 * TRUNCATE is refused on a table other tables reference (feature_not_supported): delete
+	 * then (replica mode). Any other failure is the copy's.
+	 */
 	sql = sky_asprintf("truncate %s", r->qname);
 	if (sky_pg_command(r->local, err, "savepoint sky_copy") < 0)
 		goto out;
 	if (sky_pg_command(r->local, err, sql) < 0) {
+		if (strcmp(err->sqlstate, "0A000") != 0)
+			goto out;
 		free(sql);
 		sql = sky_asprintf("delete from %s", r->qname);
 		if (sky_pg_command(r->local, err, "rollback to savepoint sky_copy") < 0 ||
@@ -358,6 +360,14 @@ static int copy_indexes_rebuild(struct copy_run *r, struct sky_error *err)
 	return 0;
 }
 
+/* The source side of the copy failed: the error names the provider; the local COPY is ended. */
+static void copy_source_failed(struct copy_run *r, const PGresult *res, struct sky_error *err)
+{
+	sky_pg_error(err, r->prov, res);
+	sky_error_prefix(err, "provider \"%s\"", r->p->provider_node);
+	PQputCopyEnd(r->local, "copy source failed");
+}
+
 /* COPY provider -> local, row by row (flat memory). */
 static int copy_stream(struct copy_run *r, struct sky_error *err)
 {
@@ -383,9 +393,7 @@ static int copy_stream(struct copy_run *r, struct sky_error *err)
 	PQclear(res);
 	res = PQexec(r->prov, to_sql);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		sky_pg_error(err, r->prov, res);
-		sky_error_prefix(err, "provider \"%s\"", r->p->provider_node);
-		PQputCopyEnd(r->local, "copy source failed");
+		copy_source_failed(r, res, err);
 		goto drain;
 	}
 	PQclear(res);
@@ -403,21 +411,19 @@ static int copy_stream(struct copy_run *r, struct sky_error *err)
 			PQputCopyEnd(r->local, "stopped");
 			goto drain;
 		}
-		if (now_s() >= next_report) {
+		/* the clock is read every 4096 rows, not per row */
+		if ((r->rows & 4095) == 0 && now_s() >= next_report) {
 			report_progress(r);
 			next_report = now_s() + PROGRESS_PERIOD;
 		}
 	}
 	if (n == -2) {
-		sky_pg_error(err, r->prov, NULL);
-		PQputCopyEnd(r->local, "copy source failed");
+		copy_source_failed(r, NULL, err);
 		goto drain;
 	}
 	res = PQgetResult(r->prov);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		sky_pg_error(err, r->prov, res);
-		sky_error_prefix(err, "provider \"%s\"", r->p->provider_node);
-		PQputCopyEnd(r->local, "copy source failed");
+		copy_source_failed(r, res, err);
 		goto drain;
 	}
 	PQclear(res);
@@ -647,8 +653,15 @@ static void child_main(const struct sky_copy_params *p, pid_t parent)
 	 * descriptor but stdin/stdout/stderr, so that the parent's sessions (and the advisory
 	 * lock of its local one) end when the parent does, not when this child does.
 	 */
-	close_range(3, ~0U, 0);
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (close_range(3, ~0U, 0) < 0) {
+		/* kernels before 5.9: one by one */
+		long max = sysconf(_SC_OPEN_MAX);
+
+		for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
+			close((int)fd);
+	}
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		sky_warning("copy process: no signal on the worker's death: %s", strerror(errno));
 	if (getppid() != parent)
 		_exit(3);
 	rc = sky_copy_table(p, &err);

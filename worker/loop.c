@@ -1,3 +1,4 @@
+/* clang-format off */
 /*
  * loop: the worker's state machine. One function per state; each returns the next state.
  * Failures go through one handler that decides between retry (with backoff), a recorded
@@ -5,11 +6,15 @@
  *
  *   CONNECT ─► READ_STATE ─┬─ root ──► ROOT_TICK ─► IDLE ─► READ_STATE
  *                          ├─ paused ► IDLE
- *                          └─► PROVIDER ─► NEXT_BATCH ─┬─ none ─────► IDLE
- *                                                      ├─ prev ─────► APPLY ─► LOCAL_TICK ─► FINISH
- * ─► READ_STATE ├─ cur ──────► LOCAL_TICK (branch) / FINISH (leaf) └─ otherwise ► lost position:
- * EXIT 1 any failure ─► BACKOFF ─► CONNECT
+ *                          └─► PROVIDER ─► NEXT_BATCH ─┬─ none ─► IDLE
+ *                                                      ├─ prev ─► APPLY ─► LOCAL_TICK ─► FINISH
+ *                                                      │          ─► READ_STATE
+ *                                                      ├─ cur ──► LOCAL_TICK (branch) /
+ *                                                      │          FINISH (leaf)
+ *                                                      └─ otherwise ► lost position: EXIT 1
+ *   any failure ─► BACKOFF ─► CONNECT
  */
+/* clang-format on */
 #include "worker.h"
 
 #include <errno.h>

@@ -9,7 +9,6 @@ as $$
 declare
 	v_node pgq_set.node%rowtype;
 	v_busy integer;
-	v_tab  text;
 begin
 	select * into v_node from pgq_set.node where cascade = i_cascade for update;
 	if not found or v_node.node_role = 'root' then
@@ -17,18 +16,17 @@ begin
 	end if;
 	select count(*) into v_busy from pgq_set.table_info
 	 where cascade = i_cascade and state = 'copying';
-	for v_tab in
-		select table_name from pgq_set.table_info
-		 where cascade = i_cascade and state = 'pending'
-		 order by added_at, table_name
-		 limit greatest(v_node.parallel_copies - v_busy, 0)
-	loop
-		update pgq_set.table_info
-		   set state = 'copying', rows_copied = null, rows_estimate = null,
-		       copy_started = null, copy_finished = null, copy_error = null,
-		       copy_snapshot = null, copy_tick = null
-		 where cascade = i_cascade and table_name = v_tab;
-		return next v_tab;
-	end loop;
+	-- one statement: a table removed meanwhile (remove_table) is neither claimed nor reported
+	return query
+	update pgq_set.table_info t
+	   set state = 'copying', rows_copied = null, rows_estimate = null,
+	       copy_started = null, copy_finished = null, copy_error = null,
+	       copy_snapshot = null, copy_tick = null
+	 where t.cascade = i_cascade and t.state = 'pending'
+	   and t.table_name in (select p.table_name from pgq_set.table_info p
+				 where p.cascade = i_cascade and p.state = 'pending'
+				 order by p.added_at, p.table_name
+				 limit greatest(v_node.parallel_copies - v_busy, 0))
+	returning t.table_name;
 end;
 $$;

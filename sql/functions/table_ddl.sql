@@ -4,7 +4,7 @@ language plpgsql stable
 as $$
 -- On a provider: the statements that create table i_table_name's structure elsewhere: its
 -- schema, columns (types, collations, not-null, defaults that need no sequence), primary key
--- and unique constraints, and indexes. Foreign keys, triggers and grants are not included.
+-- unique and exclusion constraints, and indexes. Foreign keys, triggers and grants are not included.
 declare
 	v_oid  oid;
 	v_nsp  text;
@@ -45,7 +45,7 @@ begin
 		select format('alter table %I.%I add constraint %I %s', v_nsp, v_rel, co.conname,
 			      pg_get_constraintdef(co.oid))
 		  from pg_constraint co
-		 where co.conrelid = v_oid and co.contype in ('p', 'u')
+		 where co.conrelid = v_oid and co.contype in ('p', 'u', 'x')
 		 order by co.contype, co.conname
 	loop
 		return next v_stmt;

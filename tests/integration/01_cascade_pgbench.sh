@@ -127,8 +127,7 @@ refused() {
 	sky_expect_rc 1 "reconcile with $table"
 	all=$SKY_TMP/log/reconcile-$name.all
 	cat "$SKY_OUT" "$SKY_ERR" >"$all"
-	sky_assert_contains "$all" "$reason" "the error says why"
-	sky_assert_contains "$all" "$table" "the error names the table"
+	sky_assert_contains "$all" "table \"$table\" $reason" "the error names the table and says why"
 	for n in "${NODES[@]}"; do
 		sky_assert_eq "$(sky_psql "$n" -c "select count(*) from pgq_set.get_tables('app') where table_name = '$table'")" \
 			0 "$table is not replicated on $n"

@@ -123,6 +123,7 @@ big_copying() {
 sky_wait_for 60 "the branch is copying big_t" big_copying
 held=$(sky_copy_hold db2)
 if [ -z "$held" ] || ! big_copying; then
+	sky_copy_release $held
 	sky_fail "the branch finished copying big_t before the test could hold the copy: make it bigger (SKY_REMOVE_ROWS)"
 fi
 sky_ok "the branch's copy of big_t held in progress (copy process $held): $(sky_table_progress db2 public.big_t) (state|rows_copied|rows_estimate|error)"

@@ -926,14 +926,14 @@ sky_worker_pids() {
 # sky_copy_hold NODE: stop (SIGSTOP) NODE's copy processes, so that a copy in progress stays in
 # progress, however fast it is, while the test acts on it; prints their pids (nothing when NODE's
 # worker runs no copy). sky_copy_release PID...: let them go on (SIGCONT). Held processes are let
-# go at the end of the test in any case.
-SKY_HELD_PIDS=()
+# go at the end of the test in any case: their pids are also written to $SKY_TMP/held.pids (the
+# hold usually runs in a command substitution, whose variables the exit trap never sees).
 sky_copy_hold() {
 	local p held=()
 	for p in $(sky_worker_pids "$1" | tail -n +2); do
 		if kill -STOP "$p" 2>/dev/null; then
 			held+=("$p")
-			SKY_HELD_PIDS+=("$p")
+			echo "$p" >>"$SKY_TMP/held.pids"
 		fi
 	done
 	echo "${held[*]}"
@@ -957,7 +957,10 @@ _sky_on_exit() {
 			"$SKY_TEST_NAME" "$SKY_TEST_TIMEOUT" >&2
 		rc=1
 	fi
-	sky_copy_release "${SKY_HELD_PIDS[@]}"
+	if [ -n "$SKY_TMP" ] && [ -f "$SKY_TMP/held.pids" ]; then
+		# shellcheck disable=SC2046
+		sky_copy_release $(sort -u "$SKY_TMP/held.pids")
+	fi
 	for name in "${!SKY_WORKER_PID[@]}"; do
 		_sky_stop_pid "${SKY_WORKER_PID[$name]}" "worker for $name" 10
 	done
@@ -1064,14 +1067,15 @@ _sky_init() {
 _sky_init
 
 # sky_wait_all_tables_ok TIMEOUT NODE...: wait until every table registered on each NODE is ok
-# (initial copies done and caught up).
+# (initial copies done and caught up); a node with no table registered does not count as done.
 sky_wait_all_tables_ok() {
 	local timeout=$1 node left start=$SECONDS
 	shift
 	for node in "$@"; do
 		while :; do
-			left=$(sky_psql "$node" -c "select string_agg(table_name || ' ' || state, ', ')
-				from pgq_set.get_tables('$SKY_CASCADE') where state <> 'ok'")
+			left=$(sky_psql "$node" -c "select case when count(*) = 0 then 'no table registered'
+				else string_agg(table_name || ' ' || state, ', ') filter (where state <> 'ok') end
+				from pgq_set.get_tables('$SKY_CASCADE')")
 			[ -z "$left" ] && break
 			sky_check_workers
 			if ((SECONDS - start >= timeout)); then
