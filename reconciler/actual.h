@@ -66,6 +66,8 @@ struct actual_node {
 	bool has_pgq;                /* extension pgq is installed */
 	bool has_pgq_set;            /* schema pgq_set and pgq_set.version() exist */
 	char *version;               /* pgq_set.version(); NULL when not installed */
+	char *installer;             /* digest of the install script that skyreconcile last ran
+	                                there (comment on schema pgq_set); NULL when unknown */
 	bool created;                /* get_node(cascade) returned a row */
 	struct actual_identity self; /* valid when created */
 	struct actual_member *members;

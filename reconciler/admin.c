@@ -60,6 +60,16 @@ static int op_install(const struct admin_session *s, const struct plan_op *op,
 		              s->sql_version);
 		goto out;
 	}
+	if (s->sql_digest) {
+		/* which script ran: a build with other functions runs its own (plan_install) */
+		char *sql = sky_asprintf("comment on schema pgq_set is 'skycascade installer %s'",
+		                         s->sql_digest);
+		int rc = node_exec(NULL, s, op->node, sql, 0, NULL, err);
+
+		free(sql);
+		if (rc < 0)
+			goto out;
+	}
 	ret = 0;
 out:
 	PQclear(res);
@@ -192,6 +202,17 @@ int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct
 	}
 	return sky_error_set(err, "node \"%s\": operation %s is not implemented", op->node,
 	                     plan_op_kind_name(op->kind));
+}
+
+char *admin_sql_digest(const char *script)
+{
+	unsigned long long h = 14695981039346656037ULL;
+
+	for (const unsigned char *p = (const unsigned char *)script; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	return sky_asprintf("%016llx", h);
 }
 
 int admin_sql_version(char **out, const char *script, struct sky_error *err)

@@ -19,6 +19,7 @@ struct admin_session {
 	PGconn **conns;          /* conns[i] is the open connection to topo->nodes[i] */
 	const char *install_sql; /* the pgq_set install script (sky_sql_install) */
 	const char *sql_version; /* the version that script installs */
+	const char *sql_digest;  /* admin_sql_digest of the script, recorded on the node */
 };
 
 /*
@@ -33,6 +34,12 @@ int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct
  * them), which is what pgq_set.version() reports after the script ran. *out is a new
  * string (caller frees with free()). -1 when the script has no numbered schema step.
  */
+/*
+ * A digest of the install script (64-bit FNV-1a, hex): tells one build's functions from
+ * another's at the same catalog version. Not a security measure. Returns a new string.
+ */
+char *admin_sql_digest(const char *script);
+
 int admin_sql_version(char **out, const char *script, struct sky_error *err);
 
 #endif

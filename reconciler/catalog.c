@@ -182,9 +182,14 @@ static int read_presence(struct actual_node *node, PGconn *conn, struct sky_erro
 	PQclear(res);
 	res = NULL;
 	if (node->has_pgq_set) {
-		if (sky_pg_exec(&res, conn, err, "select pgq_set.version()", 0, NULL) < 0)
+		if (sky_pg_exec(&res, conn, err,
+		                "select pgq_set.version(), substring(pg_catalog.obj_description("
+		                "'pgq_set'::regnamespace, 'pg_namespace') from"
+		                " '^skycascade installer ([0-9a-f]+)$')",
+		                0, NULL) < 0)
 			goto out;
 		node->version = dup_value(res, 0, 0);
+		node->installer = dup_value(res, 0, 1);
 		if (!node->version)
 			node->has_pgq_set =
 			    false; /* schema exists, no version recorded: reinstall */
@@ -434,6 +439,7 @@ void actual_node_clear(struct actual_node *node)
 	free(node->name);
 	free(node->error);
 	free(node->version);
+	free(node->installer);
 	free(node->self.name);
 	free(node->self.role_text);
 	free(node->self.provider);

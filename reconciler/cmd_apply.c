@@ -400,6 +400,7 @@ int cmd_apply(int argc, char **argv)
 	struct plan_options popts;
 	PGconn **conns = NULL;
 	char *sql_version = NULL;
+	char *sql_digest = NULL;
 	struct sky_error err;
 	int ret = EXIT_ERROR;
 	int rc;
@@ -425,6 +426,7 @@ int cmd_apply(int argc, char **argv)
 		fprintf(stderr, "error: %s\n", err.message);
 		goto out;
 	}
+	sql_digest = admin_sql_digest(sky_sql_install);
 	conns = sky_calloc(topo->n_nodes + 1, sizeof(*conns));
 	if (catalog_state_read(&actual, conns, topo, &err) < 0) {
 		fprintf(stderr, "error: %s\n", err.message);
@@ -432,6 +434,7 @@ int cmd_apply(int argc, char **argv)
 	}
 	memset(&popts, 0, sizeof(popts));
 	popts.sql_version = sql_version;
+	popts.sql_digest = sql_digest;
 	if (plan_build(&plan, topo, actual, &popts, &err) < 0) {
 		fprintf(stderr, "error: %s\n", err.message);
 		goto out;
@@ -460,6 +463,7 @@ int cmd_apply(int argc, char **argv)
 		    .conns = conns,
 		    .install_sql = sky_sql_install,
 		    .sql_version = sql_version,
+		    .sql_digest = sql_digest,
 		};
 
 		ret = apply_run(plan, &session, &opts);
@@ -471,6 +475,7 @@ out:
 		catalog_conns_close(conns, topo->n_nodes);
 	free(conns);
 	free(sql_version);
+	free(sql_digest);
 	topology_free(topo);
 	return ret;
 }

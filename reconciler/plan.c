@@ -218,8 +218,18 @@ static void plan_install(struct plan_ctx *ctx, struct node_view *v)
 		v->fresh = !an->has_pgq_set;
 		return;
 	}
-	if (plan_version_cmp(an->version, want) == 0)
+	if (plan_version_cmp(an->version, want) == 0) {
+		/* same catalog; the functions may still differ: re-run the installer */
+		const char *digest = ctx->opts->sql_digest;
+
+		if (!digest || (an->installer && strcmp(an->installer, digest) == 0))
+			return;
+		op = op_add(ctx, PHASE_INSTALL, PLAN_OP_UPGRADE, PLAN_ACTION_CHANGE, v->want->name);
+		op->from = sky_asprintf("%s (installer %s)", an->version,
+		                        an->installer ? an->installer : "unknown");
+		op->to = sky_asprintf("%s (installer %s)", want, digest);
 		return;
+	}
 	if (plan_version_cmp(an->version, want) > 0) {
 		problem_add(ctx, v->want->name,
 		            "pgq_set %s is newer than the version this skyreconcile installs (%s)",

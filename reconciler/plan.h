@@ -79,6 +79,12 @@ struct plan {
 struct plan_options {
 	/* The pgq_set version this binary installs (pgq_set.version() after install). */
 	const char *sql_version;
+	/*
+	 * Digest of the install script this binary runs (admin_sql_digest); a node at the same
+	 * version whose recorded digest differs (functions changed) is upgraded too. NULL: not
+	 * compared.
+	 */
+	const char *sql_digest;
 };
 
 /*

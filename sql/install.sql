@@ -3,9 +3,9 @@
 -- Install or upgrade a node's database:  psql -v ON_ERROR_STOP=1 -d DB -f sql/install.sql
 -- (skyreconcile runs the same script, compiled into it). Running it again is a no-op:
 -- table DDL lives in numbered, guarded steps (schema/NNN_*.sql) that each run once, so a
--- fresh install and an upgrade end with the same schema; functions are create or replace. A
--- change of functions that existing nodes need comes with a new step (skyreconcile upgrades a
--- node only when its version is below the highest step).
+-- fresh install and an upgrade end with the same schema; functions are create or replace.
+-- skyreconcile also re-runs it on a node at its version whose functions came from another
+-- script (it records a digest of the script it ran as the comment on schema pgq_set).
 begin;
 -- one installer at a time per database
 set local client_min_messages = warning;
@@ -13,7 +13,6 @@ do $$ begin perform pg_advisory_xact_lock(hashtext('pgq_set install')); end $$;
 create extension if not exists pgq;
 \ir schema/001_base.sql
 \ir schema/002_table_copy.sql
-\ir schema/003_functions_copy_speed.sql
 \ir functions/add_member.sql
 \ir functions/add_table.sql
 \ir functions/capture_key_change.sql

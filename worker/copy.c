@@ -25,6 +25,7 @@
 #define RETRY_PAUSE_MIN 10.0  /* after a failed attempt, doubling ... */
 #define RETRY_PAUSE_MAX 300.0 /* ... up to this */
 #define NOT_READY_PAUSE 2.0   /* the provider is still copying the table itself */
+#define STOP_GRACE 5.0        /* seconds a copy child gets to end after SIGTERM, then SIGKILL */
 
 static double now_s(void)
 {
@@ -769,15 +770,38 @@ size_t sky_copies_failures(const struct sky_copies *c)
 
 void sky_copies_stop(struct sky_copies *c)
 {
-	size_t i;
+	size_t i, left;
 	int status;
+	double deadline = now_s() + STOP_GRACE;
 
 	for (i = 0; i < c->n; i++) {
 		if (c->jobs[i].pid > 0)
 			kill(c->jobs[i].pid, SIGTERM);
 	}
+	/*
+	 * A child notices SIGTERM between rows; in a statement (an index build, the commit,
+	 * ANALYZE) it may not for a long time. After STOP_GRACE it is killed: its copy is one
+	 * transaction, which the server rolls back.
+	 */
+	do {
+		left = 0;
+		for (i = 0; i < c->n; i++) {
+			if (c->jobs[i].pid <= 0)
+				continue;
+			if (waitpid(c->jobs[i].pid, &status, WNOHANG) != 0)
+				c->jobs[i].pid = 0;
+			else
+				left++;
+		}
+		if (left > 0) {
+			struct timespec ts = {0, 50 * 1000 * 1000};
+
+			nanosleep(&ts, NULL);
+		}
+	} while (left > 0 && now_s() < deadline);
 	for (i = 0; i < c->n; i++) {
 		if (c->jobs[i].pid > 0) {
+			kill(c->jobs[i].pid, SIGKILL);
 			waitpid(c->jobs[i].pid, &status, 0);
 			c->jobs[i].pid = 0;
 		}

@@ -63,7 +63,7 @@ size_t sky_copies_running(const struct sky_copies *c);
 /* Failed attempts since the start (for --once). */
 size_t sky_copies_failures(const struct sky_copies *c);
 
-/* Ask every child to stop (SIGTERM) and wait for them. */
+/* Ask every child to stop (SIGTERM), wait for them; kill (SIGKILL) those left 5 s later. */
 void sky_copies_stop(struct sky_copies *c);
 
 #endif

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # pgq_set install: re-running is a no-op, the version is readable, and the schema a fresh install
-# gives is the one an install over an existing catalog (with data) gives.
+# gives (columns, function signatures and bodies, constraints) is the one an install over an
+# existing catalog (with data) gives. skyreconcile runs the installer again on a node at its
+# version whose functions came from another script (installed by hand, or by another build): the
+# plan says so, the apply restores the functions, and a dry-run then finds nothing to do.
 set -euo pipefail
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "$0")/../lib/harness.sh"
@@ -15,6 +18,7 @@ schema_of() {
 	  from information_schema.columns where table_schema = 'pgq_set'
 	union all
 	select 'fn ' || p.oid::regprocedure::text || ' -> ' || pg_get_function_result(p.oid)
+		|| ' body ' || md5(p.prosrc)
 	  from pg_proc p where p.pronamespace = 'pgq_set'::regnamespace
 	union all
 	select 'con ' || conrelid::regclass::text || ' ' || pg_get_constraintdef(oid)
@@ -51,3 +55,37 @@ install_sql db2
 sky_assert_eq "$(schema_of db2)" "$after" "upgraded schema equals fresh schema"
 sky_assert_eq "$(sky_psql db2 -At -c "select count(*) from pgq_set.member")" "1" "catalog rows kept by the upgrade"
 sky_ok "install is idempotent and versioned"
+
+sky_check "skyreconcile re-runs the installer where the functions came from another script"
+RECONCILE=$(sky_reconcile_bin)
+sky_need_bin "$RECONCILE"
+sky_pg_new db3
+install_sql db3
+cat >"$SKY_TMP/topology.yaml" <<EOF
+cascade: $SKY_CASCADE
+nodes:
+  db3:
+    role: root
+    dsn: "$(sky_dsn db3)"
+tables: []
+EOF
+sky_run reconcile-by-hand "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
+sky_expect_rc 2 "dry-run on a node installed by hand"
+sky_assert_contains "$SKY_OUT" "~ db3: upgrade pgq_set $latest (installer unknown) -> $latest (installer " \
+	"the plan re-runs the installer"
+sky_run reconcile-apply "$RECONCILE" -f "$SKY_TMP/topology.yaml"
+sky_expect_rc 0 "apply"
+sky_run reconcile-again "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
+sky_expect_rc 0 "a dry-run after the apply finds nothing to do"
+# another build's functions: one body differs, and so does the recorded digest
+sky_psql db3 -q -c "create or replace function pgq_set.version() returns text language sql stable
+	as \$\$ select max(version)::text from pgq_set.schema_version where true \$\$" \
+	-c "comment on schema pgq_set is 'skycascade installer 0123456789abcdef'" >/dev/null
+[ "$(schema_of db3)" != "$after" ] || sky_fail "the changed function body is not seen"
+sky_run reconcile-other-build "$RECONCILE" -f "$SKY_TMP/topology.yaml"
+sky_expect_rc 0 "apply over another build's functions"
+sky_assert_contains "$SKY_OUT" "~ db3: upgrade pgq_set $latest (installer 0123456789abcdef) -> $latest (installer " \
+	"the plan re-runs the installer"
+sky_assert_eq "$(schema_of db3)" "$after" "functions restored: the schema of a fresh install"
+sky_run reconcile-last "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
+sky_expect_rc 0 "then nothing to do"

@@ -593,6 +593,33 @@ START_TEST(test_upgrade_and_newer)
 }
 END_TEST
 
+/* Same catalog version, other functions: the installer runs again where its digest differs. */
+START_TEST(test_installer_digest)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_TABLES);
+	struct plan_options opts = {.sql_version = V, .sql_digest = "00aa"};
+	struct plan *plan = NULL;
+	struct sky_error err;
+
+	actual_get(s, "db1")->installer = sky_strdup("00aa");
+	actual_get(s, "db2")->installer = sky_strdup("00bb");
+	ck_assert_int_eq(plan_build(&plan, t, s, &opts, &err), 0);
+	ck_plan(plan,
+	        "~ db2: upgrade pgq_set " V " (installer 00bb) -> " V " (installer 00aa)\n"
+	        "~ db3: upgrade pgq_set " V " (installer unknown) -> " V " (installer 00aa)\n");
+	plan_free(plan);
+
+	/* without a digest to compare (an older caller) the version alone decides */
+	opts.sql_digest = NULL;
+	ck_assert_int_eq(plan_build(&plan, t, s, &opts, &err), 0);
+	ck_plan(plan, "");
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t);
+}
+END_TEST
+
 START_TEST(test_json_has_no_dsn)
 {
 	struct topology *t = topo_three();
@@ -1154,6 +1181,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, test_deep_tree_order);
 	tcase_add_test(tc, test_broken_provider_chain);
 	tcase_add_test(tc, test_upgrade_and_newer);
+	tcase_add_test(tc, test_installer_digest);
 	tcase_add_test(tc, test_json_has_no_dsn);
 	tcase_add_test(tc, test_version_cmp);
 	tcase_add_test(tc, test_sql_version);
