@@ -8,11 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <signal.h>
+
+#include "ops/ops.h"
 #include "sky_log.h"
 #include "sky_mem.h"
 #include "sky_pg.h"
 
-static PGconn *session_conn(const struct admin_session *s, const char *node, struct sky_error *err)
+void admin_step_done(const char *node, const char *what)
+{
+	static long done;
+	const char *kill_after = getenv("SKY_RECONCILE_KILL_AFTER_STEP");
+
+	done++;
+	sky_debug("%s: step %ld done: %s", node, done, what);
+	if (kill_after && strtol(kill_after, NULL, 10) == done) {
+		fflush(stdout);
+		fprintf(stderr, "test hook: killed after step %ld (%s: %s)\n", done, node, what);
+		raise(SIGKILL);
+	}
+}
+
+PGconn *admin_node_conn(const struct admin_session *s, const char *node, struct sky_error *err)
 {
 	for (size_t i = 0; i < s->topo->n_nodes; i++) {
 		if (strcmp(s->topo->nodes[i].name, node) != 0)
@@ -27,11 +44,10 @@ static PGconn *session_conn(const struct admin_session *s, const char *node, str
 	return NULL;
 }
 
-/* Run sql on node's connection; on error prefix the message with the node. */
-static int node_exec(PGresult **out, const struct admin_session *s, const char *node,
-                     const char *sql, int nparams, const char *const *params, struct sky_error *err)
+int admin_node_exec(PGresult **out, const struct admin_session *s, const char *node,
+                    const char *sql, int nparams, const char *const *params, struct sky_error *err)
 {
-	PGconn *conn = session_conn(s, node, err);
+	PGconn *conn = admin_node_conn(s, node, err);
 
 	if (!conn)
 		return -1;
@@ -50,9 +66,9 @@ static int op_install(const struct admin_session *s, const struct plan_op *op,
 	PGresult *res = NULL;
 	int ret = -1;
 
-	if (node_exec(NULL, s, op->node, s->install_sql, 0, NULL, err) < 0)
+	if (admin_node_exec(NULL, s, op->node, s->install_sql, 0, NULL, err) < 0)
 		goto out;
-	if (node_exec(&res, s, op->node, "select pgq_set.version()", 0, NULL, err) < 0)
+	if (admin_node_exec(&res, s, op->node, "select pgq_set.version()", 0, NULL, err) < 0)
 		goto out;
 	if (PQgetisnull(res, 0, 0) || strcmp(PQgetvalue(res, 0, 0), s->sql_version) != 0) {
 		sky_error_set(err, "node \"%s\": after install pgq_set reports version %s, not %s",
@@ -64,7 +80,7 @@ static int op_install(const struct admin_session *s, const struct plan_op *op,
 		/* which script ran: a build with other functions runs its own (plan_install) */
 		char *sql = sky_asprintf("comment on schema pgq_set is 'skycascade installer %s'",
 		                         s->sql_digest);
-		int rc = node_exec(NULL, s, op->node, sql, 0, NULL, err);
+		int rc = admin_node_exec(NULL, s, op->node, sql, 0, NULL, err);
 
 		free(sql);
 		if (rc < 0)
@@ -81,8 +97,8 @@ static int op_member(const struct admin_session *s, const struct plan_op *op, st
 	const char *params[4] = {s->topo->cascade, op->subject, op->location,
 	                         op->dead ? "true" : "false"};
 
-	return node_exec(NULL, s, op->node, "select pgq_set.add_member($1, $2, $3, $4)", 4, params,
-	                 err);
+	return admin_node_exec(NULL, s, op->node, "select pgq_set.add_member($1, $2, $3, $4)", 4,
+	                       params, err);
 }
 
 static int op_create_root(const struct admin_session *s, const struct plan_op *op,
@@ -90,7 +106,8 @@ static int op_create_root(const struct admin_session *s, const struct plan_op *o
 {
 	const char *params[2] = {s->topo->cascade, op->node};
 
-	return node_exec(NULL, s, op->node, "select pgq_set.create_root($1, $2)", 2, params, err);
+	return admin_node_exec(NULL, s, op->node, "select pgq_set.create_root($1, $2)", 2, params,
+	                       err);
 }
 
 /*
@@ -105,10 +122,10 @@ static int op_create_sub(const struct admin_session *s, const struct plan_op *op
 	PGresult *reg = NULL;
 	int ret = -1;
 
-	if (node_exec(&reg, s, op->provider,
-	              "select tick_id, tick_time, tick_event_seq"
-	              " from pgq_set.register_subscriber($1, $2)",
-	              2, reg_params, err) < 0)
+	if (admin_node_exec(&reg, s, op->provider,
+	                    "select tick_id, tick_time, tick_event_seq"
+	                    " from pgq_set.register_subscriber($1, $2)",
+	                    2, reg_params, err) < 0)
 		goto out;
 	if (PQntuples(reg) != 1 || PQgetisnull(reg, 0, 0)) {
 		sky_error_set(err,
@@ -128,16 +145,16 @@ static int op_create_sub(const struct admin_session *s, const struct plan_op *op
 		    PQgetisnull(reg, 0, 2) ? NULL : PQgetvalue(reg, 0, 2),
 		};
 
-		if (node_exec(NULL, s, op->node,
-		              "select pgq_set.create_branch($1, $2, $3, $4, $5, $6)", 6, params,
-		              err) < 0)
+		if (admin_node_exec(NULL, s, op->node,
+		                    "select pgq_set.create_branch($1, $2, $3, $4, $5, $6)", 6,
+		                    params, err) < 0)
 			goto out;
 	} else {
 		const char *params[4] = {s->topo->cascade, op->node, op->provider,
 		                         PQgetvalue(reg, 0, 0)};
 
-		if (node_exec(NULL, s, op->node, "select pgq_set.create_leaf($1, $2, $3, $4)", 4,
-		              params, err) < 0)
+		if (admin_node_exec(NULL, s, op->node, "select pgq_set.create_leaf($1, $2, $3, $4)",
+		                    4, params, err) < 0)
 			goto out;
 	}
 	ret = 0;
@@ -156,7 +173,8 @@ static int op_add_table(const struct admin_session *s, const struct plan_op *op,
 {
 	const char *params[3] = {s->topo->cascade, op->subject, op->create ? "true" : "false"};
 
-	return node_exec(NULL, s, op->node, "select pgq_set.add_table($1, $2, $3)", 3, params, err);
+	return admin_node_exec(NULL, s, op->node, "select pgq_set.add_table($1, $2, $3)", 3, params,
+	                       err);
 }
 
 /* Stop replicating the table on the node; the table and its rows stay. */
@@ -165,7 +183,8 @@ static int op_remove_table(const struct admin_session *s, const struct plan_op *
 {
 	const char *params[2] = {s->topo->cascade, op->subject};
 
-	return node_exec(NULL, s, op->node, "select pgq_set.remove_table($1, $2)", 2, params, err);
+	return admin_node_exec(NULL, s, op->node, "select pgq_set.remove_table($1, $2)", 2, params,
+	                       err);
 }
 
 static int op_set_parallel_copies(const struct admin_session *s, const struct plan_op *op,
@@ -173,8 +192,8 @@ static int op_set_parallel_copies(const struct admin_session *s, const struct pl
 {
 	const char *params[2] = {s->topo->cascade, op->to};
 
-	return node_exec(NULL, s, op->node, "select pgq_set.set_parallel_copies($1, $2)", 2, params,
-	                 err);
+	return admin_node_exec(NULL, s, op->node, "select pgq_set.set_parallel_copies($1, $2)", 2,
+	                       params, err);
 }
 
 int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct sky_error *err)
@@ -197,6 +216,18 @@ int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct
 		return op_remove_table(s, op, err);
 	case PLAN_OP_SET_PARALLEL_COPIES:
 		return op_set_parallel_copies(s, op, err);
+	case PLAN_OP_RENAME:
+		return ops_rename_run(s, op, err);
+	case PLAN_OP_PAUSE:
+		return ops_pause_run(s, op, err);
+	case PLAN_OP_RESUME:
+		return ops_resume_run(s, op, err);
+	case PLAN_OP_CHANGE_PROVIDER:
+		return ops_change_provider_run(s, op, err);
+	case PLAN_OP_UNREGISTER:
+		return ops_unregister_run(s, op, err);
+	case PLAN_OP_DROP_NODE:
+		return ops_drop_node_run(s, op, err);
 	case PLAN_OP_KIND_COUNT:
 		break;
 	}

@@ -20,6 +20,7 @@ struct admin_session {
 	const char *install_sql; /* the pgq_set install script (sky_sql_install) */
 	const char *sql_version; /* the version that script installs */
 	const char *sql_digest;  /* admin_sql_digest of the script, recorded on the node */
+	int wait_ms;             /* how long a step waits for a worker or a node (--wait-timeout) */
 };
 
 /*
@@ -27,6 +28,28 @@ struct admin_session {
  * `node "db2": <server message>` (SQLSTATE kept in err->sqlstate). Never a DSN.
  */
 int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct sky_error *err);
+
+/*
+ * The open connection to topology node `node`, or NULL with err set ("not connected", "not a
+ * node of the topology"). Borrowed from the session.
+ */
+PGconn *admin_node_conn(const struct admin_session *s, const char *node, struct sky_error *err);
+
+/*
+ * Run sql with text parameters on node's connection (admin_node_conn); on error the message is
+ * prefixed with `node "NAME"` and the SQLSTATE kept. *out (when out is not NULL) is the result,
+ * freed by the caller with PQclear.
+ */
+int admin_node_exec(PGresult **out, const struct admin_session *s, const char *node,
+                    const char *sql, int nparams, const char *const *params, struct sky_error *err);
+
+/*
+ * Mark one step of a multi-step operation as done (debug log: "NODE: step: WHAT"). Test hook:
+ * with SKY_RECONCILE_KILL_AFTER_STEP=N in the environment the process kills itself with
+ * SIGKILL right after the N-th step of the run, so tests can interrupt an operation between
+ * any two steps (tests/integration).
+ */
+void admin_step_done(const char *node, const char *what);
 
 /*
  * The pgq_set version an install script installs: the highest step number NNN among the

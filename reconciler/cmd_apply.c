@@ -29,6 +29,7 @@ struct apply_opts {
 	bool dry_run;
 	bool json;
 	bool verbose;
+	int wait_s; /* --wait-timeout */
 };
 
 void cmd_apply_usage(FILE *out)
@@ -45,6 +46,9 @@ void cmd_apply_usage(FILE *out)
 	      "      --path PATH   the file inside the repository (default topology.yaml)\n"
 	      "  -n, --dry-run     print the plan, change nothing\n"
 	      "      --json        print the plan (and the outcome) as JSON\n"
+	      "      --wait-timeout SECONDS\n"
+	      "                    how long a step waits for a worker to pause or a provider\n"
+	      "                    to reach a tick (default 60)\n"
 	      "  -v, --verbose     debug diagnostics on stderr\n"
 	      "\n"
 	      "Exit status: 0 nothing to do or applied, 2 --dry-run found changes, 1 error.\n"
@@ -55,7 +59,7 @@ void cmd_apply_usage(FILE *out)
 /* 0 and *out filled, 1 when the caller should exit 0 (--help), -1 on a usage error. */
 static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 {
-	enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_JSON };
+	enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_JSON, OPT_WAIT };
 	static const struct option longopts[] = {
 	    {"file", required_argument, NULL, 'f'},
 	    {"repo", required_argument, NULL, OPT_REPO},
@@ -63,6 +67,7 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 	    {"path", required_argument, NULL, OPT_PATH},
 	    {"dry-run", no_argument, NULL, 'n'},
 	    {"json", no_argument, NULL, OPT_JSON},
+	    {"wait-timeout", required_argument, NULL, OPT_WAIT},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -71,6 +76,7 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 	int c;
 
 	memset(&o, 0, sizeof(o));
+	o.wait_s = 60;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":f:nvh", longopts, NULL)) != -1) {
@@ -93,6 +99,21 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 		case OPT_JSON:
 			o.json = true;
 			break;
+		case OPT_WAIT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 1 || v > 86400) {
+				fprintf(
+				    stderr,
+				    "error: --wait-timeout needs a number of seconds (1 to 86400), "
+				    "got \"%s\"\n",
+				    optarg);
+				return -1;
+			}
+			o.wait_s = (int)v;
+			break;
+		}
 		case 'v':
 			o.verbose = true;
 			break;
@@ -464,6 +485,7 @@ int cmd_apply(int argc, char **argv)
 		    .install_sql = sky_sql_install,
 		    .sql_version = sql_version,
 		    .sql_digest = sql_digest,
+		    .wait_ms = opts.wait_s * 1000,
 		};
 
 		ret = apply_run(plan, &session, &opts);

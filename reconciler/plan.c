@@ -4,12 +4,16 @@
  * Phases, each over the nodes in provider order (the root, then every node after its
  * provider, file order among equals):
  *   1. install / upgrade pgq_set
- *   2. member rows for every topology node, on every node
- *   3. create the root
- *   4. create branches and leaves
- *   5. settings of created nodes (parallel_copies)
- *   6. remove tables, in reverse provider order (every node before its provider)
- *   7. add tables
+ *   2. renames (before anything that names the new name)
+ *   3. member rows for every topology node, on every node
+ *   4. create the root
+ *   5. create branches and leaves
+ *   6. settings of created nodes (parallel_copies)
+ *   7. topology changes of created nodes: change provider, pause, resume
+ *   8. stale subscriptions: a provider forgets a subscriber that pulls from elsewhere
+ *   9. drop nodes that are no longer in the topology (their subscribers moved in 7)
+ *  10. remove tables, in reverse provider order (every node before its provider)
+ *  11. add tables
  * A phase's operations on a node may rely on every earlier phase having run on every node.
  */
 #include "plan.h"
@@ -28,10 +32,14 @@ struct op_list {
 
 enum plan_phase {
 	PHASE_INSTALL = 0,
+	PHASE_RENAME,
 	PHASE_MEMBERS,
 	PHASE_ROOT,
 	PHASE_CREATE,
 	PHASE_SETTINGS,
+	PHASE_TOPOLOGY,
+	PHASE_UNREGISTER,
+	PHASE_DROP,
 	PHASE_TABLE_REMOVE,
 	PHASE_TABLE_ADD,
 	PHASE_COUNT
@@ -241,13 +249,67 @@ static void plan_install(struct plan_ctx *ctx, struct node_view *v)
 	op->to = sky_strdup(want);
 }
 
-/* A created node must be what the topology says; what would take more than this issue's
- * operations to change is reported as a problem. */
+/* The topology node a name stored in a catalog means: the node of that name, or the node
+ * renamed from it (renamed_from). NULL when the topology has neither. */
+static const struct topo_node *topo_node_by_stored(const struct topology *topo, const char *stored)
+{
+	const struct topo_node *n;
+
+	if (!stored)
+		return NULL;
+	n = topology_node(topo, stored);
+	if (n)
+		return n;
+	for (size_t i = 0; i < topo->n_nodes; i++) {
+		if (topo->nodes[i].renamed_from && strcmp(topo->nodes[i].renamed_from, stored) == 0)
+			return &topo->nodes[i];
+	}
+	return NULL;
+}
+
+/* True when the stored name `stored` means topology node `name` (same, or renamed from). */
+static bool stored_is(const struct topology *topo, const char *stored, const char *name)
+{
+	const struct topo_node *n = topo_node_by_stored(topo, stored);
+
+	return n && name && strcmp(n->name, name) == 0;
+}
+
+/*
+ * A provider change needs the node's tables in sync: a table still copying or catching up
+ * holds a position (a snapshot or a tick) that only means something on the old provider.
+ */
+static void plan_change_provider(struct plan_ctx *ctx, const struct node_view *v)
+{
+	const struct topo_node *tn = v->want;
+	const struct actual_identity *id = &v->have->self;
+	struct plan_op *op;
+
+	for (size_t i = 0; i < v->have->n_tables; i++) {
+		const struct actual_table *at = &v->have->tables[i];
+
+		if (at->state && strcmp(at->state, "ok") != 0) {
+			problem_add(ctx, tn->name,
+			            "provider change %s -> %s waits until the node's tables are in "
+			            "sync (table %s is %s)",
+			            id->provider, tn->provider, at->name, at->state);
+			return;
+		}
+	}
+	op = op_add(ctx, PHASE_TOPOLOGY, PLAN_OP_CHANGE_PROVIDER, PLAN_ACTION_CHANGE, tn->name);
+	op->from = sky_strdup(id->provider);
+	op->provider = sky_strdup(tn->provider);
+	op->paused = tn->paused;
+}
+
+/* A created node must be what the topology says; what would take more than the operations
+ * this version has to change is reported as a problem. */
 static void plan_check_identity(struct plan_ctx *ctx, const struct node_view *v)
 {
 	const struct topo_node *tn = v->want;
 	const struct actual_identity *id = &v->have->self;
 	const struct topo_node *prov = tn->provider ? topology_node(ctx->topo, tn->provider) : NULL;
+	struct plan_op *op;
 
 	if (prov && prov->role == SKY_ROLE_LEAF)
 		problem_add(ctx, tn->name, "provider \"%s\" is a leaf: a leaf cannot be a provider",
@@ -257,11 +319,11 @@ static void plan_check_identity(struct plan_ctx *ctx, const struct node_view *v)
 			problem_add(ctx, tn->name, "creating a paused node is not supported yet");
 		return;
 	}
-	if (strcmp(id->name, tn->name) != 0) {
+	if (!stored_is(ctx->topo, id->name, tn->name)) {
 		problem_add(ctx, tn->name,
-		            "the database holds node \"%s\" of cascade \"%s\": "
-		            "rename is not supported yet",
-		            id->name, ctx->topo->cascade);
+		            "the database holds node \"%s\" of cascade \"%s\" (to rename it, add "
+		            "renamed_from: %s to node \"%s\")",
+		            id->name, ctx->topo->cascade, id->name, tn->name);
 		return;
 	}
 	if (id->role != tn->role) {
@@ -269,16 +331,114 @@ static void plan_check_identity(struct plan_ctx *ctx, const struct node_view *v)
 		            sky_role_name(id->role), sky_role_name(tn->role));
 		return;
 	}
-	if (tn->role != SKY_ROLE_ROOT &&
-	    (!id->provider || !tn->provider || strcmp(id->provider, tn->provider) != 0)) {
-		problem_add(ctx, tn->name, "provider change %s -> %s is not supported yet",
-		            id->provider ? id->provider : "(none)",
-		            tn->provider ? tn->provider : "(none)");
+	if (tn->role != SKY_ROLE_ROOT && !stored_is(ctx->topo, id->provider, tn->provider)) {
+		plan_change_provider(ctx, v);
 		return;
 	}
-	if (id->paused != tn->paused)
-		problem_add(ctx, tn->name, "%s is not supported yet",
-		            tn->paused ? "pause" : "resume");
+	if (id->paused != tn->paused) {
+		op = op_add(ctx, PHASE_TOPOLOGY, tn->paused ? PLAN_OP_PAUSE : PLAN_OP_RESUME,
+		            PLAN_ACTION_CHANGE, tn->name);
+		(void)op;
+	}
+}
+
+/* True when the node's catalog stores `name` anywhere a rename must change it. */
+static bool view_stores_name(const struct node_view *v, const char *name)
+{
+	const struct actual_node *an = v->have;
+
+	if (!v->usable || v->fresh)
+		return false;
+	if (an->created && (strcmp(an->self.name, name) == 0 ||
+	                    (an->self.provider && strcmp(an->self.provider, name) == 0)))
+		return true;
+	return actual_node_member(an, name) || actual_node_subscriber(an, name);
+}
+
+/* A rename is planned while any reachable node still stores the old name. */
+static void plan_renames(struct plan_ctx *ctx, const struct node_view *views, size_t n_views)
+{
+	for (size_t i = 0; i < ctx->topo->n_nodes; i++) {
+		const struct topo_node *tn = &ctx->topo->nodes[i];
+		struct plan_op *op;
+
+		if (!tn->renamed_from)
+			continue;
+		for (size_t k = 0; k < n_views; k++) {
+			if (!view_stores_name(&views[k], tn->renamed_from))
+				continue;
+			op =
+			    op_add(ctx, PHASE_RENAME, PLAN_OP_RENAME, PLAN_ACTION_CHANGE, tn->name);
+			op->subject = sky_strdup(tn->renamed_from);
+			break;
+		}
+	}
+}
+
+/*
+ * Subscribers a provider still pins that pull from elsewhere: left behind by a provider
+ * change that was interrupted after the switch, or made by hand. A subscriber that still
+ * pulls from here is left to its change-provider operation (which unregisters it last).
+ */
+static void plan_unregisters(struct plan_ctx *ctx, const struct node_view *v)
+{
+	if (!view_created(v))
+		return;
+	for (size_t i = 0; i < v->have->n_subscribers; i++) {
+		const struct actual_subscriber *sub = &v->have->subscribers[i];
+		const struct topo_node *ts = topo_node_by_stored(ctx->topo, sub->name);
+		const struct actual_node *sa;
+		struct plan_op *op;
+
+		if (!ts)
+			continue; /* not in the topology: dropped (plan_drops) */
+		if (ts->role != SKY_ROLE_ROOT && ts->provider &&
+		    strcmp(ts->provider, v->want->name) == 0)
+			continue;
+		sa = actual_state_node(ctx->actual, ts->name);
+		if (!sa || !sa->reachable)
+			continue; /* reported as unreachable */
+		if (sa->created && stored_is(ctx->topo, sa->self.provider, v->want->name))
+			continue;
+		op = op_add(ctx, PHASE_UNREGISTER, PLAN_OP_UNREGISTER, PLAN_ACTION_REMOVE,
+		            v->want->name);
+		op->subject = sky_strdup(sub->name);
+	}
+}
+
+/* Nodes the catalogs know (members, subscribers) that the topology no longer has. */
+static void plan_drops(struct plan_ctx *ctx, const struct node_view *views, size_t n_views)
+{
+	char **seen = NULL;
+	size_t n_seen = 0;
+
+	for (size_t k = 0; k < n_views; k++) {
+		const struct actual_node *an = views[k].have;
+		size_t n_names;
+
+		if (!views[k].usable || views[k].fresh)
+			continue;
+		n_names = an->n_members + an->n_subscribers;
+		for (size_t i = 0; i < n_names; i++) {
+			const char *name = i < an->n_members
+			                       ? an->members[i].name
+			                       : an->subscribers[i - an->n_members].name;
+			bool dup = false;
+			struct plan_op *op;
+
+			if (!name || topo_node_by_stored(ctx->topo, name))
+				continue;
+			for (size_t j = 0; j < n_seen && !dup; j++)
+				dup = strcmp(seen[j], name) == 0;
+			if (dup)
+				continue;
+			seen = sky_realloc(seen, (n_seen + 1) * sizeof(*seen));
+			seen[n_seen++] = (char *)name;
+			op = op_add(ctx, PHASE_DROP, PLAN_OP_DROP_NODE, PLAN_ACTION_REMOVE, name);
+			(void)op;
+		}
+	}
+	free(seen);
 }
 
 static void plan_members(struct plan_ctx *ctx, const struct node_view *v)
@@ -289,6 +449,9 @@ static void plan_members(struct plan_ctx *ctx, const struct node_view *v)
 		    v->fresh ? NULL : actual_node_member(v->have, m->name);
 		struct plan_op *op;
 
+		/* a renamed member keeps its row: the rename phase gives it the new name */
+		if (!am && !v->fresh && m->renamed_from)
+			am = actual_node_member(v->have, m->renamed_from);
 		if (am && am->location && strcmp(am->location, m->dsn) == 0)
 			continue;
 		op = op_add(ctx, PHASE_MEMBERS, am ? PLAN_OP_UPDATE_MEMBER : PLAN_OP_ADD_MEMBER,
@@ -481,10 +644,16 @@ int plan_build(struct plan **out, const struct topology *topo, const struct actu
 		if (views[k].usable)
 			plan_install(&ctx, &views[k]);
 	}
+	plan_renames(&ctx, views, ctx.n_order);
 	for (size_t k = 0; k < ctx.n_order; k++) {
 		if (views[k].usable)
 			plan_check_identity(&ctx, &views[k]);
 	}
+	for (size_t k = 0; k < ctx.n_order; k++) {
+		if (views[k].usable)
+			plan_unregisters(&ctx, &views[k]);
+	}
+	plan_drops(&ctx, views, ctx.n_order);
 	for (size_t k = 0; k < ctx.n_order; k++) {
 		if (views[k].usable)
 			plan_members(&ctx, &views[k]);
@@ -585,6 +754,12 @@ const char *plan_op_kind_name(enum plan_op_kind kind)
 	    [PLAN_OP_ADD_TABLE] = "add_table",
 	    [PLAN_OP_SET_PARALLEL_COPIES] = "set_parallel_copies",
 	    [PLAN_OP_REMOVE_TABLE] = "remove_table",
+	    [PLAN_OP_RENAME] = "rename",
+	    [PLAN_OP_PAUSE] = "pause",
+	    [PLAN_OP_RESUME] = "resume",
+	    [PLAN_OP_CHANGE_PROVIDER] = "change_provider",
+	    [PLAN_OP_UNREGISTER] = "unregister_subscriber",
+	    [PLAN_OP_DROP_NODE] = "drop_node",
 	};
 
 	if ((int)kind < 0 || kind >= PLAN_OP_KIND_COUNT || !names[kind])
@@ -626,6 +801,31 @@ void plan_op_describe(struct sky_buf *out, const struct plan_op *op)
 	case PLAN_OP_REMOVE_TABLE:
 		sky_buf_addf(out, "remove table %s", op->subject);
 		break;
+	case PLAN_OP_RENAME:
+		sky_buf_addf(out, "rename %s -> %s: pause it, rename it on every node, resume",
+		             op->subject, op->node);
+		break;
+	case PLAN_OP_PAUSE:
+		sky_buf_adds(out, "pause: the worker stops between batches and acknowledges");
+		break;
+	case PLAN_OP_RESUME:
+		sky_buf_adds(out, "resume");
+		break;
+	case PLAN_OP_CHANGE_PROVIDER:
+		sky_buf_addf(out,
+		             "change provider %s -> %s: pause, register on %s at its own tick, "
+		             "switch, %s, unregister from %s",
+		             op->from, op->provider, op->provider,
+		             op->paused ? "stay paused" : "resume", op->from);
+		break;
+	case PLAN_OP_UNREGISTER:
+		sky_buf_addf(out, "unregister subscriber \"%s\" (it pulls from another provider)",
+		             op->subject);
+		break;
+	case PLAN_OP_DROP_NODE:
+		sky_buf_adds(out, "drop node: unregister it from its provider, remove its member "
+		                  "rows everywhere");
+		break;
 	case PLAN_OP_KIND_COUNT:
 		sky_buf_adds(out, "unknown operation");
 		break;
@@ -659,6 +859,15 @@ json_t *plan_op_to_json(const struct plan_op *op)
 		break;
 	case PLAN_OP_REMOVE_TABLE:
 		json_object_set_new(o, "table", json_string(op->subject));
+		break;
+	case PLAN_OP_RENAME:
+		json_object_set_new(o, "old_name", json_string(op->subject));
+		break;
+	case PLAN_OP_UNREGISTER:
+		json_object_set_new(o, "subscriber", json_string(op->subject));
+		break;
+	case PLAN_OP_CHANGE_PROVIDER:
+		json_object_set_new(o, "paused", json_boolean(op->paused));
 		break;
 	default:
 		break;

@@ -43,6 +43,14 @@ enum plan_op_kind {
 	PLAN_OP_ADD_TABLE,     /* subject = "schema.relname"; create; provider = node's provider */
 	PLAN_OP_SET_PARALLEL_COPIES, /* from -> to (decimal) */
 	PLAN_OP_REMOVE_TABLE,        /* subject = "schema.relname"; provider = node's provider */
+	PLAN_OP_RENAME,              /* node = new name, subject = old name (ops/rename.c) */
+	PLAN_OP_PAUSE,               /* stop the node's worker between batches (ops/pause.c) */
+	PLAN_OP_RESUME,              /* let it go on */
+	PLAN_OP_CHANGE_PROVIDER,     /* from = old provider, provider = new (ops/change_provider.c);
+	                                paused: the node ends paused (the topology says paused) */
+	PLAN_OP_UNREGISTER, /* on node: forget subscriber `subject` (it pulls from elsewhere) */
+	PLAN_OP_DROP_NODE,  /* node = the dropped node: unregistered, member rows removed
+	                       on every node (ops/drop_node.c) */
 	PLAN_OP_KIND_COUNT
 };
 
@@ -58,6 +66,7 @@ struct plan_op {
 	char *location; /* member operations: the DSN to store. Secret: never print it */
 	bool dead;      /* member operations: the dead flag to store */
 	bool create;    /* add table: create the structure where it is missing (create: true) */
+	bool paused;    /* change provider: the node stays paused afterwards (paused: true) */
 };
 
 struct plan_problem {

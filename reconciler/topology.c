@@ -72,6 +72,7 @@ struct node_marks {
 	struct topo_pos role;         /* the role value */
 	struct topo_pos provider_key; /* the "provider" key */
 	struct topo_pos provider;     /* the provider value */
+	struct topo_pos renamed_from; /* the renamed_from value */
 };
 
 struct table_marks {
@@ -541,6 +542,23 @@ static int node_read_provider(struct topo_parse *p, void *obj, const struct topo
 	return 0;
 }
 
+static int node_read_renamed_from(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	struct topo_node *n = obj;
+	const char *s;
+
+	if (field_string(&s, p, f) < 0)
+		return -1;
+	if (!valid_name(s))
+		return fail(p, ynode_pos(f->vnode),
+		            "invalid node name %s for \"renamed_from\"%s (expected 1 to %d "
+		            "characters from [a-z0-9_])",
+		            q(p, s), f->ctx, TOPO_NAME_MAX);
+	n->renamed_from = sky_strdup(s);
+	p->node_marks[n - p->topo->nodes].renamed_from = ynode_pos(f->vnode);
+	return 0;
+}
+
 static int node_read_paused(struct topo_parse *p, void *obj, const struct topo_field *f)
 {
 	return field_bool(&((struct topo_node *)obj)->paused, p, f);
@@ -557,6 +575,7 @@ static const struct topo_key node_keys[] = {
     {"provider", false, NULL, node_read_provider},
     {"paused", false, NULL, node_read_paused},
     {"parallel_copies", false, NULL, node_read_parallel_copies},
+    {"renamed_from", false, NULL, node_read_renamed_from},
 };
 
 static int read_nodes(struct topo_parse *p, void *obj, const struct topo_field *f)
@@ -1043,6 +1062,46 @@ static void check_nodes(struct topo_parse *p)
 }
 
 /*
+ * renamed_from: the old name is not a node of the file (references use new names), not the
+ * node's own name, and claimed by one node only.
+ */
+static void check_renames(struct topo_parse *p)
+{
+	struct topology *topo = p->topo;
+
+	for (size_t i = 0; i < topo->n_nodes; i++) {
+		const struct topo_node *n = &topo->nodes[i];
+		struct topo_pos pos = p->node_marks[i].renamed_from;
+
+		if (!n->renamed_from)
+			continue;
+		if (strcmp(n->renamed_from, n->name) == 0) {
+			note(p, pos,
+			     "node \"%s\" cannot be renamed from itself (remove \"renamed_from\")",
+			     n->name);
+			continue;
+		}
+		if (node_index(topo, n->renamed_from) >= 0) {
+			note(p, pos,
+			     "node \"%s\" is renamed from \"%s\", which is still a node of the "
+			     "file (expected the old name, no longer in \"nodes\")",
+			     n->name, n->renamed_from);
+			continue;
+		}
+		for (size_t k = 0; k < i; k++) {
+			if (topo->nodes[k].renamed_from &&
+			    strcmp(topo->nodes[k].renamed_from, n->renamed_from) == 0) {
+				note(p, pos,
+				     "node \"%s\" is renamed from \"%s\", which node \"%s\" is "
+				     "already renamed from (expected one new name per old name)",
+				     n->name, n->renamed_from, topo->nodes[k].name);
+				break;
+			}
+		}
+	}
+}
+
+/*
  * Follow providers from each node in file order; a walk that comes back to a node of the same
  * walk has found a cycle, reported at the cycle's first node in file order.
  */
@@ -1169,6 +1228,7 @@ void topology_free(struct topology *topo)
 		free(topo->nodes[i].name);
 		free(topo->nodes[i].dsn);
 		free(topo->nodes[i].provider);
+		free(topo->nodes[i].renamed_from);
 	}
 	free(topo->nodes);
 	for (size_t i = 0; i < topo->n_tables; i++) {
@@ -1204,6 +1264,7 @@ static int topology_read(struct topo_parse *p, yaml_document_t *doc)
 	             " at top level", ynode_pos(top)) < 0)
 		return -1;
 	check_nodes(p);
+	check_renames(p);
 	check_cycles(p);
 	check_tables(p);
 	return p->found ? -1 : 0;

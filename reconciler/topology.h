@@ -31,6 +31,7 @@ struct topo_node {
 	char *dsn;      /* may hold a password: never print it */
 	char *provider; /* NULL for the root */
 	bool paused;
+	char *renamed_from;  /* the node's old name (rename), NULL when none */
 	int parallel_copies; /* per-node override; 0 = use settings.parallel_copies */
 	struct topo_pos pos; /* where the node's key is */
 };

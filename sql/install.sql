@@ -27,6 +27,7 @@ create extension if not exists pgq;
 \ir functions/create_root.sql
 \ir functions/create_tick.sql
 \ir functions/deny_write.sql
+\ir functions/drop_member.sql
 \ir functions/finish_catch_up.sql
 \ir functions/get_apply_tables.sql
 \ir functions/get_members.sql
@@ -37,17 +38,22 @@ create extension if not exists pgq;
 \ir functions/publish_watermark.sql
 \ir functions/queue_event_table.sql
 \ir functions/register_subscriber.sql
+\ir functions/register_subscriber_at.sql
 \ir functions/remove_table.sql
+\ir functions/rename_node.sql
 \ir functions/report_watermark.sql
 \ir functions/row_urlencode.sql
 \ir functions/set_global_watermark.sql
 \ir functions/set_parallel_copies.sql
+\ir functions/set_provider.sql
 \ir functions/set_worker_error.sql
 \ir functions/table_ddl.sql
 \ir functions/take_backlog.sql
 \ir functions/tick_xmin.sql
+\ir functions/unregister_subscriber.sql
 \ir functions/urlencode.sql
 \ir functions/version.sql
 \ir functions/worker_heartbeat.sql
+\ir functions/worker_running.sql
 \ir functions/worker_state.sql
 commit;

@@ -19,6 +19,10 @@ begin
 		raise exception 'node "%" is a leaf and cannot be a provider (of "%")',
 			v_node.node_name, i_node_name;
 	end if;
+	if i_node_name like '.%' then
+		raise exception 'consumer "%" is internal to pgq_set', i_node_name
+			using errcode = 'invalid_parameter_value';
+	end if;
 	if i_node_name = v_node.node_name then
 		raise exception 'node "%" cannot subscribe to itself', i_node_name;
 	end if;

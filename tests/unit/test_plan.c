@@ -75,6 +75,7 @@ static void topo_release(struct topology *t)
 		free(t->nodes[i].name);
 		free(t->nodes[i].dsn);
 		free(t->nodes[i].provider);
+		free(t->nodes[i].renamed_from);
 	}
 	for (size_t i = 0; i < t->n_tables; i++) {
 		free(t->tables[i].name);
@@ -465,37 +466,145 @@ START_TEST(test_role_changed)
 }
 END_TEST
 
+static void actual_subscriber_put(struct actual_node *an, const char *name, long long tick)
+{
+	struct actual_subscriber *sub;
+
+	an->subscribers =
+	    sky_realloc(an->subscribers, (an->n_subscribers + 1) * sizeof(*an->subscribers));
+	sub = &an->subscribers[an->n_subscribers++];
+	memset(sub, 0, sizeof(*sub));
+	sub->name = sky_strdup(name);
+	sub->last_tick = tick;
+	sub->watermark = tick;
+}
+
 START_TEST(test_provider_changed)
 {
 	struct topology *t = topo_three();
 	struct actual_state *s = actual_new(t, ST_TABLES);
 	struct plan *plan;
 
+	actual_subscriber_put(actual_get(s, "db2"), "db3", 1);
 	free(t->nodes[2].provider);
 	t->nodes[2].provider = sky_strdup("db1");
 	plan = plan_of(t, s);
-	ck_plan(plan, "! db3: provider change db2 -> db1 is not supported yet\n");
+	/* the old provider's registration goes with the operation, not as a step of its own */
+	ck_plan(plan, "~ db3: change provider db2 -> db1: pause, register on db1 at its own tick, "
+	              "switch, resume, unregister from db2\n");
+	ck_assert_int_eq(plan->ops[0].kind, PLAN_OP_CHANGE_PROVIDER);
+	ck_assert(!plan->ops[0].paused);
+	plan_free(plan);
+
+	/* a table still copying holds a position of the old provider: wait */
+	free(actual_get(s, "db3")->tables[0].state);
+	actual_get(s, "db3")->tables[0].state = sky_strdup("catching-up");
+	plan = plan_of(t, s);
+	ck_plan(plan, "! db3: provider change db2 -> db1 waits until the node's tables are in sync "
+	              "(table public.a is catching-up)\n");
 	plan_free(plan);
 	actual_state_free(s);
 	topo_release(t);
 }
 END_TEST
 
-START_TEST(test_pause_and_rename_are_problems)
+START_TEST(test_stale_subscriber_unregistered)
 {
 	struct topology *t = topo_three();
 	struct actual_state *s = actual_new(t, ST_TABLES);
-	struct actual_node *an = actual_get(s, "db2");
+	struct plan *plan;
+
+	/* db3 was moved to db1 by a run that was stopped before the old provider forgot it */
+	free(t->nodes[2].provider);
+	t->nodes[2].provider = sky_strdup("db1");
+	free(actual_get(s, "db3")->self.provider);
+	actual_get(s, "db3")->self.provider = sky_strdup("db1");
+	actual_subscriber_put(actual_get(s, "db1"), "db2", 1);
+	actual_subscriber_put(actual_get(s, "db1"), "db3", 1);
+	actual_subscriber_put(actual_get(s, "db2"), "db3", 1);
+	plan = plan_of(t, s);
+	ck_plan(plan, "- db2: unregister subscriber \"db3\" (it pulls from another provider)\n");
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t);
+}
+END_TEST
+
+START_TEST(test_pause_resume)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_TABLES);
 	struct plan *plan;
 
 	t->nodes[2].paused = true;
-	free(an->self.name);
-	an->self.name = sky_strdup("old_db2");
+	actual_get(s, "db2")->self.paused = true;
 	plan = plan_of(t, s);
-	ck_plan(plan,
-	        "! db2: the database holds node \"old_db2\" of cascade \"app\": rename is not "
-	        "supported yet\n"
-	        "! db3: pause is not supported yet\n");
+	ck_plan(plan, "~ db2: resume\n"
+	              "~ db3: pause: the worker stops between batches and acknowledges\n");
+	ck_assert_uint_eq(plan->n_change, 2);
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t);
+}
+END_TEST
+
+START_TEST(test_rename)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_TABLES);
+	struct plan *plan;
+
+	/* db2 becomes "mid" in the file; every catalog still says db2 */
+	actual_subscriber_put(actual_get(s, "db1"), "db2", 1);
+	actual_subscriber_put(actual_get(s, "db2"), "db3", 1);
+	free(t->nodes[1].name);
+	t->nodes[1].name = sky_strdup("mid");
+	t->nodes[1].renamed_from = sky_strdup("db2");
+	free(t->nodes[2].provider);
+	t->nodes[2].provider = sky_strdup("mid");
+	free(t->tables[1].nodes[1]);
+	t->tables[1].nodes[1] = sky_strdup("mid");
+	free(s->nodes[1].name);
+	s->nodes[1].name = sky_strdup("mid");
+	plan = plan_of(t, s);
+	/* one rename, no member added, no provider change, nothing dropped */
+	ck_plan(plan, "~ mid: rename db2 -> mid: pause it, rename it on every node, resume\n");
+	plan_free(plan);
+
+	/* without renamed_from the same file is refused, saying how to ask for a rename */
+	free(t->nodes[1].renamed_from);
+	t->nodes[1].renamed_from = NULL;
+	plan = plan_of(t, s);
+	ck_assert_uint_gt(plan->n_problems, 0);
+	{
+		char *text = plan_text(plan);
+
+		ck_assert_msg(strstr(text, "! mid: the database holds node \"db2\" of cascade "
+		                           "\"app\" (to rename it, add renamed_from: db2 to node "
+		                           "\"mid\")\n") != NULL,
+		              "%s", text);
+		free(text);
+	}
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t);
+}
+END_TEST
+
+START_TEST(test_drop_node)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_TABLES);
+	struct plan *plan;
+
+	/* db4, a leaf under db2, was removed from the file */
+	for (size_t i = 0; i < s->n_nodes; i++)
+		actual_member_put(&s->nodes[i], "db4", "host=db4");
+	actual_subscriber_put(actual_get(s, "db2"), "db4", 1);
+	plan = plan_of(t, s);
+	ck_plan(plan, "- db4: drop node: unregister it from its provider, remove its member rows "
+	              "everywhere\n");
+	ck_assert_uint_eq(plan->n_remove, 1);
 	plan_free(plan);
 	actual_state_free(s);
 	topo_release(t);
@@ -1177,7 +1286,10 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, test_unreachable_node);
 	tcase_add_test(tc, test_role_changed);
 	tcase_add_test(tc, test_provider_changed);
-	tcase_add_test(tc, test_pause_and_rename_are_problems);
+	tcase_add_test(tc, test_stale_subscriber_unregistered);
+	tcase_add_test(tc, test_pause_resume);
+	tcase_add_test(tc, test_rename);
+	tcase_add_test(tc, test_drop_node);
 	tcase_add_test(tc, test_deep_tree_order);
 	tcase_add_test(tc, test_broken_provider_chain);
 	tcase_add_test(tc, test_upgrade_and_newer);
