@@ -659,6 +659,48 @@ sky_topology_write_items() {
 	} >"$file"
 }
 
+# sky_topology_write_nodes FILE NODESPEC... -- TABLE...: any tree. NODESPEC is "NAME ROLE [PROVIDER]"
+# followed by optional extra node keys after a "|", separated by ";" ("db3 leaf db2|paused: true;
+# renamed_from: old3"). TABLEs are SQL names or YAML flow mappings, as for sky_topology_write_items.
+sky_topology_write_nodes() {
+	local file=$1 spec name role provider extra kv t
+	shift
+	{
+		echo "cascade: $SKY_CASCADE"
+		echo "nodes:"
+		while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+			spec=${1%%|*}
+			extra=""
+			[[ $1 == *"|"* ]] && extra=${1#*|}
+			read -r name role provider <<<"$spec"
+			echo "  $name:"
+			echo "    role: $role"
+			echo "    dsn: \"$(sky_dsn "$name")\""
+			[ -z "$provider" ] || echo "    provider: $provider"
+			if [ -n "$extra" ]; then
+				IFS=';' read -ra kv <<<"$extra"
+				for t in "${kv[@]}"; do
+					echo "    ${t# }"
+				done
+			fi
+			shift
+		done
+		[ "${1:-}" != "--" ] || shift
+		if [ $# -eq 0 ]; then
+			echo "tables: []"
+		else
+			echo "tables:"
+		fi
+		for t in "$@"; do
+			if [ "${t:0:1}" = "{" ]; then
+				echo "  - $t"
+			else
+				echo "  - '${t//\'/\'\'}'"
+			fi
+		done
+	} >"$file"
+}
+
 # ---------------------------------------------------------------------------------------------
 # waiting for a condition
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# 18: change provider under load (DESIGN invariants 5, 6; issue 14).
+# root db1 with branches db2 and db4, leaf db3 under db2. While a pgbench script writes on the
+# root (each transaction: one account, the counter, one log row), the leaf moves db2 -> db4 -> db1
+# by edits of topology.yaml:
+# - --dry-run names the operation and its steps (exit 2) and changes nothing;
+# - the first apply is killed (SIGKILL, test hook) right after the new provider registered the
+#   leaf; the next apply finishes it (exit 0) and a dry-run then finds nothing to do;
+# - the old provider stops pinning the leaf (no subscriber row, no PgQ consumer);
+# - at the end every node holds the root's rows (md5) and the counter equals the number of log
+#   rows: nothing lost, nothing applied twice.
+# shellcheck source=tests/lib/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+
+RECONCILE=$(sky_reconcile_bin)
+sky_need_bin "$RECONCILE"
+sky_need_bin "$(sky_worker_bin)"
+NODES=(db1 db2 db3 db4)
+TABLES=(public.acct public.counter public.log)
+
+for n in "${NODES[@]}"; do
+	sky_pg_new "$n"
+	sky_psql "$n" <<'SQL'
+create table public.acct (id int primary key, balance bigint not null);
+create table public.counter (id int primary key, n bigint not null);
+create table public.log (id bigserial primary key, acct int not null, at timestamptz default now());
+SQL
+done
+sky_psql db1 <<'SQL'
+insert into public.acct select g, 0 from generate_series(1, 10000) g;
+insert into public.counter values (1, 0);
+SQL
+cat >"$SKY_TMP/load.sql" <<'SQL'
+\set k random(1, 10000)
+begin;
+update public.acct set balance = balance + 1 where id = :k;
+update public.counter set n = n + 1 where id = 1;
+insert into public.log (acct) values (:k);
+end;
+SQL
+
+TOPO=$SKY_TMP/topology.yaml
+topo() { sky_topology_write_nodes "$TOPO" "db1 root" "db2 branch db1" "db4 branch db1" "db3 leaf $1" -- "${TABLES[@]}"; }
+topo db2
+sky_run reconcile "$RECONCILE" -f "$TOPO"
+sky_expect_rc 0 "create the cascade"
+sky_pgqd_start "${NODES[@]}"
+for n in "${NODES[@]}"; do
+	sky_worker_start "$n"
+done
+sky_wait_all_tables_ok 120 db2 db3 db4
+sky_pgbench_bg load db1 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 40 -R 100
+
+subscribed() { # PROVIDER NODE: "subscriber consumer" counts of NODE on PROVIDER
+	sky_psql "$1" -c "select (select count(*) from pgq_set.subscriber where node_name = '$2')
+		|| ' ' || (pgq_set.consumer_tick('$SKY_CASCADE', '$2') is not null)"
+}
+
+sleep 3
+sky_check "move the leaf db3 from db2 to db4: dry-run first"
+topo db4
+sky_run dry-run-1 "$RECONCILE" -f "$TOPO" --dry-run
+sky_expect_rc 2 "the dry-run finds a change"
+sky_assert_contains "$SKY_OUT" "~ db3: change provider db2 -> db4: pause, register on db4 at its own tick, switch, resume, unregister from db2" \
+	"the plan names the operation and its steps"
+sky_assert_eq "$(sky_psql db3 -c "select provider_node || ' ' || paused from pgq_set.get_node('app')")" \
+	"db2 false" "the dry-run changed nothing on db3"
+
+sky_check "apply, killed right after db4 registered db3 (step 2), then applied again"
+SKY_RECONCILE_KILL_AFTER_STEP=2 sky_run apply-killed "$RECONCILE" -f "$TOPO" -v
+[ "$SKY_RC" = 137 ] || sky_fail "the apply was to be killed after step 2 (exit $SKY_RC)"
+sky_assert_contains "$SKY_ERR" "killed after step 2" "the test hook stopped the apply after step 2"
+sky_assert_eq "$(subscribed db4 db3)" "1 true" "db4 has db3 registered after the interrupted run"
+sky_assert_eq "$(sky_psql db3 -c "select provider_node || ' ' || paused from pgq_set.get_node('app')")" \
+	"db2 true" "db3 is still paused under db2"
+sky_run apply-rerun "$RECONCILE" -f "$TOPO"
+sky_expect_rc 0 "the second apply finishes the change"
+sky_run dry-run-2 "$RECONCILE" -f "$TOPO" --dry-run
+sky_expect_rc 0 "nothing left to do"
+sky_assert_eq "$(sky_psql db3 -c "select provider_node || ' ' || paused from pgq_set.get_node('app')")" \
+	"db4 false" "db3 pulls from db4, not paused"
+sky_assert_eq "$(subscribed db2 db3)" "0 false" "db2 no longer pins db3"
+sky_wait_caught_up db2 db3 db4 120
+
+sky_check "move db3 again, from db4 to the root db1"
+sleep 2
+topo db1
+sky_run apply-2 "$RECONCILE" -f "$TOPO"
+sky_expect_rc 0 "apply"
+sky_assert_contains "$SKY_OUT" "~ db3: change provider db4 -> db1" "the apply says what it did"
+sky_assert_eq "$(subscribed db1 db3)" "1 true" "db1 has db3 registered"
+sky_assert_eq "$(subscribed db4 db3)" "0 false" "db4 no longer pins db3"
+
+sky_bg_wait load || sky_fail "pgbench failed: $(tail -n 5 "$SKY_TMP/log/load.out")"
+sky_log "pgbench: $(grep -E 'number of transactions actually processed' "$SKY_TMP/log/load.out")"
+sky_wait_caught_up db2 db3 db4 120
+for t in "${TABLES[@]}"; do
+	sky_assert_tables_equal "$t" "${NODES[@]}"
+done
+for n in "${NODES[@]}"; do
+	sky_assert_eq "$(sky_psql "$n" -c "select (select n from public.counter) = (select count(*) from public.log)")" \
+		t "counter equals the log rows on $n (nothing lost or doubled)"
+done
+sky_assert_eq "$(sky_psql db1 -c "select count(*) > 1000 from public.log")" t "the load wrote over 1000 transactions"
+sky_check_workers
+sky_ok "change provider under load"
