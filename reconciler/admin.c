@@ -218,6 +218,8 @@ int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct
 		return op_set_parallel_copies(s, op, err);
 	case PLAN_OP_RENAME:
 		return ops_rename_run(s, op, err);
+	case PLAN_OP_SWITCHOVER:
+		return ops_switchover_run(s, op, err);
 	case PLAN_OP_PAUSE:
 		return ops_pause_run(s, op, err);
 	case PLAN_OP_RESUME:

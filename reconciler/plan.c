@@ -9,11 +9,12 @@
  *   4. create the root
  *   5. create branches and leaves
  *   6. settings of created nodes (parallel_copies)
- *   7. topology changes of created nodes: change provider, pause, resume
- *   8. stale subscriptions: a provider forgets a subscriber that pulls from elsewhere
- *   9. drop nodes that are no longer in the topology (their subscribers moved in 7)
- *  10. remove tables, in reverse provider order (every node before its provider)
- *  11. add tables
+ *   7. switchover (the root moves to a live branch)
+ *   8. topology changes of created nodes: change provider, pause, resume
+ *   9. stale subscriptions: a provider forgets a subscriber that pulls from elsewhere
+ *  10. drop nodes that are no longer in the topology (their subscribers moved in 8)
+ *  11. remove tables, in reverse provider order (every node before its provider)
+ *  12. add tables
  * A phase's operations on a node may rely on every earlier phase having run on every node.
  */
 #include "plan.h"
@@ -37,6 +38,7 @@ enum plan_phase {
 	PHASE_ROOT,
 	PHASE_CREATE,
 	PHASE_SETTINGS,
+	PHASE_SWITCHOVER,
 	PHASE_TOPOLOGY,
 	PHASE_UNREGISTER,
 	PHASE_DROP,
@@ -51,7 +53,9 @@ struct plan_ctx {
 	const struct plan_options *opts;
 	struct plan *plan;
 	struct op_list phase[PHASE_COUNT];
-	size_t *order; /* indexes into topo->nodes, provider order */
+	const char *switch_from; /* a switchover is planned: the old root ... */
+	const char *switch_to;   /* ... and the new one (borrowed from the topology) */
+	size_t *order;           /* indexes into topo->nodes, provider order */
 	size_t n_order;
 	size_t problems_cap;
 };
@@ -302,6 +306,61 @@ static void plan_change_provider(struct plan_ctx *ctx, const struct node_view *v
 	op->paused = tn->paused;
 }
 
+/*
+ * The root moves when the file's root is not the only node whose catalog says root: another
+ * live node is (or still is, in an interrupted switchover) the root in its catalog and the file
+ * gives it another role. An unreachable old root is no switchover: a failover is said with
+ * dead: true, never inferred from a connection failure.
+ */
+static void plan_switchover(struct plan_ctx *ctx, const struct node_view *views, size_t n_views)
+{
+	const struct topo_node *want = topology_root(ctx->topo);
+	const struct node_view *to = NULL, *from = NULL;
+	struct plan_op *op;
+
+	if (!want)
+		return;
+	for (size_t k = 0; k < n_views; k++) {
+		const struct node_view *v = &views[k];
+
+		if (v->want == want)
+			to = v;
+		else if (view_created(v) && v->have->self.role == SKY_ROLE_ROOT)
+			from = v;
+	}
+	if (!from || !to || !view_created(to))
+		return;
+	ctx->switch_from = from->want->name;
+	ctx->switch_to = to->want->name;
+	if (to->have->self.role == SKY_ROLE_LEAF) {
+		problem_add(ctx, to->want->name,
+		            "a leaf cannot become the root (make it a branch first)");
+		return;
+	}
+	if (from->want->role != SKY_ROLE_BRANCH) {
+		problem_add(ctx, from->want->name,
+		            "the old root can only become a branch in a switchover (not a %s) yet",
+		            sky_role_name(from->want->role));
+		return;
+	}
+	for (size_t i = 0; to->have->self.role != SKY_ROLE_ROOT && i < to->have->n_tables; i++) {
+		const struct actual_table *at = &to->have->tables[i];
+
+		if (at->state && strcmp(at->state, "ok") != 0) {
+			problem_add(
+			    ctx, to->want->name,
+			    "switchover waits until the new root's tables are in sync (table %s "
+			    "is %s)",
+			    at->name, at->state);
+			return;
+		}
+	}
+	op = op_add(ctx, PHASE_SWITCHOVER, PLAN_OP_SWITCHOVER, PLAN_ACTION_CHANGE, to->want->name);
+	op->from = sky_strdup(from->want->name);
+	op->provider = sky_strdup(from->want->provider);
+	op->paused = to->want->paused;
+}
+
 /* A created node must be what the topology says; what would take more than the operations
  * this version has to change is reported as a problem. */
 static void plan_check_identity(struct plan_ctx *ctx, const struct node_view *v)
@@ -326,6 +385,9 @@ static void plan_check_identity(struct plan_ctx *ctx, const struct node_view *v)
 		            id->name, ctx->topo->cascade, id->name, tn->name);
 		return;
 	}
+	if (ctx->switch_from &&
+	    (strcmp(tn->name, ctx->switch_from) == 0 || strcmp(tn->name, ctx->switch_to) == 0))
+		return; /* the switchover sets role, provider and pause of both */
 	if (id->role != tn->role) {
 		problem_add(ctx, tn->name, "role change %s -> %s is not supported yet",
 		            sky_role_name(id->role), sky_role_name(tn->role));
@@ -645,6 +707,7 @@ int plan_build(struct plan **out, const struct topology *topo, const struct actu
 			plan_install(&ctx, &views[k]);
 	}
 	plan_renames(&ctx, views, ctx.n_order);
+	plan_switchover(&ctx, views, ctx.n_order);
 	for (size_t k = 0; k < ctx.n_order; k++) {
 		if (views[k].usable)
 			plan_check_identity(&ctx, &views[k]);
@@ -755,6 +818,7 @@ const char *plan_op_kind_name(enum plan_op_kind kind)
 	    [PLAN_OP_SET_PARALLEL_COPIES] = "set_parallel_copies",
 	    [PLAN_OP_REMOVE_TABLE] = "remove_table",
 	    [PLAN_OP_RENAME] = "rename",
+	    [PLAN_OP_SWITCHOVER] = "switchover",
 	    [PLAN_OP_PAUSE] = "pause",
 	    [PLAN_OP_RESUME] = "resume",
 	    [PLAN_OP_CHANGE_PROVIDER] = "change_provider",
@@ -804,6 +868,13 @@ void plan_op_describe(struct sky_buf *out, const struct plan_op *op)
 	case PLAN_OP_RENAME:
 		sky_buf_addf(out, "rename %s -> %s: pause it, rename it on every node, resume",
 		             op->subject, op->node);
+		break;
+	case PLAN_OP_SWITCHOVER:
+		sky_buf_addf(out,
+		             "switchover %s -> %s: lock writers on %s, final tick, wait for %s, "
+		             "promote %s, attach %s under %s",
+		             op->from, op->node, op->from, op->node, op->node, op->from,
+		             op->provider);
 		break;
 	case PLAN_OP_PAUSE:
 		sky_buf_adds(out, "pause: the worker stops between batches and acknowledges");
@@ -868,6 +939,9 @@ json_t *plan_op_to_json(const struct plan_op *op)
 		break;
 	case PLAN_OP_CHANGE_PROVIDER:
 		json_object_set_new(o, "paused", json_boolean(op->paused));
+		break;
+	case PLAN_OP_SWITCHOVER:
+		json_object_set_new(o, "old_root", json_string(op->from));
 		break;
 	default:
 		break;

@@ -44,6 +44,8 @@ enum plan_op_kind {
 	PLAN_OP_SET_PARALLEL_COPIES, /* from -> to (decimal) */
 	PLAN_OP_REMOVE_TABLE,        /* subject = "schema.relname"; provider = node's provider */
 	PLAN_OP_RENAME,              /* node = new name, subject = old name (ops/rename.c) */
+	PLAN_OP_SWITCHOVER,          /* node = the new root, from = the live old root, provider =
+	                                the old root's provider afterwards (ops/switchover.c) */
 	PLAN_OP_PAUSE,               /* stop the node's worker between batches (ops/pause.c) */
 	PLAN_OP_RESUME,              /* let it go on */
 	PLAN_OP_CHANGE_PROVIDER,     /* from = old provider, provider = new (ops/change_provider.c);

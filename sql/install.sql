@@ -26,8 +26,11 @@ create extension if not exists pgq;
 \ir functions/create_leaf.sql
 \ir functions/create_root.sql
 \ir functions/create_tick.sql
+\ir functions/demote_root.sql
 \ir functions/deny_write.sql
 \ir functions/drop_member.sql
+\ir functions/drop_table_triggers.sql
+\ir functions/final_tick.sql
 \ir functions/finish_catch_up.sql
 \ir functions/get_apply_tables.sql
 \ir functions/get_members.sql
@@ -35,6 +38,8 @@ create extension if not exists pgq;
 \ir functions/get_subscribers.sql
 \ir functions/get_tables.sql
 \ir functions/local_watermark.sql
+\ir functions/lock_writers.sql
+\ir functions/promote_root.sql
 \ir functions/publish_watermark.sql
 \ir functions/queue_event_table.sql
 \ir functions/register_subscriber.sql
@@ -43,6 +48,7 @@ create extension if not exists pgq;
 \ir functions/rename_node.sql
 \ir functions/report_watermark.sql
 \ir functions/row_urlencode.sql
+\ir functions/sequence_positions.sql
 \ir functions/set_global_watermark.sql
 \ir functions/set_parallel_copies.sql
 \ir functions/set_provider.sql
@@ -56,4 +62,5 @@ create extension if not exists pgq;
 \ir functions/worker_heartbeat.sql
 \ir functions/worker_running.sql
 \ir functions/worker_state.sql
+\ir functions/writers_locked.sql
 commit;

@@ -36,6 +36,10 @@ int ops_node_set_paused(const struct admin_session *s, const char *node, bool pa
 int ops_change_provider_run(const struct admin_session *s, const struct plan_op *op,
                             struct sky_error *err);
 
+/* switchover.c: op->from is the live root, op->node the branch that becomes the root */
+int ops_switchover_run(const struct admin_session *s, const struct plan_op *op,
+                       struct sky_error *err);
+
 /* rename.c */
 int ops_rename_run(const struct admin_session *s, const struct plan_op *op, struct sky_error *err);
 

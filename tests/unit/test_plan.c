@@ -458,8 +458,25 @@ START_TEST(test_role_changed)
 	free(t->nodes[1].provider);
 	t->nodes[1].provider = NULL;
 	plan = plan_of(t, s);
-	ck_plan(plan, "! db2: role change branch -> root is not supported yet\n"
-	              "! db1: role change root -> branch is not supported yet\n");
+	ck_plan(plan,
+	        "~ db2: switchover db1 -> db2: lock writers on db1, final tick, wait for db2, "
+	        "promote db2, attach db1 under db2\n");
+	plan_free(plan);
+
+	/* interrupted after the promotion: both catalogs say root; the same operation goes on */
+	actual_get(s, "db2")->self.role = SKY_ROLE_ROOT;
+	plan = plan_of(t, s);
+	ck_plan(plan,
+	        "~ db2: switchover db1 -> db2: lock writers on db1, final tick, wait for db2, "
+	        "promote db2, attach db1 under db2\n");
+	plan_free(plan);
+
+	/* the old root as a leaf is not supported yet */
+	actual_get(s, "db2")->self.role = SKY_ROLE_BRANCH;
+	t->nodes[0].role = SKY_ROLE_LEAF;
+	plan = plan_of(t, s);
+	ck_plan(plan, "! db1: the old root can only become a branch in a switchover (not a leaf) "
+	              "yet\n");
 	plan_free(plan);
 	actual_state_free(s);
 	topo_release(t);

@@ -1,0 +1,53 @@
+create or replace function pgq_set.demote_root(i_cascade text, i_provider text, i_tick_id bigint)
+returns integer
+language plpgsql
+as $$
+-- Switchover, on the old root after its final tick i_tick_id reached the new root: become a
+-- branch under i_provider at that tick. The queue keeps its ticks (up to the final one) and
+-- takes only copied events and ticks from now on (external ticker, inserts disabled); the
+-- replicated tables refuse application writes (the capture triggers give way to the
+-- write-deny trigger). The caller pauses the worker first and registers this node on
+-- i_provider at i_tick_id. Safe to re-run: returns 1 when demoted now, 0 when it is a branch
+-- under i_provider already.
+declare
+	v_node pgq_set.node%rowtype;
+	v_q    pgq.queue%rowtype;
+	v_t    record;
+begin
+	select * into v_node from pgq_set.node where cascade = i_cascade for update;
+	if not found then
+		raise exception 'this database is not a node of cascade "%"', i_cascade
+			using errcode = 'no_data_found';
+	end if;
+	if v_node.node_role = 'branch' and v_node.provider_node = i_provider then
+		return 0;
+	end if;
+	if v_node.node_role <> 'root' then
+		raise exception 'node "%" is a %, not the root', v_node.node_name, v_node.node_role;
+	end if;
+	if not exists (select 1 from pgq_set.member where cascade = i_cascade and node_name = i_provider) then
+		raise exception 'provider "%" is not a member of cascade "%" on node "%"',
+			i_provider, i_cascade, v_node.node_name;
+	end if;
+	select * into v_q from pgq.queue where queue_name = i_cascade for update;
+	if (select max(tick_id) from pgq.tick where tick_queue = v_q.queue_id) is distinct from i_tick_id then
+		raise exception 'node "%": tick % is not the last tick of its queue (final_tick first)',
+			v_node.node_name, i_tick_id;
+	end if;
+	update pgq.queue set queue_external_ticker = true, queue_disable_insert = true
+	 where queue_id = v_q.queue_id;
+	update pgq_set.node
+	   set node_role = 'branch', provider_node = i_provider, last_tick = i_tick_id
+	 where cascade = i_cascade;
+	for v_t in select table_name, schema_name, rel_name from pgq_set.table_info
+		    where cascade = i_cascade order by table_name
+	loop
+		if to_regclass(format('%I.%I', v_t.schema_name, v_t.rel_name)) is null then
+			continue;
+		end if;
+		perform pgq_set.drop_table_triggers(i_cascade, format('%I.%I', v_t.schema_name, v_t.rel_name)::regclass);
+		perform pgq_set.add_table(i_cascade, v_t.table_name);
+	end loop;
+	return 1;
+end;
+$$;
