@@ -7,6 +7,7 @@ PACKAGES=(
 	build-essential cmake pkg-config libpq-dev libyaml-dev libgit2-dev libjansson-dev check valgrind clang-format
 	postgresql-15 postgresql-15-pgq3 pgqd postgresql-client-15 iproute2 procps
 	python3 python3-yaml python3-jsonschema git
+	clang dpkg-dev scdoc man-db systemd
 )
 
 missing=()

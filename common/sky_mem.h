@@ -34,7 +34,8 @@ void sky_buf_add(struct sky_buf *b, const void *data, size_t len);
 void sky_buf_adds(struct sky_buf *b, const char *s);
 void sky_buf_addch(struct sky_buf *b, char c);
 void sky_buf_addf(struct sky_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sky_buf_vaddf(struct sky_buf *b, const char *fmt, va_list ap);
+void sky_buf_vaddf(struct sky_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Give the data to the caller (free with free()); b is left empty and must be
  * initialised again before reuse. */
 char *sky_buf_detach(struct sky_buf *b);

@@ -385,14 +385,22 @@ static int field_string(const char **out, struct topo_parse *p, const struct top
 {
 	enum topo_kind k = kind_of(f->vnode);
 
-	if (k != KIND_STR)
-		return fail(p, ynode_pos(f->vnode), "expected a string for \"%s\"%s, got %s%s",
-		            f->key, f->ctx, kind_name(k),
-		            k == KIND_BOOL || k == KIND_INT || k == KIND_FLOAT ? " (quote it)"
-		                                                               : "");
-	if (strlen(scalar_text(f->vnode)) != f->vnode->data.scalar.length)
-		return fail(p, ynode_pos(f->vnode), "unexpected NUL character in \"%s\"%s", f->key,
-		            f->ctx);
+	/*
+	 * The failure paths return -1 themselves rather than fail()'s value: fail() is variadic,
+	 * so never inlined, and the callers' "< 0 means *out is unset" must be visible to the
+	 * compiler where this function is inlined (GCC -O3 -Wmaybe-uninitialized).
+	 */
+	if (k != KIND_STR) {
+		fail(p, ynode_pos(f->vnode), "expected a string for \"%s\"%s, got %s%s", f->key,
+		     f->ctx, kind_name(k),
+		     k == KIND_BOOL || k == KIND_INT || k == KIND_FLOAT ? " (quote it)" : "");
+		return -1;
+	}
+	if (strlen(scalar_text(f->vnode)) != f->vnode->data.scalar.length) {
+		fail(p, ynode_pos(f->vnode), "unexpected NUL character in \"%s\"%s", f->key,
+		     f->ctx);
+		return -1;
+	}
 	*out = scalar_text(f->vnode);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /*
- * skyworker [options] DSN: the pull-apply worker of one node. Parses options, installs the
- * signal handlers and runs the loop (loop.c).
+ * skyworker [options] [DSN]: the pull-apply worker of one node. Parses options, installs the
+ * signal handlers and runs the loop (loop.c). The DSN comes from the argument or, without one,
+ * from the environment variable SKYWORKER_DSN (a service keeps it out of ps that way).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,17 +12,23 @@
 #include <string.h>
 
 #include "sky_log.h"
+#include "sky_version.h"
 #include "worker.h"
+
+/* where the DSN comes from when no DSN argument is given */
+#define DSN_ENV "SKYWORKER_DSN"
 
 static void usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "usage: skyworker [options] DSN\n"
+	    "usage: skyworker [options] [DSN]\n"
 	    "\n"
 	    "Pull batches from the node's provider and apply them to the node whose database is "
 	    "DSN.\n"
 	    "Cascade, node name, role and provider are read from pgq_set on that database.\n"
+	    "Without a DSN argument the DSN is read from the environment variable " DSN_ENV "\n"
+	    "(keeps a password out of the command line that ps shows).\n"
 	    "\n"
 	    "options:\n"
 	    "  --cascade NAME          the cascade to work on (needed when the node has several)\n"
@@ -29,6 +36,8 @@ static void usage(FILE *out)
 	    "  --fetch-size N          events per cursor fetch (default 10000)\n"
 	    "  --once                  exit 0 as soon as no batch is pending\n"
 	    "  -v, --verbose           debug log: one line per batch\n"
+	    "  -V, --version           print the version, the pgq_set catalog version and the\n"
+	    "                          build's git describe\n"
 	    "  -h, --help              show this help\n");
 }
 
@@ -79,6 +88,7 @@ out:
 int main(int argc, char **argv)
 {
 	enum { OPT_CASCADE = 256, OPT_POLL, OPT_FETCH, OPT_ONCE };
+	const char *env_dsn;
 	static const struct option longopts[] = {
 	    {"cascade", required_argument, NULL, OPT_CASCADE},
 	    {"poll-interval", required_argument, NULL, OPT_POLL},
@@ -86,6 +96,7 @@ int main(int argc, char **argv)
 	    {"once", no_argument, NULL, OPT_ONCE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct sky_worker_options opt = {
@@ -100,7 +111,7 @@ int main(int argc, char **argv)
 	int c;
 
 	sky_log_set_program("skyworker");
-	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CASCADE:
 			opt.cascade = optarg;
@@ -133,16 +144,29 @@ int main(int argc, char **argv)
 			usage(stdout);
 			ret = 0;
 			goto out;
+		case 'V':
+			printf("skyworker %s (pgq_set %s, git %s)\n", SKY_VERSION, SKY_SQL_VERSION,
+			       SKY_GIT_DESCRIBE);
+			ret = 0;
+			goto out;
 		default:
 			usage(stderr);
 			goto out;
 		}
 	}
-	if (optind != argc - 1) {
+	env_dsn = getenv(DSN_ENV);
+	if (optind == argc - 1) {
+		opt.dsn = argv[optind];
+	} else if (optind == argc && env_dsn && env_dsn[0]) {
+		opt.dsn = env_dsn;
+	} else if (optind == argc) {
+		fprintf(stderr, "skyworker: no DSN: give it as the argument or in " DSN_ENV "\n");
+		usage(stderr);
+		goto out;
+	} else {
 		usage(stderr);
 		goto out;
 	}
-	opt.dsn = argv[optind];
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;

@@ -119,11 +119,12 @@ sky_expect_rc() {
 
 # sky_need_bin PATH: fail clearly when a component is not built.
 sky_need_bin() {
-	[ -x "$1" ] || sky_fail "$1 is not built (SKY_BUILD_DIR=$SKY_BUILD_DIR); build the project first"
+	[ -x "$1" ] || sky_fail "$1 is not built (SKY_BUILD_DIR=$SKY_BUILD_DIR${SKY_BIN_DIR:+, SKY_BIN_DIR=$SKY_BIN_DIR}); build the project first"
 }
 
-sky_reconcile_bin() { echo "$SKY_BUILD_DIR/reconciler/skyreconcile"; }
-sky_worker_bin() { echo "$SKY_BUILD_DIR/worker/skyworker"; }
+# The programs: from the build tree, or from $SKY_BIN_DIR when set (e.g. /usr/bin: the package).
+sky_reconcile_bin() { echo "${SKY_BIN_DIR:-$SKY_BUILD_DIR/reconciler}/skyreconcile"; }
+sky_worker_bin() { echo "${SKY_BIN_DIR:-$SKY_BUILD_DIR/worker}/skyworker"; }
 
 # ---------------------------------------------------------------------------------------------
 # process helpers: only pids this shell started are ever signalled
@@ -402,7 +403,12 @@ sky_worker_start() {
 		set -- "${SKY_WORKER_ARGS[@]}"
 	fi
 	printf -- '--- %s: skyworker %s <dsn of %s>\n' "$(date -u +%T.%N)" "$*" "$node" >>"$log"
-	"$bin" "$@" "$(sky_dsn "$node")" >>"$log" 2>&1 </dev/null &
+	if [ "${SKY_WORKER_DSN_ENV:-0}" = 1 ]; then
+		# as skyworker@.service runs it: the DSN in SKYWORKER_DSN, not on the command line
+		SKYWORKER_DSN=$(sky_dsn "$node") "$bin" "$@" >>"$log" 2>&1 </dev/null &
+	else
+		"$bin" "$@" "$(sky_dsn "$node")" >>"$log" 2>&1 </dev/null &
+	fi
 	SKY_WORKER_PID[$node]=$!
 	echo "$!" >"$SKY_TMP/$node/worker.pid"
 }
