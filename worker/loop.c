@@ -320,6 +320,17 @@ static enum wk_state st_connect(struct wk *w)
 		next = fail(w, &err, true);
 		goto out;
 	}
+	/*
+	 * Exactly-once rests on the apply commit being durable before the batch is finished on
+	 * the provider, whatever the server's default: synchronous here, and `set local
+	 * synchronous_commit = off` only for the commits that are safe to lose (the local tick,
+	 * st_local_tick). See docs/worker.md, "Crash safety".
+	 */
+	if (sky_pg_command(w->local, &err, "set synchronous_commit = on") < 0) {
+		sky_error_prefix(&err, "could not set up the local session");
+		next = fail(w, &err, true);
+		goto out;
+	}
 	sky_apply_reset_session(w->apply);
 	w->check_prev_tick = true;
 out:
@@ -521,6 +532,17 @@ static enum wk_state st_provider(struct wk *w)
 		next = fail(w, &err, false);
 		goto out;
 	}
+	/*
+	 * The provider's commits of this session are synchronous whatever its default: a finish
+	 * lost in a crash of the provider (with a later one) would make it offer a batch the
+	 * node has moved past; next_batch_info's commit makes the batch's ticks durable before
+	 * anything is applied from them (pgqd's tick commits follow the server's default).
+	 */
+	if (sky_pg_command(w->prov, &err, "set synchronous_commit = on") < 0) {
+		sky_error_prefix(&err, "could not set up the session on %s", what);
+		next = fail(w, &err, false);
+		goto out;
+	}
 	set_str(&w->prov_node, w->provider);
 	set_str(&w->prov_location, w->provider_location);
 out:
@@ -691,9 +713,10 @@ static enum wk_state st_local_tick(struct wk *w)
 
 	/*
 	 * Its own transaction, after the apply committed: the tick's snapshot sees the copied
-	 * events. It commits without waiting for its WAL flush: the next apply commit flushes
-	 * it, and a crash of this server before that can lose only this newest tick, which the
-	 * next session puts back (check_prev_tick) or the skip path re-creates.
+	 * events. It commits without waiting for its WAL flush (the one local commit that does):
+	 * the next apply commit (synchronous, st_connect) flushes it, and a crash of this server
+	 * before that can lose only this newest tick, which the next session puts back
+	 * (check_prev_tick) or the skip path re-creates.
 	 */
 	if (sky_pg_exec(&res, w->local, &err,
 	                "select set_config('synchronous_commit', 'off', true),"
