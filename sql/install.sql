@@ -34,6 +34,7 @@ create extension if not exists pgq;
 \ir functions/get_subscribers.sql
 \ir functions/get_tables.sql
 \ir functions/local_watermark.sql
+\ir functions/pause_ack.sql
 \ir functions/publish_watermark.sql
 \ir functions/queue_event_table.sql
 \ir functions/register_subscriber.sql
@@ -42,6 +43,7 @@ create extension if not exists pgq;
 \ir functions/row_urlencode.sql
 \ir functions/set_global_watermark.sql
 \ir functions/set_parallel_copies.sql
+\ir functions/set_paused.sql
 \ir functions/set_worker_error.sql
 \ir functions/table_ddl.sql
 \ir functions/take_backlog.sql
