@@ -39,6 +39,7 @@ create extension if not exists pgq;
 \ir functions/get_tables.sql
 \ir functions/local_watermark.sql
 \ir functions/lock_writers.sql
+\ir functions/pause_ack.sql
 \ir functions/promote_root.sql
 \ir functions/publish_watermark.sql
 \ir functions/queue_event_table.sql
@@ -51,6 +52,7 @@ create extension if not exists pgq;
 \ir functions/sequence_positions.sql
 \ir functions/set_global_watermark.sql
 \ir functions/set_parallel_copies.sql
+\ir functions/set_paused.sql
 \ir functions/set_provider.sql
 \ir functions/set_worker_error.sql
 \ir functions/table_ddl.sql

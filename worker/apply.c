@@ -1193,6 +1193,87 @@ static void flush_error_context(struct sky_apply *a, const struct sky_pg_script_
 	}
 }
 
+/*
+ * The statements of TRUNCATE op idx, added to the script. TRUNCATE refuses a table that another
+ * table references unless that one is truncated in the same statement. On the root it was
+ * (TRUNCATE ... CASCADE), but here its event may be in a later chunk (--fetch-size), set aside
+ * (the table is being copied), skipped (the table is not replicated here, or its copy already
+ * holds the truncate). So a table referenced by a foreign key from a table outside the op's set
+ * is emptied with DELETE: the session runs in replica mode, where no foreign-key trigger fires;
+ * the others keep TRUNCATE, in one statement. One catalog query per TRUNCATE op (rare).
+ */
+static int truncate_script(struct sky_apply *a, PGconn *local, size_t *nstmts, long idx,
+                           struct sky_error *err)
+{
+	int ret = -1;
+	struct apply_op *op = &a->ops[idx];
+	PGresult *res = NULL;
+	const char *params[1];
+	bool *del = sky_calloc(op->ntables, sizeof(bool));
+	char *sql = NULL;
+	const char *p;
+	size_t i, ntrunc = 0;
+	int r;
+
+	/* the qualified names as a text[] literal: every element quoted, \ and " escaped */
+	sky_buf_reset(&a->tmp);
+	sky_buf_addch(&a->tmp, '{');
+	for (i = 0; i < op->ntables; i++) {
+		sky_buf_adds(&a->tmp, i ? ",\"" : "\"");
+		for (p = op->tables[i]->qname; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				sky_buf_addch(&a->tmp, '\\');
+			sky_buf_addch(&a->tmp, *p);
+		}
+		sky_buf_addch(&a->tmp, '"');
+	}
+	sky_buf_adds(&a->tmp, "}");
+	params[0] = a->tmp.data;
+	if (sky_pg_exec(&res, local, err,
+	                "select u.i from unnest($1::text[]) with ordinality u(t, i)"
+	                " where exists (select 1 from pg_catalog.pg_constraint k"
+	                "  where k.contype = 'f' and k.confrelid = u.t::regclass"
+	                "    and k.conrelid <> all (select v::regclass from unnest($1::text[]) v))",
+	                1, params) < 0) {
+		sky_error_prefix(err, "could not plan %s", op->buf.data);
+		goto out;
+	}
+	for (r = 0; r < PQntuples(res); r++) {
+		long long k = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+
+		if (k >= 1 && (size_t)k <= op->ntables)
+			del[k - 1] = true;
+	}
+	for (i = 0; i < op->ntables; i++) {
+		if (!del[i]) {
+			ntrunc++;
+			continue;
+		}
+		free(sql);
+		sql = sky_asprintf("delete from %s", op->tables[i]->qname);
+		script_add(a, nstmts, idx, sql, 1);
+	}
+	if (ntrunc > 0) {
+		sky_buf_reset(&a->tmp);
+		sky_buf_adds(&a->tmp, "truncate ");
+		ntrunc = 0;
+		for (i = 0; i < op->ntables; i++) {
+			if (del[i])
+				continue;
+			if (ntrunc++)
+				sky_buf_adds(&a->tmp, ", ");
+			sky_buf_adds(&a->tmp, op->tables[i]->qname);
+		}
+		script_add(a, nstmts, idx, a->tmp.data, 1);
+	}
+	ret = 0;
+out:
+	PQclear(res);
+	free(sql);
+	free(del);
+	return ret;
+}
+
 int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err)
 {
 	int ret = -1, rc, k;
@@ -1209,7 +1290,8 @@ int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err)
 		struct apply_shape *s = op->shape;
 
 		if (op->kind == OP_TRUNCATE) {
-			script_add(a, &nstmts, (long)i, op->buf.data, 1);
+			if (truncate_script(a, local, &nstmts, (long)i, err) < 0)
+				goto out;
 			continue;
 		}
 		if (s->used_now) {

@@ -199,10 +199,12 @@ int sky_batch_finish(struct sky_batch *b, PGconn *prov, const char *cascade, con
 
 	if (b->cursor_open)
 		stmts[n++] = (struct sky_pg_stmt){"commit", 0, NULL};
-	stmts[n++] =
-	    (struct sky_pg_stmt){"select set_config('synchronous_commit', 'off', true),"
-	                         " pgq_set.report_watermark($1, $2, $3), pgq.finish_batch($4)",
-	                         4, params};
+	/*
+	 * Synchronous (the session's setting, loop.c): a provider that crashed after losing two
+	 * finishes would offer a batch this node has moved past ("lost position").
+	 */
+	stmts[n++] = (struct sky_pg_stmt){
+	    "select pgq_set.report_watermark($1, $2, $3), pgq.finish_batch($4)", 4, params};
 	if (sky_pg_pipeline(NULL, prov, stmts, n, err) < 0) {
 		PGTransactionStatusType ts = PQtransactionStatus(prov);
 

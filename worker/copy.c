@@ -472,6 +472,7 @@ static int copy_run(struct copy_run *r, struct sky_error *err)
 	const char *p_done[5];
 	char rows[24];
 	char *analyze = NULL;
+	char *lock = NULL;
 	struct sky_error aerr;
 
 	if (copy_prepare(r, &copying, err) < 0)
@@ -483,8 +484,15 @@ static int copy_run(struct copy_run *r, struct sky_error *err)
 	r->rows = 0;
 	report_progress(r); /* rows 0: an attempt starts */
 
-	/* the source: one repeatable-read snapshot for the position and the rows */
-	if (sky_pg_command(r->prov, err, "begin isolation level repeatable read read only") < 0)
+	/*
+	 * The source: one repeatable-read snapshot for the position and the rows, taken after the
+	 * table is locked. LOCK TABLE takes no snapshot; a snapshot taken before it would miss the
+	 * rows of a table rewrite (ALTER TABLE ... TYPE) committed while the copy waits for the
+	 * lock: the rewritten rows carry the rewrite's xid, and a rewrite queues no events.
+	 */
+	lock = sky_asprintf("lock table %s in access share mode", r->qname);
+	if (sky_pg_command(r->prov, err, "begin isolation level repeatable read read only") < 0 ||
+	    sky_pg_command(r->prov, err, lock) < 0)
 		goto out;
 	if (r->from_root) {
 		if (query_value(&r->snapshot, r->prov, err, "select txid_current_snapshot()::text",
@@ -547,6 +555,7 @@ static int copy_run(struct copy_run *r, struct sky_error *err)
 out:
 	PQclear(res);
 	free(analyze);
+	free(lock);
 	return ret;
 }
 

@@ -5,7 +5,7 @@
  * permanent error (longer pause) and exit ("lost position").
  *
  *   CONNECT ─► READ_STATE ─┬─ root ──► ROOT_TICK ─► IDLE ─► READ_STATE
- *                          ├─ paused ► IDLE
+ *                          ├─ paused ► PAUSE ─► IDLE
  *                          └─► PROVIDER ─► NEXT_BATCH ─┬─ none ─► IDLE
  *                                                      ├─ prev ─► APPLY ─► LOCAL_TICK ─► FINISH
  *                                                      │          ─► READ_STATE
@@ -46,6 +46,7 @@ enum wk_state {
 	WK_CONNECT,
 	WK_READ_STATE,
 	WK_ROOT_TICK,
+	WK_PAUSE,
 	WK_PROVIDER,
 	WK_NEXT_BATCH,
 	WK_APPLY,
@@ -75,6 +76,7 @@ struct wk {
 	bool has_last_tick;
 	long long last_tick;
 	bool paused;
+	bool paused_ack; /* as the catalog has it */
 	bool was_paused;
 
 	struct sky_batch batch;
@@ -320,6 +322,17 @@ static enum wk_state st_connect(struct wk *w)
 		next = fail(w, &err, true);
 		goto out;
 	}
+	/*
+	 * Exactly-once rests on the apply commit being durable before the batch is finished on
+	 * the provider, whatever the server's default: synchronous here, and `set local
+	 * synchronous_commit = off` only for the commits that are safe to lose (the local tick,
+	 * st_local_tick). See docs/worker.md, "Crash safety".
+	 */
+	if (sky_pg_command(w->local, &err, "set synchronous_commit = on") < 0) {
+		sky_error_prefix(&err, "could not set up the local session");
+		next = fail(w, &err, true);
+		goto out;
+	}
 	sky_apply_reset_session(w->apply);
 	w->check_prev_tick = true;
 out:
@@ -369,6 +382,23 @@ out:
 	return ret;
 }
 
+/* pgq_set.pause_ack(cascade, ack): acknowledge the pause (true) or withdraw it (false). */
+static int pause_ack(struct wk *w, bool ack, struct sky_error *err)
+{
+	int ret = -1;
+	const char *params[2] = {w->cascade, ack ? "true" : "false"};
+
+	if (sky_pg_exec(NULL, w->local, err, "select pgq_set.pause_ack($1, $2)", 2, params) < 0) {
+		sky_error_prefix(err, "could not %s the pause",
+		                 ack ? "acknowledge" : "withdraw the acknowledgement of");
+		goto out;
+	}
+	w->paused_ack = ack;
+	ret = 0;
+out:
+	return ret;
+}
+
 static enum wk_state st_read_state(struct wk *w)
 {
 	struct sky_error err;
@@ -390,7 +420,8 @@ static enum wk_state st_read_state(struct wk *w)
 	        "  where i.cascade = s.cascade and i.state = 'pending')"
 	        " and (select count(*) from pgq_set.table_info i"
 	        "  where i.cascade = s.cascade and i.state = 'copying')"
-	        " < (select n.parallel_copies from pgq_set.node n where n.cascade = s.cascade)"
+	        " < (select n.parallel_copies from pgq_set.node n where n.cascade = s.cascade),"
+	        " (select n.paused_ack from pgq_set.node n where n.cascade = s.cascade)"
 	        " from pgq_set.worker_state($1) s",
 	        2, params) < 0) {
 		sky_error_prefix(&err, "could not read the node's state");
@@ -409,6 +440,7 @@ static enum wk_state st_read_state(struct wk *w)
 	w->paused = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
 	/* a table waits and a copy slot is free: claim it now, not at the next periodic check */
 	claim_now = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
+	w->paused_ack = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
 	PQclear(res);
 	res = NULL;
 
@@ -437,6 +469,20 @@ static enum wk_state st_read_state(struct wk *w)
 	/* cleared before reaping: a child that ends from now on ends the next idle sleep */
 	sky_worker_child_exited = 0;
 	sky_copies_reap(w->copies);
+	if (w->paused) {
+		/* nothing is claimed or started while paused (st_pause stops what runs) */
+		next = WK_PAUSE;
+		goto out;
+	}
+	if (w->paused_ack || w->was_paused) {
+		/* resumed: the acknowledgement goes (set_paused(false) cleared it already) */
+		if (w->paused_ack && pause_ack(w, false, &err) < 0) {
+			next = fail(w, &err, true);
+			goto out;
+		}
+		sky_info("%s: resumed", ctx(w, c, sizeof(c)));
+		w->was_paused = false;
+	}
 	if (!streq(w->role, "root") &&
 	    (w->opt->once || claim_now || now - w->last_copy_check >= HEARTBEAT_PERIOD)) {
 		w->last_copy_check = now;
@@ -451,23 +497,46 @@ static enum wk_state st_read_state(struct wk *w)
 			drop_provider(w);
 		sky_copies_stop(w->copies);
 		next = WK_ROOT_TICK;
-	} else if (w->paused) {
-		if (!w->was_paused) {
-			sky_info("%s: paused", ctx(w, c, sizeof(c)));
-			/* let the admin see the acknowledgement now */
-			w->last_heartbeat = 0;
-		}
-		w->was_paused = true;
-		w->sleep_for = w->opt->poll_interval;
-		next = w->opt->once ? WK_EXIT : WK_IDLE;
 	} else {
-		if (w->was_paused)
-			sky_info("%s: resumed", ctx(w, c, sizeof(c)));
-		w->was_paused = false;
 		next = WK_PROVIDER;
 	}
 out:
 	PQclear(res);
+	return next;
+}
+
+/*
+ * Paused (DESIGN invariant 6). READ_STATE runs between batches only, so the batch that was in
+ * flight when the flag was set has been finished. Nothing is claimed or started any more
+ * (READ_STATE skips check_copies, and claim_copies refuses on a paused node); running copy
+ * children get SIGTERM and roll their copy back (killed after a grace period), leaving their
+ * tables 'copying', which are copied again from scratch after the resume, as after a crash.
+ * Then the pause is acknowledged (paused_ack, what the admin waits for) and the worker polls.
+ */
+static enum wk_state st_pause(struct wk *w)
+{
+	enum wk_state next = w->opt->once ? WK_EXIT : WK_IDLE;
+	struct sky_error err;
+	char c[256];
+	size_t running = sky_copies_running(w->copies);
+
+	if (!w->was_paused)
+		sky_info("%s: paused", ctx(w, c, sizeof(c)));
+	w->was_paused = true;
+	if (running > 0) {
+		sky_info("%s: paused: stopping %zu table cop%s", ctx(w, c, sizeof(c)), running,
+		         running == 1 ? "y" : "ies");
+		sky_copies_stop(w->copies);
+	}
+	if (!w->paused_ack) {
+		if (pause_ack(w, true, &err) < 0) {
+			next = fail(w, &err, true);
+			goto out;
+		}
+		sky_info("%s: pause acknowledged", ctx(w, c, sizeof(c)));
+	}
+	w->sleep_for = w->opt->poll_interval;
+out:
 	return next;
 }
 
@@ -517,6 +586,17 @@ static enum wk_state st_provider(struct wk *w)
 	sky_pg_notices_to_log(w->prov);
 	if (sky_pg_command(w->prov, &err,
 	                   "set datestyle = 'ISO, YMD'; set application_name = skyworker") < 0) {
+		sky_error_prefix(&err, "could not set up the session on %s", what);
+		next = fail(w, &err, false);
+		goto out;
+	}
+	/*
+	 * The provider's commits of this session are synchronous whatever its default: a finish
+	 * lost in a crash of the provider (with a later one) would make it offer a batch the
+	 * node has moved past; next_batch_info's commit makes the batch's ticks durable before
+	 * anything is applied from them (pgqd's tick commits follow the server's default).
+	 */
+	if (sky_pg_command(w->prov, &err, "set synchronous_commit = on") < 0) {
 		sky_error_prefix(&err, "could not set up the session on %s", what);
 		next = fail(w, &err, false);
 		goto out;
@@ -691,9 +771,10 @@ static enum wk_state st_local_tick(struct wk *w)
 
 	/*
 	 * Its own transaction, after the apply committed: the tick's snapshot sees the copied
-	 * events. It commits without waiting for its WAL flush: the next apply commit flushes
-	 * it, and a crash of this server before that can lose only this newest tick, which the
-	 * next session puts back (check_prev_tick) or the skip path re-creates.
+	 * events. It commits without waiting for its WAL flush (the one local commit that does):
+	 * the next apply commit (synchronous, st_connect) flushes it, and a crash of this server
+	 * before that can lose only this newest tick, which the next session puts back
+	 * (check_prev_tick) or the skip path re-creates.
 	 */
 	if (sky_pg_exec(&res, w->local, &err,
 	                "select set_config('synchronous_commit', 'off', true),"
@@ -809,6 +890,9 @@ int sky_worker_run(const struct sky_worker_options *opt)
 			break;
 		case WK_ROOT_TICK:
 			state = st_root_tick(&w);
+			break;
+		case WK_PAUSE:
+			state = st_pause(&w);
 			break;
 		case WK_PROVIDER:
 			state = st_provider(&w);

@@ -11,7 +11,8 @@ declare
 	v_busy integer;
 begin
 	select * into v_node from pgq_set.node where cascade = i_cascade for update;
-	if not found or v_node.node_role = 'root' then
+	-- a paused node claims nothing: its worker is idle until it is resumed
+	if not found or v_node.node_role = 'root' or v_node.paused then
 		return;
 	end if;
 	select count(*) into v_busy from pgq_set.table_info

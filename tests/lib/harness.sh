@@ -351,6 +351,24 @@ EOF
 	sky_log "node $name: PostgreSQL on 127.0.0.1:$port, database app with pgq ($dir)"
 }
 
+# sky_pg_conf NAME LINE...: append settings to NAME's postgresql.conf (after the test settings, so
+# they win) and restart it. E.g. sky_pg_conf db3 'fsync = on' 'wal_writer_delay = 10s' for a server
+# whose crash (sky_pg_stop NAME immediate) really loses the commits that were not flushed.
+sky_pg_conf() {
+	local name=$1 line
+	shift
+	[ -n "${SKY_PORT[$name]:-}" ] || sky_fail "unknown node '$name'"
+	{
+		echo "# sky_pg_conf"
+		for line in "$@"; do
+			echo "$line"
+		done
+	} >>"$SKY_TMP/$name/data/postgresql.conf"
+	sky_pg_stop "$name"
+	sky_pg_start "$name"
+	sky_log "node $name: restarted with $*"
+}
+
 # ---------------------------------------------------------------------------------------------
 # pgqd: one per node (a pgqd serves one server); ticker every 0.2 s for tests
 
