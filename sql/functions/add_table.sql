@@ -61,6 +61,17 @@ begin
 		raise exception 'table "%" has no primary key: only tables with a primary key can be replicated',
 			i_table_name using errcode = 'invalid_table_definition';
 	end if;
+	-- A deferrable key lets one statement give a key to a row before the row holding it has
+	-- moved (update t set id = id + 1 in any row order): the per-row capture then queues
+	-- "insert 2" before "delete 2", and the worker, which applies the last event of each key,
+	-- loses the row. An immediately checked key makes that order impossible. The worker's
+	-- ON CONFLICT cannot use a deferrable key as its arbiter either. Refused on every node.
+	if exists (select 1 from pg_constraint c
+		    where c.conrelid = v_oid and c.contype = 'p' and c.condeferrable) then
+		raise exception 'table "%" has a deferrable primary key: only a primary key checked immediately can be replicated',
+			i_table_name using errcode = 'SK001',
+			hint = 'Drop the primary key constraint and add it again without DEFERRABLE.';
+	end if;
 
 	insert into pgq_set.table_info (cascade, table_name, schema_name, rel_name, state, create_missing)
 	values (i_cascade, i_table_name, v_nsp, v_rel,
