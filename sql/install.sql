@@ -34,6 +34,7 @@ create extension if not exists pgq;
 \ir functions/get_subscribers.sql
 \ir functions/get_tables.sql
 \ir functions/local_watermark.sql
+\ir functions/logutriga.sql
 \ir functions/publish_watermark.sql
 \ir functions/queue_event_table.sql
 \ir functions/register_subscriber.sql
@@ -50,4 +51,6 @@ create extension if not exists pgq;
 \ir functions/version.sql
 \ir functions/worker_heartbeat.sql
 \ir functions/worker_state.sql
+-- steps that need the functions above
+\ir schema/003_capture_triggers.sql
 commit;

@@ -3,9 +3,10 @@ returns integer
 language plpgsql
 as $$
 -- Register table i_table_name ("schema.relname", unquoted) as replicated on this node.
--- Root: row changes are captured into the queue from now on (PgQ's logutriga for inserts,
--- deletes, truncates and key-preserving updates; pgq_set.capture_key_change for updates that
--- change the primary key); the table is 'ok' at once.
+-- Root: row changes are captured into the queue from now on (pgq_set.logutriga, PgQ's C
+-- logutriga run with fixed settings, for inserts, deletes, truncates and key-preserving
+-- updates; pgq_set.capture_key_change for updates that change the primary key); the table is
+-- 'ok' at once.
 -- Branch or leaf: application writes are refused and the table starts 'pending': the worker
 -- copies it from its provider. A missing table is an error unless i_create, in which case
 -- the worker creates its structure from the provider's before the copy.
@@ -89,11 +90,11 @@ begin
 		  from unnest(v_pk) as k;
 		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture') then
 			execute format('create trigger %I after insert or delete on %s for each row '
-				       'execute function pgq.logutriga(%L)', v_pfx || '_capture', v_fq, i_cascade);
+				       'execute function pgq_set.logutriga(%L)', v_pfx || '_capture', v_fq, i_cascade);
 		end if;
 		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture_upd') then
 			execute format('create trigger %I after update on %s for each row when (%s) '
-				       'execute function pgq.logutriga(%L)', v_pfx || '_capture_upd', v_fq, v_same, i_cascade);
+				       'execute function pgq_set.logutriga(%L)', v_pfx || '_capture_upd', v_fq, v_same, i_cascade);
 		end if;
 		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture_key') then
 			execute format('create trigger %I after update on %s for each row when (%s) '
@@ -101,7 +102,7 @@ begin
 		end if;
 		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture_trunc') then
 			execute format('create trigger %I after truncate on %s for each statement '
-				       'execute function pgq.logutriga(%L)', v_pfx || '_capture_trunc', v_fq, i_cascade);
+				       'execute function pgq_set.logutriga(%L)', v_pfx || '_capture_trunc', v_fq, i_cascade);
 		end if;
 	else
 		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_deny') then
