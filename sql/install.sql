@@ -36,6 +36,7 @@ create extension if not exists pgq;
 \ir functions/local_watermark.sql
 \ir functions/logutriga.sql
 \ir functions/publish_watermark.sql
+\ir functions/put_trigger.sql
 \ir functions/queue_event_table.sql
 \ir functions/register_subscriber.sql
 \ir functions/remove_table.sql
@@ -47,6 +48,7 @@ create extension if not exists pgq;
 \ir functions/table_ddl.sql
 \ir functions/take_backlog.sql
 \ir functions/tick_xmin.sql
+\ir functions/trigger_name.sql
 \ir functions/urlencode.sql
 \ir functions/version.sql
 \ir functions/worker_heartbeat.sql

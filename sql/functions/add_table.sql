@@ -10,7 +10,8 @@ as $$
 -- Branch or leaf: application writes are refused and the table starts 'pending': the worker
 -- copies it from its provider. A missing table is an error unless i_create, in which case
 -- the worker creates its structure from the provider's before the copy.
--- Safe to re-run: a registered table keeps its state, missing triggers are put back.
+-- Safe to re-run: a registered table keeps its state, missing triggers are put back. Trigger
+-- names come from pgq_set.trigger_name (pgq_set.put_trigger).
 -- Returns 1 when newly registered.
 declare
 	v_node  pgq_set.node%rowtype;
@@ -22,7 +23,6 @@ declare
 	v_diff  text;
 	v_fq    text;
 	v_new   integer := 0;
-	v_pfx   text := '_sky_' || i_cascade;
 begin
 	select * into v_node from pgq_set.node where cascade = i_cascade;
 	if not found then
@@ -88,27 +88,22 @@ begin
 		       string_agg(format('old.%1$I is distinct from new.%1$I', k), ' or ')
 		  into v_same, v_diff
 		  from unnest(v_pk) as k;
-		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture') then
-			execute format('create trigger %I after insert or delete on %s for each row '
-				       'execute function pgq_set.logutriga(%L)', v_pfx || '_capture', v_fq, i_cascade);
-		end if;
-		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture_upd') then
-			execute format('create trigger %I after update on %s for each row when (%s) '
-				       'execute function pgq_set.logutriga(%L)', v_pfx || '_capture_upd', v_fq, v_same, i_cascade);
-		end if;
-		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture_key') then
-			execute format('create trigger %I after update on %s for each row when (%s) '
-				       'execute function pgq_set.capture_key_change(%L)', v_pfx || '_capture_key', v_fq, v_diff, i_cascade);
-		end if;
-		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture_trunc') then
-			execute format('create trigger %I after truncate on %s for each statement '
-				       'execute function pgq_set.logutriga(%L)', v_pfx || '_capture_trunc', v_fq, i_cascade);
-		end if;
+		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture', format(
+			'after insert or delete on %s for each row execute function pgq_set.logutriga(%L)',
+			v_fq, i_cascade));
+		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture_upd', format(
+			'after update on %s for each row when (%s) execute function pgq_set.logutriga(%L)',
+			v_fq, v_same, i_cascade));
+		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture_key', format(
+			'after update on %s for each row when (%s) execute function pgq_set.capture_key_change(%L)',
+			v_fq, v_diff, i_cascade));
+		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture_trunc', format(
+			'after truncate on %s for each statement execute function pgq_set.logutriga(%L)',
+			v_fq, i_cascade));
 	else
-		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_deny') then
-			execute format('create trigger %I before insert or update or delete or truncate on %s '
-				       'for each statement execute function pgq_set.deny_write(%L)', v_pfx || '_deny', v_fq, i_cascade);
-		end if;
+		perform pgq_set.put_trigger(v_oid, i_cascade, 'deny', format(
+			'before insert or update or delete or truncate on %s for each statement '
+			'execute function pgq_set.deny_write(%L)', v_fq, i_cascade));
 	end if;
 	return v_new;
 end;
