@@ -90,6 +90,25 @@ int sky_pg_command(PGconn *conn, struct sky_error *err, const char *sql)
 	return sky_pg_exec(NULL, conn, err, sql, 0, NULL);
 }
 
+int sky_pg_set_client_encoding(PGconn *conn, const char *encoding, struct sky_error *err)
+{
+	if (!encoding || !encoding[0])
+		return sky_error_set(err,
+		                     "could not set the client encoding: the encoding is unknown");
+	if (PQsetClientEncoding(conn, encoding) != 0) {
+		sky_pg_error(err, conn, NULL);
+		return sky_error_prefix(err, "could not set client_encoding to \"%s\"", encoding);
+	}
+	return 0;
+}
+
+const char *sky_pg_server_encoding(PGconn *conn)
+{
+	const char *e = conn ? PQparameterStatus(conn, "server_encoding") : NULL;
+
+	return e ? e : "";
+}
+
 bool sky_pg_alive(PGconn *conn)
 {
 	return conn && PQstatus(conn) == CONNECTION_OK;

@@ -42,6 +42,29 @@ bool sky_pg_alive(PGconn *conn);
  */
 char *sky_dsn_redact(const char *dsn);
 
+/*
+ * The settings under which every session of ours reads or writes values as text (events, COPY,
+ * tick times): the ones pgq_set's capture functions run with (sql/functions/logutriga.sql,
+ * capture_key_change.sql, row_urlencode.sql), so that what the root's triggers printed is parsed
+ * back to the same values whatever the defaults of the sessions, roles and databases involved.
+ * Keep both lists equal. client_encoding is set apart (sky_pg_set_client_encoding).
+ */
+#define SKY_PG_VALUE_SETTINGS                                                                      \
+	"set datestyle = 'ISO, YMD'; set intervalstyle = postgres; set extra_float_digits = 3;"    \
+	" set bytea_output = hex; set timezone = 'UTC'; set lc_monetary = 'C'"
+
+/*
+ * Declare `encoding` (a server_encoding name, e.g. the provider's) as the client encoding of
+ * conn, through PQsetClientEncoding so that libpq's own escaping follows. Text the session sends
+ * is then taken as bytes in that encoding and converted into the server's; text it receives is
+ * converted into that encoding.
+ */
+int sky_pg_set_client_encoding(PGconn *conn, const char *encoding, struct sky_error *err);
+
+/* The server's encoding (server_encoding as reported at connection), "" when unknown; borrowed,
+ * valid while conn is open. */
+const char *sky_pg_server_encoding(PGconn *conn);
+
 /* Quote an identifier; caller frees with free(). Never fails (aborts on OOM). */
 char *sky_pg_quote_ident(const char *ident);
 

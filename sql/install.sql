@@ -39,9 +39,11 @@ create extension if not exists pgq;
 \ir functions/get_tables.sql
 \ir functions/local_watermark.sql
 \ir functions/lock_writers.sql
+\ir functions/logutriga.sql
 \ir functions/pause_ack.sql
 \ir functions/promote_root.sql
 \ir functions/publish_watermark.sql
+\ir functions/put_trigger.sql
 \ir functions/queue_event_table.sql
 \ir functions/register_subscriber.sql
 \ir functions/register_subscriber_at.sql
@@ -58,6 +60,7 @@ create extension if not exists pgq;
 \ir functions/table_ddl.sql
 \ir functions/take_backlog.sql
 \ir functions/tick_xmin.sql
+\ir functions/trigger_name.sql
 \ir functions/unregister_subscriber.sql
 \ir functions/urlencode.sql
 \ir functions/version.sql
@@ -65,4 +68,6 @@ create extension if not exists pgq;
 \ir functions/worker_running.sql
 \ir functions/worker_state.sql
 \ir functions/writers_locked.sql
+-- steps that need the functions above
+\ir schema/003_capture_triggers.sql
 commit;

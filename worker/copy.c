@@ -129,15 +129,21 @@ static int copy_prepare(struct copy_run *r, bool *still_copying, struct sky_erro
 	sky_pg_notices_to_log(r->local);
 	sky_pg_notices_to_log(r->progress);
 	sky_pg_notices_to_log(r->prov);
-	if (sky_pg_command(
-	        r->local, err,
-	        "set session_replication_role = replica; set datestyle = 'ISO, YMD';"
-	        " set intervalstyle = postgres; set application_name = 'skyworker copy'") < 0 ||
+	/*
+	 * Both ends of the COPY print and parse values with the same settings, and the rows
+	 * travel in the provider's encoding, converted by the local server into its own (names
+	 * read from either side too)
+	 */
+	if (sky_pg_command(r->local, err,
+	                   "set session_replication_role = replica; " SKY_PG_VALUE_SETTINGS
+	                   "; set application_name = 'skyworker copy'") < 0 ||
 	    sky_pg_command(r->progress, err, "set application_name = skyworker") < 0 ||
 	    /* named like the local session: remove_table on the provider stops this copy too */
 	    sky_pg_command(r->prov, err,
-	                   "set datestyle = 'ISO, YMD'; set intervalstyle = postgres;"
-	                   " set application_name = 'skyworker copy'") < 0)
+	                   SKY_PG_VALUE_SETTINGS "; set application_name = 'skyworker copy'") < 0 ||
+	    sky_pg_set_client_encoding(r->prov, sky_pg_server_encoding(r->prov), err) < 0 ||
+	    sky_pg_set_client_encoding(r->local, sky_pg_server_encoding(r->prov), err) < 0 ||
+	    sky_pg_set_client_encoding(r->progress, sky_pg_server_encoding(r->prov), err) < 0)
 		goto out;
 	if (sky_pg_exec(
 	        &res, r->local, err,

@@ -62,7 +62,8 @@ struct wk {
 	int exit_code;
 
 	PGconn *local;
-	bool locked; /* holds the per-cascade advisory lock on local */
+	bool locked;          /* holds the per-cascade advisory lock on local */
+	char *local_encoding; /* client_encoding declared on local: the provider's encoding */
 	PGconn *prov;
 	char *prov_node; /* what prov is connected to */
 	char *prov_location;
@@ -172,6 +173,7 @@ static void drop_local(struct wk *w)
 	PQfinish(w->local);
 	w->local = NULL;
 	w->locked = false;
+	set_str(&w->local_encoding, NULL);
 	sky_apply_reset_session(w->apply);
 }
 
@@ -309,15 +311,16 @@ static enum wk_state st_connect(struct wk *w)
 	}
 	sky_pg_notices_to_log(w->local);
 	/*
-	 * replica: no deny or FK triggers while applying; ISO dates both ways; nested loops
-	 * only: every join of the worker is a chunk of rows against a primary key, and the
-	 * apply statements are prepared once per session, so a generic plan must never pick a
-	 * hash join that scans a whole table
+	 * replica: no deny or FK triggers while applying; values parsed with the settings the
+	 * root's capture printed them with (the client encoding follows once the provider is
+	 * known: st_provider); nested loops only: every join of the worker is a chunk of rows
+	 * against a primary key, and the apply statements are prepared once per session, so a
+	 * generic plan must never pick a hash join that scans a whole table
 	 */
 	if (sky_pg_command(w->local, &err,
-	                   "set session_replication_role = replica; set datestyle = 'ISO, YMD';"
-	                   " set intervalstyle = postgres; set enable_hashjoin = off;"
-	                   " set enable_mergejoin = off; set application_name = skyworker") < 0) {
+	                   "set session_replication_role = replica; " SKY_PG_VALUE_SETTINGS
+	                   "; set enable_hashjoin = off; set enable_mergejoin = off;"
+	                   " set application_name = skyworker") < 0) {
 		sky_error_prefix(&err, "could not set up the local session");
 		next = fail(w, &err, true);
 		goto out;
@@ -563,6 +566,46 @@ out:
 	return next;
 }
 
+/*
+ * The events' values are bytes in the root's server encoding (PgQ's logutriga and our
+ * row_urlencode urlencode the server's bytes) and COPY rows from the provider come in its
+ * encoding: the local session declares the provider's encoding as its client encoding, so the
+ * local server converts both into its own. That is right only if the provider's encoding is the
+ * root's, so every queue-carrying node must have the root's encoding: a branch whose encoding
+ * differs from its provider's is a permanent error (its queue copy would hold the root's bytes
+ * under another encoding for the nodes below). Leaves may have any encoding that can hold the
+ * data.
+ */
+static enum wk_state match_encoding(struct wk *w)
+{
+	enum wk_state next = WK_NEXT_BATCH;
+	struct sky_error err;
+	const char *penc = sky_pg_server_encoding(w->prov);
+	const char *lenc = sky_pg_server_encoding(w->local);
+
+	if (w->local_encoding && streq(w->local_encoding, penc))
+		goto out;
+	if (is_branch(w) && !streq(penc, lenc)) {
+		sky_error_set(
+		    &err,
+		    "node \"%s\" has server encoding %s but its provider \"%s\" has %s: a "
+		    "branch must have its provider's encoding (its copy of the queue keeps "
+		    "the root's bytes); only a leaf may differ",
+		    w->node, lenc, w->provider, penc);
+		next = fail(w, &err, true);
+		goto out;
+	}
+	if (sky_pg_set_client_encoding(w->local, penc, &err) < 0) {
+		sky_error_prefix(&err, "could not set up the local session for provider \"%s\"",
+		                 w->provider);
+		next = fail(w, &err, true);
+		goto out;
+	}
+	set_str(&w->local_encoding, penc);
+out:
+	return next;
+}
+
 static enum wk_state st_provider(struct wk *w)
 {
 	enum wk_state next = WK_NEXT_BATCH;
@@ -584,8 +627,10 @@ static enum wk_state st_provider(struct wk *w)
 		goto out;
 	}
 	sky_pg_notices_to_log(w->prov);
+	/* tick times and events as text, unconverted: in the provider's own encoding */
 	if (sky_pg_command(w->prov, &err,
-	                   "set datestyle = 'ISO, YMD'; set application_name = skyworker") < 0) {
+	                   SKY_PG_VALUE_SETTINGS "; set application_name = skyworker") < 0 ||
+	    sky_pg_set_client_encoding(w->prov, sky_pg_server_encoding(w->prov), &err) < 0) {
 		sky_error_prefix(&err, "could not set up the session on %s", what);
 		next = fail(w, &err, false);
 		goto out;
@@ -604,6 +649,8 @@ static enum wk_state st_provider(struct wk *w)
 	set_str(&w->prov_node, w->provider);
 	set_str(&w->prov_location, w->provider_location);
 out:
+	if (next == WK_NEXT_BATCH)
+		next = match_encoding(w);
 	return next;
 }
 
@@ -936,6 +983,7 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	PQfinish(w.prov);
 	free(w.prov_node);
 	free(w.prov_location);
+	free(w.local_encoding);
 	free(w.cascade);
 	free(w.node);
 	free(w.role);

@@ -3,13 +3,15 @@ returns integer
 language plpgsql
 as $$
 -- Register table i_table_name ("schema.relname", unquoted) as replicated on this node.
--- Root: row changes are captured into the queue from now on (PgQ's logutriga for inserts,
--- deletes, truncates and key-preserving updates; pgq_set.capture_key_change for updates that
--- change the primary key); the table is 'ok' at once.
+-- Root: row changes are captured into the queue from now on (pgq_set.logutriga, PgQ's C
+-- logutriga run with fixed settings, for inserts, deletes, truncates and key-preserving
+-- updates; pgq_set.capture_key_change for updates that change the primary key); the table is
+-- 'ok' at once.
 -- Branch or leaf: application writes are refused and the table starts 'pending': the worker
 -- copies it from its provider. A missing table is an error unless i_create, in which case
 -- the worker creates its structure from the provider's before the copy.
--- Safe to re-run: a registered table keeps its state, missing triggers are put back.
+-- Safe to re-run: a registered table keeps its state, missing triggers are put back. Trigger
+-- names come from pgq_set.trigger_name (pgq_set.put_trigger).
 -- Returns 1 when newly registered.
 declare
 	v_node  pgq_set.node%rowtype;
@@ -21,7 +23,6 @@ declare
 	v_diff  text;
 	v_fq    text;
 	v_new   integer := 0;
-	v_pfx   text := '_sky_' || i_cascade;
 begin
 	select * into v_node from pgq_set.node where cascade = i_cascade;
 	if not found then
@@ -61,6 +62,17 @@ begin
 		raise exception 'table "%" has no primary key: only tables with a primary key can be replicated',
 			i_table_name using errcode = 'invalid_table_definition';
 	end if;
+	-- A deferrable key lets one statement give a key to a row before the row holding it has
+	-- moved (update t set id = id + 1 in any row order): the per-row capture then queues
+	-- "insert 2" before "delete 2", and the worker, which applies the last event of each key,
+	-- loses the row. An immediately checked key makes that order impossible. The worker's
+	-- ON CONFLICT cannot use a deferrable key as its arbiter either. Refused on every node.
+	if exists (select 1 from pg_constraint c
+		    where c.conrelid = v_oid and c.contype = 'p' and c.condeferrable) then
+		raise exception 'table "%" has a deferrable primary key: only a primary key checked immediately can be replicated',
+			i_table_name using errcode = 'SK001',
+			hint = 'Drop the primary key constraint and add it again without DEFERRABLE.';
+	end if;
 
 	insert into pgq_set.table_info (cascade, table_name, schema_name, rel_name, state, create_missing)
 	values (i_cascade, i_table_name, v_nsp, v_rel,
@@ -76,27 +88,22 @@ begin
 		       string_agg(format('old.%1$I is distinct from new.%1$I', k), ' or ')
 		  into v_same, v_diff
 		  from unnest(v_pk) as k;
-		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture') then
-			execute format('create trigger %I after insert or delete on %s for each row '
-				       'execute function pgq.logutriga(%L)', v_pfx || '_capture', v_fq, i_cascade);
-		end if;
-		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture_upd') then
-			execute format('create trigger %I after update on %s for each row when (%s) '
-				       'execute function pgq.logutriga(%L)', v_pfx || '_capture_upd', v_fq, v_same, i_cascade);
-		end if;
-		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture_key') then
-			execute format('create trigger %I after update on %s for each row when (%s) '
-				       'execute function pgq_set.capture_key_change(%L)', v_pfx || '_capture_key', v_fq, v_diff, i_cascade);
-		end if;
-		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_capture_trunc') then
-			execute format('create trigger %I after truncate on %s for each statement '
-				       'execute function pgq.logutriga(%L)', v_pfx || '_capture_trunc', v_fq, i_cascade);
-		end if;
+		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture', format(
+			'after insert or delete on %s for each row execute function pgq_set.logutriga(%L)',
+			v_fq, i_cascade));
+		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture_upd', format(
+			'after update on %s for each row when (%s) execute function pgq_set.logutriga(%L)',
+			v_fq, v_same, i_cascade));
+		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture_key', format(
+			'after update on %s for each row when (%s) execute function pgq_set.capture_key_change(%L)',
+			v_fq, v_diff, i_cascade));
+		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture_trunc', format(
+			'after truncate on %s for each statement execute function pgq_set.logutriga(%L)',
+			v_fq, i_cascade));
 	else
-		if not exists (select 1 from pg_trigger where tgrelid = v_oid and tgname = v_pfx || '_deny') then
-			execute format('create trigger %I before insert or update or delete or truncate on %s '
-				       'for each statement execute function pgq_set.deny_write(%L)', v_pfx || '_deny', v_fq, i_cascade);
-		end if;
+		perform pgq_set.put_trigger(v_oid, i_cascade, 'deny', format(
+			'before insert or update or delete or truncate on %s for each statement '
+			'execute function pgq_set.deny_write(%L)', v_fq, i_cascade));
 	end if;
 	return v_new;
 end;

@@ -32,10 +32,14 @@ begin
 		    and l.pid <> pg_backend_pid() and a.application_name = 'skyworker copy';
 		execute format('lock table %I.%I in access exclusive mode', v_info.schema_name, v_info.rel_name);
 		for v_trg in
+			-- named by pgq_set.trigger_name, or as versions before 3 named them (cut to 63
+			-- bytes for long cascade names)
 			select tgname from pg_trigger
-			 where tgrelid = v_oid and tgname in ('_sky_' || i_cascade || '_capture',
-				'_sky_' || i_cascade || '_capture_upd', '_sky_' || i_cascade || '_capture_key',
-				'_sky_' || i_cascade || '_capture_trunc', '_sky_' || i_cascade || '_deny')
+			 where tgrelid = v_oid and tgname in (
+				select n from unnest(array['capture', 'capture_upd', 'capture_key',
+							   'capture_trunc', 'deny']) as k,
+				     lateral (values (pgq_set.trigger_name(i_cascade, k)),
+						     (left('_sky_' || i_cascade || '_' || k, 63))) as v(n))
 		loop
 			execute format('drop trigger %I on %I.%I', v_trg, v_info.schema_name, v_info.rel_name);
 		end loop;

@@ -1,6 +1,14 @@
 create or replace function pgq_set.row_urlencode(i_table regclass, i_row text)
 returns text
 language plpgsql stable
+-- the settings of pgq_set.logutriga: the row's text form is read and its columns printed the
+-- way logutriga prints them, whatever the caller's settings
+set datestyle = 'ISO, YMD'
+set intervalstyle = 'postgres'
+set extra_float_digits = 3
+set bytea_output = 'hex'
+set timezone = 'UTC'
+set lc_monetary = 'C'
 as $$
 -- Urlencode a row of i_table, given as its text form (record::text), in the logutriga
 -- format: name=value&... in column order, a NULL as the bare name.

@@ -18,7 +18,7 @@ schema_of() {
 	  from information_schema.columns where table_schema = 'pgq_set'
 	union all
 	select 'fn ' || p.oid::regprocedure::text || ' -> ' || pg_get_function_result(p.oid)
-		|| ' body ' || md5(p.prosrc)
+		|| ' body ' || md5(p.prosrc) || ' config ' || coalesce(array_to_string(p.proconfig, ';'), '')
 	  from pg_proc p where p.pronamespace = 'pgq_set'::regnamespace
 	union all
 	select 'con ' || conrelid::regclass::text || ' ' || pg_get_constraintdef(oid)
