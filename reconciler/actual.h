@@ -55,6 +55,7 @@ struct actual_identity {
 	long long last_tick; /* -1 when NULL */
 	bool paused;
 	bool paused_ack;
+	bool fenced;         /* pgq_set.is_fenced: marked dead, no ticks, writes refused */
 	char *worker_error;  /* NULL when none; one line, passwords masked (as copy_error) */
 	int parallel_copies; /* copies the worker runs at once; 0 when unknown (pgq_set 1) */
 };

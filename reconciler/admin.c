@@ -220,6 +220,10 @@ int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct
 		return ops_rename_run(s, op, err);
 	case PLAN_OP_SWITCHOVER:
 		return ops_switchover_run(s, op, err);
+	case PLAN_OP_FENCE:
+		return ops_fence_run(s, op, err);
+	case PLAN_OP_FAILOVER:
+		return ops_failover_run(s, op, err);
 	case PLAN_OP_PAUSE:
 		return ops_pause_run(s, op, err);
 	case PLAN_OP_RESUME:

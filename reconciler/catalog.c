@@ -206,10 +206,11 @@ static int read_identity(struct actual_node *node, PGconn *conn, const char *cas
 	/* parallel_copies is the last column of get_node from version 2 on */
 	static const char sql_v1[] =
 	    "select node_name, node_role, provider_node, last_tick, paused, paused_ack,"
-	    " worker_error, 0 from pgq_set.get_node($1)";
+	    " worker_error, 0, false from pgq_set.get_node($1)";
 	static const char sql_v2[] =
 	    "select node_name, node_role, provider_node, last_tick, paused, paused_ack,"
-	    " worker_error, parallel_copies from pgq_set.get_node($1)";
+	    " worker_error, parallel_copies, to_regprocedure('pgq_set.is_fenced(text)') is not null"
+	    " from pgq_set.get_node($1)";
 	const char *sql = version_at_least(node->version, 2) ? sql_v2 : sql_v1;
 	const char *params[1] = {cascade};
 	struct actual_identity *id = &node->self;
@@ -238,6 +239,14 @@ static int read_identity(struct actual_node *node, PGconn *conn, const char *cas
 	id->worker_error = dup_value(res, 0, 6);
 	id->parallel_copies =
 	    PQgetisnull(res, 0, 7) ? 0 : (int)strtol(PQgetvalue(res, 0, 7), NULL, 10);
+	if (bool_value(res, 0, 8)) {
+		/* pgq_set.fence exists in this catalog: is the node fenced? */
+		PQclear(res);
+		res = NULL;
+		if (sky_pg_exec(&res, conn, err, "select pgq_set.is_fenced($1)", 1, params) < 0)
+			goto out;
+		id->fenced = bool_value(res, 0, 0);
+	}
 	ret = 0;
 out:
 	PQclear(res);

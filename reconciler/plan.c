@@ -3,13 +3,14 @@
  *
  * Phases, each over the nodes in provider order (the root, then every node after its
  * provider, file order among equals):
- *   1. install / upgrade pgq_set
+ *   1. install / upgrade pgq_set (dead nodes too, so that they can be fenced)
+ *   1b. fence reachable nodes marked dead
  *   2. renames (before anything that names the new name)
  *   3. member rows for every topology node, on every node
  *   4. create the root
  *   5. create branches and leaves
  *   6. settings of created nodes (parallel_copies)
- *   7. switchover (the root moves to a live branch)
+ *   7. switchover (the root moves to a live branch) or failover (from a dead root)
  *   8. topology changes of created nodes: change provider, pause, resume
  *   9. stale subscriptions: a provider forgets a subscriber that pulls from elsewhere
  *  10. drop nodes that are no longer in the topology (their subscribers moved in 8)
@@ -33,6 +34,7 @@ struct op_list {
 
 enum plan_phase {
 	PHASE_INSTALL = 0,
+	PHASE_FENCE,
 	PHASE_RENAME,
 	PHASE_MEMBERS,
 	PHASE_ROOT,
@@ -158,7 +160,7 @@ static void order_nodes(struct plan_ctx *ctx)
 
 	ctx->order = sky_calloc(topo->n_nodes + 1, sizeof(*ctx->order));
 	for (size_t i = 0; i < topo->n_nodes; i++) {
-		if (topo->nodes[i].role != SKY_ROLE_ROOT)
+		if (topo->nodes[i].role != SKY_ROLE_ROOT || topo->nodes[i].dead)
 			continue;
 		if (n_roots++ == 0) {
 			placed[i] = true;
@@ -176,7 +178,7 @@ static void order_nodes(struct plan_ctx *ctx)
 			const struct topo_node *tn = &topo->nodes[i];
 			size_t p;
 
-			if (placed[i] || tn->role == SKY_ROLE_ROOT || !tn->provider)
+			if (placed[i] || tn->role == SKY_ROLE_ROOT || !tn->provider || tn->dead)
 				continue;
 			p = topo_index(topo, tn->provider);
 			if (p == (size_t)-1 || !placed[p])
@@ -189,7 +191,7 @@ static void order_nodes(struct plan_ctx *ctx)
 	for (size_t i = 0; i < topo->n_nodes; i++) {
 		const struct topo_node *tn = &topo->nodes[i];
 
-		if (placed[i] || tn->role == SKY_ROLE_ROOT)
+		if (placed[i] || tn->role == SKY_ROLE_ROOT || tn->dead)
 			continue;
 		if (!tn->provider)
 			problem_add(ctx, tn->name, "a %s needs a provider",
@@ -361,6 +363,115 @@ static void plan_switchover(struct plan_ctx *ctx, const struct node_view *views,
 	op->paused = to->want->paused;
 }
 
+/*
+ * The root is dead (dead: true in the file) and the file's root is a live branch that is not
+ * the root yet: a failover (DESIGN invariant 9). The dead root is found by following the new
+ * root's provider chain in the catalogs. Its surviving subscribers are the live nodes whose
+ * catalog names it as provider; the new root must first reach the most advanced position any
+ * of the branches among them holds. A live old root that is only unreachable is no failover:
+ * the file must say dead: true (a failover is never inferred from a connection failure).
+ */
+static void plan_failover(struct plan_ctx *ctx, const struct node_view *views, size_t n_views)
+{
+	const struct topo_node *want = topology_root(ctx->topo);
+	const struct node_view *to = NULL, *src = NULL;
+	const char *hop;
+	const struct topo_node *dead = NULL;
+	struct sky_buf surv;
+	struct plan_op *op;
+
+	if (!want || ctx->switch_to)
+		return;
+	for (size_t k = 0; k < n_views; k++) {
+		if (views[k].want == want)
+			to = &views[k];
+		if (view_created(&views[k]) && views[k].have->self.role == SKY_ROLE_ROOT)
+			return; /* a live node is the root in its catalog: no failover */
+	}
+	if (!to || !view_created(to))
+		return;
+	/* follow the catalogs' providers up from the new root to a dead or unreachable node */
+	hop = to->have->self.provider;
+	for (size_t guard = 0; hop && guard <= n_views; guard++) {
+		const struct topo_node *hn = topo_node_by_stored(ctx->topo, hop);
+		const struct actual_node *ha = hn ? actual_state_node(ctx->actual, hn->name) : NULL;
+
+		if (!hn)
+			break;
+		if (hn->dead) {
+			dead = hn;
+			break;
+		}
+		if (!ha || !ha->reachable) {
+			problem_add(
+			    ctx, want->name,
+			    "cannot become the root: node \"%s\" above it is unreachable but "
+			    "not marked dead (to fail over from it, set \"dead: true\" on it; a "
+			    "failover is never inferred from a connection failure)",
+			    hn->name);
+			return;
+		}
+		hop = ha->created ? ha->self.provider : NULL;
+	}
+	if (!dead)
+		return;
+	ctx->switch_from = dead->name;
+	ctx->switch_to = want->name;
+	if (to->have->self.role != SKY_ROLE_BRANCH) {
+		problem_add(ctx, want->name, "a %s cannot become the root (make it a branch first)",
+		            sky_role_name(to->have->self.role));
+		return;
+	}
+	for (size_t i = 0; i < to->have->n_tables; i++) {
+		const struct actual_table *at = &to->have->tables[i];
+
+		if (at->state && strcmp(at->state, "ok") != 0) {
+			problem_add(
+			    ctx, want->name,
+			    "cannot become the root: table %s is %s (it holds only part of the "
+			    "table)",
+			    at->name, at->state);
+			return;
+		}
+	}
+	/* the survivors directly under the dead root, and the most advanced branch among them */
+	sky_buf_init(&surv);
+	src = to;
+	for (size_t k = 0; k < n_views; k++) {
+		const struct node_view *v = &views[k];
+
+		if (!view_created(v) || !stored_is(ctx->topo, v->have->self.provider, dead->name))
+			continue;
+		sky_buf_addf(&surv, "%s%s %lld", surv.len ? ", " : "", v->want->name,
+		             v->have->self.last_tick);
+		if (v->have->self.role == SKY_ROLE_BRANCH &&
+		    v->have->self.last_tick > src->have->self.last_tick)
+			src = v;
+	}
+	for (size_t k = 0; k < n_views; k++) {
+		const struct node_view *v = &views[k];
+
+		if (view_created(v) && v->have->self.role == SKY_ROLE_LEAF &&
+		    stored_is(ctx->topo, v->have->self.provider, dead->name) &&
+		    v->have->self.last_tick > src->have->self.last_tick) {
+			problem_add(
+			    ctx, v->want->name,
+			    "leaf at tick %lld is ahead of every surviving branch (%s at %lld): "
+			    "it applied events no survivor holds; remove it from the file "
+			    "and add it again to copy it afresh",
+			    v->have->self.last_tick, src->want->name, src->have->self.last_tick);
+			sky_buf_release(&surv);
+			return;
+		}
+	}
+	op = op_add(ctx, PHASE_SWITCHOVER, PLAN_OP_FAILOVER, PLAN_ACTION_CHANGE, want->name);
+	op->from = sky_strdup(dead->name);
+	op->subject = src != to ? sky_strdup(src->want->name) : NULL;
+	op->to = sky_asprintf("%lld", src->have->self.last_tick);
+	op->survivors = sky_buf_detach(&surv);
+	op->paused = want->paused;
+}
+
 /* A created node must be what the topology says; what would take more than the operations
  * this version has to change is reported as a problem. */
 static void plan_check_identity(struct plan_ctx *ctx, const struct node_view *v)
@@ -454,6 +565,13 @@ static void plan_unregisters(struct plan_ctx *ctx, const struct node_view *v)
 
 		if (!ts)
 			continue; /* not in the topology: dropped (plan_drops) */
+		if (ts->dead) {
+			/* fenced: it must not pin retention here any more */
+			op = op_add(ctx, PHASE_UNREGISTER, PLAN_OP_UNREGISTER, PLAN_ACTION_REMOVE,
+			            v->want->name);
+			op->subject = sky_strdup(sub->name);
+			continue;
+		}
 		if (ts->role != SKY_ROLE_ROOT && ts->provider &&
 		    strcmp(ts->provider, v->want->name) == 0)
 			continue;
@@ -503,25 +621,59 @@ static void plan_drops(struct plan_ctx *ctx, const struct node_view *views, size
 	free(seen);
 }
 
+static void plan_member(struct plan_ctx *ctx, const struct node_view *v, const struct topo_node *m)
+{
+	const struct actual_member *am = v->fresh ? NULL : actual_node_member(v->have, m->name);
+	bool same_location;
+	struct plan_op *op;
+
+	/* a renamed member keeps its row: the rename phase gives it the new name */
+	if (!am && !v->fresh && m->renamed_from)
+		am = actual_node_member(v->have, m->renamed_from);
+	same_location = am && am->location && strcmp(am->location, m->dsn) == 0;
+	if (same_location && am->dead == m->dead)
+		return;
+	op = op_add(ctx, PHASE_MEMBERS, am ? PLAN_OP_UPDATE_MEMBER : PLAN_OP_ADD_MEMBER,
+	            am ? PLAN_ACTION_CHANGE : PLAN_ACTION_ADD, v->want->name);
+	op->subject = sky_strdup(m->name);
+	op->location = sky_strdup(m->dsn);
+	op->dead = m->dead; /* dead: true in the file (failover), false again at a rejoin */
+	if (am && !same_location)
+		op->to = sky_strdup(am->dead != m->dead
+		                        ? (m->dead ? "location, dead" : "location, alive")
+		                        : "location");
+	else if (am)
+		op->to = sky_strdup(m->dead ? "dead" : "alive");
+}
+
+/* Every node of the topology is a member of every live node's catalog, dead ones marked. */
 static void plan_members(struct plan_ctx *ctx, const struct node_view *v)
 {
-	for (size_t k = 0; k < ctx->n_order; k++) {
-		const struct topo_node *m = &ctx->topo->nodes[ctx->order[k]];
-		const struct actual_member *am =
-		    v->fresh ? NULL : actual_node_member(v->have, m->name);
-		struct plan_op *op;
+	for (size_t k = 0; k < ctx->n_order; k++)
+		plan_member(ctx, v, &ctx->topo->nodes[ctx->order[k]]);
+	for (size_t i = 0; i < ctx->topo->n_nodes; i++) {
+		if (ctx->topo->nodes[i].dead)
+			plan_member(ctx, v, &ctx->topo->nodes[i]);
+	}
+}
 
-		/* a renamed member keeps its row: the rename phase gives it the new name */
-		if (!am && !v->fresh && m->renamed_from)
-			am = actual_node_member(v->have, m->renamed_from);
-		if (am && am->location && strcmp(am->location, m->dsn) == 0)
+/*
+ * Nodes marked dead: a reachable one is fenced first thing (after installing pgq_set there if
+ * needed); an unreachable one is expected and no problem (it is fenced when it comes back).
+ */
+static void plan_dead_nodes(struct plan_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->topo->n_nodes; i++) {
+		const struct topo_node *tn = &ctx->topo->nodes[i];
+		const struct actual_node *an = actual_state_node(ctx->actual, tn->name);
+		struct node_view v = {.want = tn, .have = an, .usable = an && an->reachable};
+
+		if (!tn->dead || !v.usable || !an->has_pgq_set || !an->created)
 			continue;
-		op = op_add(ctx, PHASE_MEMBERS, am ? PLAN_OP_UPDATE_MEMBER : PLAN_OP_ADD_MEMBER,
-		            am ? PLAN_ACTION_CHANGE : PLAN_ACTION_ADD, v->want->name);
-		op->subject = sky_strdup(m->name);
-		op->location = sky_strdup(m->dsn);
-		/* a member marked dead stays dead: only failover/resurrect change that */
-		op->dead = am ? am->dead : false;
+		plan_install(ctx, &v);
+		if (an->self.fenced)
+			continue;
+		op_add(ctx, PHASE_FENCE, PLAN_OP_FENCE, PLAN_ACTION_CHANGE, tn->name);
 	}
 }
 
@@ -665,6 +817,7 @@ static void op_clear(struct plan_op *op)
 	free(op->from);
 	free(op->to);
 	free(op->location);
+	free(op->survivors);
 }
 
 int plan_build(struct plan **out, const struct topology *topo, const struct actual_state *actual,
@@ -707,7 +860,9 @@ int plan_build(struct plan **out, const struct topology *topo, const struct actu
 			plan_install(&ctx, &views[k]);
 	}
 	plan_renames(&ctx, views, ctx.n_order);
+	plan_dead_nodes(&ctx);
 	plan_switchover(&ctx, views, ctx.n_order);
+	plan_failover(&ctx, views, ctx.n_order);
 	for (size_t k = 0; k < ctx.n_order; k++) {
 		if (views[k].usable)
 			plan_check_identity(&ctx, &views[k]);
@@ -819,6 +974,8 @@ const char *plan_op_kind_name(enum plan_op_kind kind)
 	    [PLAN_OP_REMOVE_TABLE] = "remove_table",
 	    [PLAN_OP_RENAME] = "rename",
 	    [PLAN_OP_SWITCHOVER] = "switchover",
+	    [PLAN_OP_FENCE] = "fence",
+	    [PLAN_OP_FAILOVER] = "failover",
 	    [PLAN_OP_PAUSE] = "pause",
 	    [PLAN_OP_RESUME] = "resume",
 	    [PLAN_OP_CHANGE_PROVIDER] = "change_provider",
@@ -845,7 +1002,14 @@ void plan_op_describe(struct sky_buf *out, const struct plan_op *op)
 		sky_buf_addf(out, "add member \"%s\"", op->subject);
 		break;
 	case PLAN_OP_UPDATE_MEMBER:
-		sky_buf_addf(out, "update member \"%s\" location", op->subject);
+		if (op->to && strcmp(op->to, "location") != 0 &&
+		    strncmp(op->to, "location", 8) != 0)
+			sky_buf_addf(out, "mark member \"%s\" %s", op->subject, op->to);
+		else if (op->to && strcmp(op->to, "location") != 0)
+			sky_buf_addf(out, "update member \"%s\" location, mark it %s", op->subject,
+			             op->to + strlen("location, "));
+		else
+			sky_buf_addf(out, "update member \"%s\" location", op->subject);
 		break;
 	case PLAN_OP_CREATE_ROOT:
 		sky_buf_addf(out, "create root of cascade \"%s\"", op->subject);
@@ -875,6 +1039,21 @@ void plan_op_describe(struct sky_buf *out, const struct plan_op *op)
 		             "promote %s, attach %s under %s",
 		             op->from, op->node, op->from, op->node, op->node, op->from,
 		             op->provider);
+		break;
+	case PLAN_OP_FENCE:
+		sky_buf_adds(out, "fence (dead): refuse writes, stop its ticks, stop its worker");
+		break;
+	case PLAN_OP_FAILOVER:
+		sky_buf_addf(out, "failover from %s (dead): survivors' last ticks: %s; ", op->from,
+		             op->survivors ? op->survivors : "none");
+		if (op->subject)
+			sky_buf_addf(out, "catch up %s from %s to tick %s, ", op->node, op->subject,
+			             op->to);
+		sky_buf_addf(
+		    out,
+		    "promote %s; lost: whatever %s committed after tick %s (exact count at "
+		    "its rejoin)",
+		    op->node, op->from, op->to);
 		break;
 	case PLAN_OP_PAUSE:
 		sky_buf_adds(out, "pause: the worker stops between batches and acknowledges");
@@ -923,6 +1102,7 @@ json_t *plan_op_to_json(const struct plan_op *op)
 	case PLAN_OP_ADD_MEMBER:
 	case PLAN_OP_UPDATE_MEMBER:
 		json_object_set_new(o, "member", json_string(op->subject));
+		json_object_set_new(o, "dead", json_boolean(op->dead));
 		break;
 	case PLAN_OP_ADD_TABLE:
 		json_object_set_new(o, "table", json_string(op->subject));
@@ -942,6 +1122,14 @@ json_t *plan_op_to_json(const struct plan_op *op)
 		break;
 	case PLAN_OP_SWITCHOVER:
 		json_object_set_new(o, "old_root", json_string(op->from));
+		break;
+	case PLAN_OP_FAILOVER:
+		json_object_set_new(o, "dead_root", json_string(op->from));
+		json_object_set_new(o, "source",
+		                    op->subject ? json_string(op->subject) : json_null());
+		json_object_set_new(o, "last_surviving_tick", json_string(op->to));
+		json_object_set_new(o, "survivors",
+		                    json_string(op->survivors ? op->survivors : ""));
 		break;
 	default:
 		break;

@@ -46,6 +46,12 @@ enum plan_op_kind {
 	PLAN_OP_RENAME,              /* node = new name, subject = old name (ops/rename.c) */
 	PLAN_OP_SWITCHOVER,          /* node = the new root, from = the live old root, provider =
 	                                the old root's provider afterwards (ops/switchover.c) */
+	PLAN_OP_FENCE,               /* node = a node marked dead: writes refused, no ticks, its
+	                                worker refuses to run (ops/failover.c) */
+	PLAN_OP_FAILOVER,            /* node = the new root, from = the dead root, subject = the
+	                                most advanced survivor to catch up from (NULL: node is it),
+	                                to = the last surviving tick, survivors = "db2 12, db4 15"
+	                                (ops/failover.c) */
 	PLAN_OP_PAUSE,               /* stop the node's worker between batches (ops/pause.c) */
 	PLAN_OP_RESUME,              /* let it go on */
 	PLAN_OP_CHANGE_PROVIDER,     /* from = old provider, provider = new (ops/change_provider.c);
@@ -59,16 +65,17 @@ enum plan_op_kind {
 struct plan_op {
 	enum plan_op_kind kind;
 	enum plan_action action;
-	char *node;     /* the node the operation runs on (its main target) */
-	char *subject;  /* member node, table or cascade name; NULL when the kind has none */
-	char *provider; /* create branch/leaf: its provider (later: change provider); add/remove
-	                   table: the node's provider, NULL on the root; NULL otherwise */
-	char *from;     /* old value of a change (e.g. version); NULL when none */
-	char *to;       /* new value (e.g. version); NULL when none */
-	char *location; /* member operations: the DSN to store. Secret: never print it */
-	bool dead;      /* member operations: the dead flag to store */
-	bool create;    /* add table: create the structure where it is missing (create: true) */
-	bool paused;    /* change provider: the node stays paused afterwards (paused: true) */
+	char *node;      /* the node the operation runs on (its main target) */
+	char *subject;   /* member node, table or cascade name; NULL when the kind has none */
+	char *provider;  /* create branch/leaf: its provider (later: change provider); add/remove
+	                    table: the node's provider, NULL on the root; NULL otherwise */
+	char *from;      /* old value of a change (e.g. version); NULL when none */
+	char *to;        /* new value (e.g. version); NULL when none */
+	char *location;  /* member operations: the DSN to store. Secret: never print it */
+	bool dead;       /* member operations: the dead flag to store */
+	bool create;     /* add table: create the structure where it is missing (create: true) */
+	bool paused;     /* change provider: the node stays paused afterwards (paused: true) */
+	char *survivors; /* failover: every survivor's last tick, for the plan ("db2 12, db4 15") */
 };
 
 struct plan_problem {

@@ -73,6 +73,7 @@ struct node_marks {
 	struct topo_pos provider_key; /* the "provider" key */
 	struct topo_pos provider;     /* the provider value */
 	struct topo_pos renamed_from; /* the renamed_from value */
+	struct topo_pos dead;         /* the "dead" key */
 };
 
 struct table_marks {
@@ -567,6 +568,14 @@ static int node_read_renamed_from(struct topo_parse *p, void *obj, const struct 
 	return 0;
 }
 
+static int node_read_dead(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	struct topo_node *n = obj;
+
+	p->node_marks[n - p->topo->nodes].dead = ynode_pos(f->knode);
+	return field_bool(&n->dead, p, f);
+}
+
 static int node_read_paused(struct topo_parse *p, void *obj, const struct topo_field *f)
 {
 	return field_bool(&((struct topo_node *)obj)->paused, p, f);
@@ -584,6 +593,7 @@ static const struct topo_key node_keys[] = {
     {"paused", false, NULL, node_read_paused},
     {"parallel_copies", false, NULL, node_read_parallel_copies},
     {"renamed_from", false, NULL, node_read_renamed_from},
+    {"dead", false, NULL, node_read_dead},
 };
 
 static int read_nodes(struct topo_parse *p, void *obj, const struct topo_field *f)
@@ -1026,11 +1036,15 @@ static void check_nodes(struct topo_parse *p)
 		const struct node_marks *m = &p->node_marks[i];
 		long pi;
 
+		if (n->dead)
+			continue; /* fenced: kept for its DSN, counted for nothing else */
 		if (n->role == SKY_ROLE_ROOT) {
 			if (root)
 				note(p, m->role,
 				     "second root node \"%s\" (node \"%s\" is already the root; "
-				     "expected exactly one root)",
+				     "expected exactly one live root: mark the old one \"dead: "
+				     "true\" "
+				     "for a failover)",
 				     n->name, root->name);
 			else
 				root = n;
@@ -1064,6 +1078,11 @@ static void check_nodes(struct topo_parse *p)
 			     "provider \"%s\" of node \"%s\" is a leaf (expected a root or branch "
 			     "node)",
 			     n->provider, n->name);
+		else if (topo->nodes[pi].dead)
+			note(p, m->provider,
+			     "provider \"%s\" of node \"%s\" is dead (expected a live root or "
+			     "branch node: give \"%s\" another provider)",
+			     n->provider, n->name, n->name);
 	}
 	if (!root)
 		note(p, p->nodes_key, "no root node (expected exactly one node with role root)");
@@ -1372,7 +1391,7 @@ const struct topo_node *topology_node(const struct topology *topo, const char *n
 const struct topo_node *topology_root(const struct topology *topo)
 {
 	for (size_t i = 0; i < topo->n_nodes; i++)
-		if (topo->nodes[i].role == SKY_ROLE_ROOT)
+		if (topo->nodes[i].role == SKY_ROLE_ROOT && !topo->nodes[i].dead)
 			return &topo->nodes[i];
 	return NULL;
 }

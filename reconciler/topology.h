@@ -31,6 +31,7 @@ struct topo_node {
 	char *dsn;      /* may hold a password: never print it */
 	char *provider; /* NULL for the root */
 	bool paused;
+	bool dead;           /* fenced: never a provider, not counted as the root (failover) */
 	char *renamed_from;  /* the node's old name (rename), NULL when none */
 	int parallel_copies; /* per-node override; 0 = use settings.parallel_copies */
 	struct topo_pos pos; /* where the node's key is */
@@ -63,6 +64,7 @@ void topology_free(struct topology *topo);
 
 /* Borrowed pointers into topo, valid until topology_free; NULL when absent. */
 const struct topo_node *topology_node(const struct topology *topo, const char *name);
+/* The live root (dead nodes are skipped). */
 const struct topo_node *topology_root(const struct topology *topo);
 /* True when table t is wanted on node `node`. */
 bool topology_table_on_node(const struct topo_table *t, const char *node);

@@ -28,8 +28,10 @@ create extension if not exists pgq;
 \ir functions/create_tick.sql
 \ir functions/demote_root.sql
 \ir functions/deny_write.sql
+\ir functions/deny_writes.sql
 \ir functions/drop_member.sql
 \ir functions/drop_table_triggers.sql
+\ir functions/fence.sql
 \ir functions/final_tick.sql
 \ir functions/finish_catch_up.sql
 \ir functions/get_apply_tables.sql
@@ -37,6 +39,7 @@ create extension if not exists pgq;
 \ir functions/get_node.sql
 \ir functions/get_subscribers.sql
 \ir functions/get_tables.sql
+\ir functions/is_fenced.sql
 \ir functions/local_watermark.sql
 \ir functions/lock_writers.sql
 \ir functions/logutriga.sql
@@ -52,6 +55,7 @@ create extension if not exists pgq;
 \ir functions/report_watermark.sql
 \ir functions/row_urlencode.sql
 \ir functions/sequence_positions.sql
+\ir functions/sequences_past_keys.sql
 \ir functions/set_global_watermark.sql
 \ir functions/set_parallel_copies.sql
 \ir functions/set_paused.sql

@@ -95,7 +95,9 @@ int ops_change_provider_run(const struct admin_session *s, const struct plan_op 
 	if (ops_node_set_paused(s, node, op->paused, err) < 0)
 		goto out;
 	admin_step_done(node, op->paused ? "stays paused" : "resumed");
-	if (op->from && topology_node(s->topo, op->from)) {
+	/* a dead old provider (failover) is fenced and pins nothing that matters any more */
+	if (op->from && topology_node(s->topo, op->from) &&
+	    !topology_node(s->topo, op->from)->dead) {
 		const char *params[2] = {s->topo->cascade, node};
 
 		if (admin_node_exec(NULL, s, op->from,

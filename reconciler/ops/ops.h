@@ -40,6 +40,11 @@ int ops_change_provider_run(const struct admin_session *s, const struct plan_op 
 int ops_switchover_run(const struct admin_session *s, const struct plan_op *op,
                        struct sky_error *err);
 
+/* failover.c: fence a dead node; fail over from the dead root op->from to op->node */
+int ops_fence_run(const struct admin_session *s, const struct plan_op *op, struct sky_error *err);
+int ops_failover_run(const struct admin_session *s, const struct plan_op *op,
+                     struct sky_error *err);
+
 /* rename.c */
 int ops_rename_run(const struct admin_session *s, const struct plan_op *op, struct sky_error *err);
 

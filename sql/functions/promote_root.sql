@@ -1,4 +1,5 @@
-create or replace function pgq_set.promote_root(i_cascade text, i_sequences jsonb default '{}')
+create or replace function pgq_set.promote_root(i_cascade text, i_sequences jsonb default '{}',
+						 i_margin bigint default null)
 returns integer
 language plpgsql
 as $$
@@ -6,7 +7,9 @@ as $$
 -- becomes the queue: pgqd ticks it, inserts are allowed, and its sequences continue above
 -- every tick and event id it copied (DESIGN invariant 2). Its replicated tables take writes
 -- and are captured (the write-deny triggers give way to capture triggers). Sequences named
--- in i_sequences ({"schema.seq": value}, the old root's positions) are moved at least there.
+-- in i_sequences ({"schema.seq": value}, the old root's positions) are moved at least there;
+-- with i_margin (a failover: the old root's positions are lost), every sequence owned by a
+-- column of a replicated table is moved to the column's highest value plus i_margin.
 -- Every table must be in sync ('ok'). The caller pauses the worker first. Safe to re-run:
 -- returns 1 when promoted now, 0 when it is the root already.
 declare
@@ -61,6 +64,9 @@ begin
 			perform pgq.seq_setval(v_seq.key, v_seq.value::bigint);
 		end if;
 	end loop;
+	if i_margin is not null then
+		perform pgq_set.sequences_past_keys(i_cascade, i_margin);
+	end if;
 	return 1;
 end;
 $$;

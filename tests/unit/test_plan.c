@@ -383,14 +383,14 @@ START_TEST(test_dsn_changed)
 	char *json;
 	char *text;
 
-	/* db2 was fenced on db3 by a failover: an update keeps that */
+	/* db3's row says db2 is dead, the file does not: the file is the truth (a rejoin) */
 	actual_get(s, "db3")->members[1].dead = true;
 	free(t->nodes[1].dsn);
 	t->nodes[1].dsn = sky_strdup("host=10.9.9.9 dbname=app password=n3wsecret");
 	plan = plan_of(t, s);
 	ck_plan(plan, "~ db1: update member \"db2\" location\n"
 	              "~ db2: update member \"db2\" location\n"
-	              "~ db3: update member \"db2\" location\n");
+	              "~ db3: update member \"db2\" location, mark it alive\n");
 	ck_assert_uint_eq(plan->n_change, 3);
 	ck_assert_uint_eq(plan->n_add, 0);
 	for (size_t i = 0; i < plan->n_ops; i++) {
@@ -398,7 +398,7 @@ START_TEST(test_dsn_changed)
 		ck_assert_str_eq(plan->ops[i].location, t->nodes[1].dsn);
 	}
 	ck_assert(!plan->ops[0].dead);
-	ck_assert(plan->ops[2].dead);
+	ck_assert(!plan->ops[2].dead);
 
 	/* nothing printable carries the DSN */
 	doc = plan_to_json(plan);
@@ -519,6 +519,88 @@ START_TEST(test_provider_changed)
 	plan = plan_of(t, s);
 	ck_plan(plan, "! db3: provider change db2 -> db1 waits until the node's tables are in sync "
 	              "(table public.a is catching-up)\n");
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t);
+}
+END_TEST
+
+START_TEST(test_failover)
+{
+	struct topology *t = topo_new();
+	struct actual_state *s;
+	struct plan *plan;
+	char *text;
+
+	/* db1 root, branches db2 (tick 12) and db4 (tick 15), leaf db3 under db2 */
+	topo_add_node(t, "db1", SKY_ROLE_ROOT, NULL);
+	topo_add_node(t, "db2", SKY_ROLE_BRANCH, "db1");
+	topo_add_node(t, "db3", SKY_ROLE_LEAF, "db2");
+	topo_add_node(t, "db4", SKY_ROLE_BRANCH, "db1");
+	topo_add_table(t, "public.a", NULL);
+	s = actual_new(t, ST_TABLES);
+	actual_get(s, "db2")->self.last_tick = 12;
+	actual_get(s, "db4")->self.last_tick = 15;
+	/* the file: db1 dead (unreachable), db2 the root, db4 under db2 */
+	t->nodes[0].dead = true;
+	t->nodes[1].role = SKY_ROLE_ROOT;
+	free(t->nodes[1].provider);
+	t->nodes[1].provider = NULL;
+	free(t->nodes[3].provider);
+	t->nodes[3].provider = sky_strdup("db2");
+	{
+		struct actual_node *an = actual_get(s, "db1");
+
+		actual_node_clear(an);
+		an->name = sky_strdup("db1");
+		an->error = sky_strdup("connection refused");
+	}
+	plan = plan_of(t, s);
+	text = plan_text(plan);
+	ck_assert_msg(strstr(text,
+	                     "~ db2: failover from db1 (dead): survivors' last ticks: db2 12, "
+	                     "db4 15; catch up db2 from db4 to tick 15, promote db2; lost: "
+	                     "whatever db1 committed after tick 15 (exact count at its "
+	                     "rejoin)\n") != NULL,
+	              "%s", text);
+	ck_assert_msg(strstr(text, "~ db4: change provider db1 -> db2") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "~ db2: mark member \"db1\" dead\n") != NULL, "%s", text);
+	ck_assert_uint_eq(plan->n_problems, 0);
+	free(text);
+	plan_free(plan);
+
+	/* the same move without dead: true is refused with what to do */
+	t->nodes[0].dead = false;
+	t->nodes[0].role = SKY_ROLE_BRANCH;
+	t->nodes[0].provider = sky_strdup("db2");
+	plan = plan_of(t, s);
+	text = plan_text(plan);
+	ck_assert_msg(strstr(text, "! db2: cannot become the root: node \"db1\" above it is "
+	                           "unreachable but not marked dead") != NULL,
+	              "%s", text);
+	free(text);
+	plan_free(plan);
+
+	/* a fenced dead node that is reachable again is fenced first thing */
+	t->nodes[0].dead = true;
+	actual_node_stage(s, t, "db1", ST_TABLES);
+	actual_get(s, "db1")->self.role = SKY_ROLE_ROOT;
+	free(actual_get(s, "db1")->self.provider);
+	actual_get(s, "db1")->self.provider = NULL;
+	plan = plan_of(t, s);
+	text = plan_text(plan);
+	ck_assert_msg(strncmp(text,
+	                      "~ db1: fence (dead): refuse writes, stop its ticks, stop its "
+	                      "worker\n",
+	                      60) == 0,
+	              "%s", text);
+	free(text);
+	plan_free(plan);
+	actual_get(s, "db1")->self.fenced = true;
+	plan = plan_of(t, s);
+	text = plan_text(plan);
+	ck_assert_msg(strstr(text, "fence") == NULL, "%s", text);
+	free(text);
 	plan_free(plan);
 	actual_state_free(s);
 	topo_release(t);
@@ -1304,6 +1386,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, test_role_changed);
 	tcase_add_test(tc, test_provider_changed);
 	tcase_add_test(tc, test_stale_subscriber_unregistered);
+	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_pause_resume);
 	tcase_add_test(tc, test_rename);
 	tcase_add_test(tc, test_drop_node);
