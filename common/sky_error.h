@@ -12,6 +12,12 @@
 
 #define SKY_ERROR_MSG_LEN 1024
 
+/* pgq_set's own SQLSTATEs (class SK, docs/errors.md) */
+#define SKY_SQLSTATE_DEFERRABLE_KEY "SK001" /* add_table: deferrable primary key refused */
+#define SKY_SQLSTATE_NO_TICK "SK002"        /* register_subscriber_at: tick not in the queue */
+#define SKY_SQLSTATE_FENCED "SK003"         /* worker_state: the node is marked dead */
+#define SKY_SQLSTATE_LOST_POSITION "SK004"  /* the batch offered is not the node's next */
+
 struct sky_error {
 	char message[SKY_ERROR_MSG_LEN];
 	char sqlstate[6]; /* "" when the error did not come from the server */

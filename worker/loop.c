@@ -234,7 +234,8 @@ static enum wk_state fail(struct wk *w, struct sky_error *err, bool record)
 	enum wk_state next = WK_BACKOFF;
 	char c[256];
 	char msg[SKY_ERROR_MSG_LEN + 128];
-	bool lost = strstr(err->message, "lost position") != NULL;
+	bool lost = strcmp(err->sqlstate, SKY_SQLSTATE_LOST_POSITION) == 0;
+	bool fenced = strcmp(err->sqlstate, SKY_SQLSTATE_FENCED) == 0;
 
 	abort_batch(w);
 	sky_error_oneline(err);
@@ -247,7 +248,8 @@ static enum wk_state fail(struct wk *w, struct sky_error *err, bool record)
 	w->in_batch = false;
 	w->failures++;
 
-	if (lost) {
+	if (lost || fenced) {
+		/* never guess a position; a fenced node must not run at all */
 		sky_errorlog("%s: %s", c, err->message);
 		record_error(w, msg);
 		w->exit_code = 1;
@@ -701,6 +703,7 @@ static enum wk_state st_next_batch(struct wk *w)
 			              "lost position: node \"%s\" has completed no tick but "
 			              "provider \"%s\" offers batch (%lld, %lld]",
 			              w->node, w->provider, w->batch.prev_tick, w->batch.cur_tick);
+		snprintf(err.sqlstate, sizeof(err.sqlstate), "%s", SKY_SQLSTATE_LOST_POSITION);
 		next = fail(w, &err, true);
 	}
 out:

@@ -44,7 +44,7 @@ out:
 	return ret;
 }
 
-/* Step 2: SQLSTATE SKY01 (the tick is not on the provider) is waited out while it is behind. */
+/* Step 2: SQLSTATE SK002 (the tick is not on the provider) is waited out while it is behind. */
 static int register_at(const struct admin_session *s, const char *provider, const char *node,
                        const char *tick, struct sky_error *err)
 {
@@ -56,7 +56,7 @@ static int register_at(const struct admin_session *s, const char *provider, cons
 		                    "select pgq_set.register_subscriber_at($1, $2, $3)", 3, params,
 		                    err) == 0)
 			return 0;
-		if (strcmp(err->sqlstate, "SKY01") != 0 || waited >= s->wait_ms)
+		if (strcmp(err->sqlstate, SKY_SQLSTATE_NO_TICK) != 0 || waited >= s->wait_ms)
 			return -1;
 		sky_debug("%s: waiting for tick %s: %s", provider, tick, err->message);
 		ops_sleep_ms(200);

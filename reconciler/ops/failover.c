@@ -16,6 +16,7 @@
  * The other survivors re-attach at their own ticks by the change-provider operations that the
  * plan puts after this one (their old provider, D, is skipped when they unregister).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,11 +62,21 @@ static int catch_up(const struct admin_session *s, const char *node, const char 
 {
 	const char *cascade = s->topo->cascade;
 	long long have = node_last_tick(s, node, err);
+	const char *params[1] = {cascade};
+	PGresult *res = NULL;
+	bool moved;
 	int waited = 0;
 
 	if (have < 0)
 		return -1;
-	if (have < target) {
+	/* a re-run finds it pulling from the source already: its registration stays as it is */
+	if (admin_node_exec(&res, s, node, "select provider_node from pgq_set.get_node($1)", 1,
+	                    params, err) < 0)
+		return -1;
+	moved = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
+	        strcmp(PQgetvalue(res, 0, 0), source) == 0;
+	PQclear(res);
+	if (have < target && !moved) {
 		char *tick = sky_asprintf("%lld", have);
 		const char *rparams[3] = {cascade, node, tick};
 		const char *pparams[2] = {cascade, source};

@@ -98,7 +98,7 @@ static int register_at(const struct admin_session *s, const char *provider, cons
 		                    "select pgq_set.register_subscriber_at($1, $2, $3)", 3, params,
 		                    err) == 0)
 			return 0;
-		if (strcmp(err->sqlstate, "SKY01") != 0 || waited >= s->wait_ms)
+		if (strcmp(err->sqlstate, SKY_SQLSTATE_NO_TICK) != 0 || waited >= s->wait_ms)
 			return -1;
 		ops_sleep_ms(100);
 		waited += 100;

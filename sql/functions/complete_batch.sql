@@ -14,7 +14,8 @@ begin
 	end if;
 	if v_node.last_tick is distinct from i_prev_tick then
 		raise exception 'lost position: node "%" completed tick % but the batch is (%, %]',
-			v_node.node_name, v_node.last_tick, i_prev_tick, i_cur_tick;
+			v_node.node_name, v_node.last_tick, i_prev_tick, i_cur_tick
+			using errcode = 'SK004';
 	end if;
 	update pgq_set.node set last_tick = i_cur_tick, worker_seen = now()
 	 where cascade = i_cascade;

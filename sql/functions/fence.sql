@@ -6,7 +6,7 @@ as $$
 -- never act as part of the cascade again until it rejoins. Its replicated tables refuse
 -- application writes (deny_writes), its queue takes no ticks or events (external ticker,
 -- inserts disabled: pgqd and capture stop), its worker is paused and refuses to run (its own
--- member row says dead: worker_state raises SQLSTATE SKY02). Its data and queue stay, for the
+-- member row says dead: worker_state raises SQLSTATE SK003). Its data and queue stay, for the
 -- rejoin to report what never reached the survivors. Safe to re-run. Returns 1 when something
 -- changed.
 declare

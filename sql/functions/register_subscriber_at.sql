@@ -7,7 +7,7 @@ as $$
 -- change of provider). Registers it as a PgQ consumer at that tick, or moves an existing
 -- registration there, and records it as a subscriber. The caller makes sure the node's
 -- worker is quiescent (paused and acknowledged), so the position cannot move meanwhile.
--- Fails with SQLSTATE SKY01 when this node's queue does not have the tick: not there yet
+-- Fails with SQLSTATE SK002 when this node's queue does not have the tick: not there yet
 -- (the caller waits) or rotated away (the node cannot move here).
 declare
 	v_node pgq_set.node%rowtype;
@@ -32,7 +32,7 @@ begin
 		       where q.queue_name = i_cascade and t.tick_id = i_tick_id) then
 		raise exception 'node "%" does not have tick % of node "%" (its ticks: % to %)',
 			v_node.node_name, i_tick_id, i_node_name, v_min, v_max
-			using errcode = 'SKY01',
+			using errcode = 'SK002',
 			      hint = case when i_tick_id > v_max then 'it is behind: wait until it caught up'
 					  else 'the tick was rotated away' end;
 	end if;

@@ -29,7 +29,7 @@ begin
 	if exists (select 1 from pgq_set.member m
 		    where m.cascade = worker_state.cascade and m.node_name = worker_state.node_name and m.dead) then
 		raise exception 'node "%" is fenced: it is marked dead in cascade "%" (failover); it rejoins when the topology no longer says dead: true',
-			node_name, worker_state.cascade using errcode = 'SKY02';
+			node_name, worker_state.cascade using errcode = 'SK003';
 	end if;
 	if provider_node is not null and provider_location is null then
 		raise exception 'node "%": location of provider "%" is unknown', node_name, provider_node;

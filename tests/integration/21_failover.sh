@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# 21: failover (DESIGN invariant 9; issue 14) and fencing.
+# root db1, branches db2 and db4, leaf db3 under db2. Under a pgbench load on the root, db2's
+# worker is stopped for a while so that db2 falls behind db4; then the root's server stops with
+# -m immediate. The file marks db1 dead and names the lagging db2 as the root:
+# - --dry-run names the failover, every survivor's last tick, the catch-up source (db4) and the
+#   last surviving tick;
+# - the apply is killed (SIGKILL, test hook) while db2 catches up from db4; the next apply
+#   finishes: db2 reached db4's position before its promotion (the most advanced survivor's
+#   data is kept), db4 re-attached under db2; db2, db3 and db4 are equal, counter = log rows;
+# - db1 started again: the next reconcile fences it first thing; it refuses writes, takes no
+#   ticks, its worker exits (fenced) and it is never a provider; everything the survivors hold
+#   is on db1, and db1 holds exactly the lost transactions more (counted by the counter);
+# - the load goes on on db2: serial keys continue past the keys of the lost transactions.
+# shellcheck source=tests/lib/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+
+RECONCILE=$(sky_reconcile_bin)
+sky_need_bin "$RECONCILE"
+sky_need_bin "$(sky_worker_bin)"
+NODES=(db1 db2 db3 db4)
+TABLES=(public.acct public.counter public.log)
+
+for n in "${NODES[@]}"; do
+	sky_pg_new "$n"
+	sky_psql "$n" <<'SQL'
+create table public.acct (id int primary key, balance bigint not null);
+create table public.counter (id int primary key, n bigint not null);
+create table public.log (id bigserial primary key, acct int not null);
+SQL
+done
+sky_psql db1 <<'SQL'
+insert into public.acct select g, 0 from generate_series(1, 10000) g;
+insert into public.counter values (1, 0);
+SQL
+cat >"$SKY_TMP/load.sql" <<'SQL'
+\set k random(1, 10000)
+begin;
+update public.acct set balance = balance + 1 where id = :k;
+update public.counter set n = n + 1 where id = 1;
+insert into public.log (acct) values (:k);
+end;
+SQL
+
+TOPO=$SKY_TMP/topology.yaml
+sky_topology_write_nodes "$TOPO" "db1 root" "db2 branch db1" "db4 branch db1" "db3 leaf db2" -- "${TABLES[@]}"
+sky_run reconcile "$RECONCILE" -f "$TOPO"
+sky_expect_rc 0 "create the cascade"
+sky_pgqd_start "${NODES[@]}"
+for n in "${NODES[@]}"; do
+	sky_worker_start "$n"
+done
+sky_wait_all_tables_ok 120 db2 db3 db4
+
+sky_check "db2 falls behind db4 under load, then the root dies"
+sky_pgbench_bg load db1 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 60 -R 100
+sleep 2
+sky_worker_stop db2
+sleep 3
+sky_pg_stop db1 immediate
+sky_bg_wait load || true
+sky_worker_start db2
+sleep 1
+t2=$(sky_node_tick db2)
+t4=$(sky_node_tick db4)
+sky_log "last ticks: db2 $t2, db4 $t4"
+((t2 < t4)) || sky_fail "db2 ($t2) was to be behind db4 ($t4)"
+
+sky_check "the file: db1 dead, db2 the root"
+sky_topology_write_nodes "$TOPO" "db1 root|dead: true" "db2 root" "db4 branch db2" "db3 leaf db2" -- "${TABLES[@]}"
+sky_run dry-run "$RECONCILE" -f "$TOPO" --dry-run
+sky_expect_rc 2 "the dry-run finds the failover"
+sky_assert_contains "$SKY_OUT" "~ db2: failover from db1 (dead): survivors' last ticks: db2 $t2, db4 $t4; catch up db2 from db4 to tick $t4, promote db2" \
+	"the plan names survivors, source and last surviving tick"
+sky_assert_contains "$SKY_OUT" "~ db4: change provider db1 -> db2" "db4 re-attaches under db2"
+SKY_RECONCILE_KILL_AFTER_STEP=2 sky_run killed "$RECONCILE" -f "$TOPO" -v
+[ "$SKY_RC" = 137 ] || sky_fail "the apply was to be killed after step 2 (exit $SKY_RC)"
+sky_run apply "$RECONCILE" -f "$TOPO" -v
+sky_expect_rc 0 "the next apply finishes the failover"
+sky_run dry-run-2 "$RECONCILE" -f "$TOPO" --dry-run
+sky_expect_rc 0 "nothing left to do (the dead root is unreachable, which is no problem)"
+sky_assert_eq "$(sky_psql db2 -c "select node_role from pgq_set.get_node('app')")" root "db2 is the root"
+sky_assert_eq "$(sky_psql db4 -c "select provider_node from pgq_set.get_node('app')")" db2 "db4 is under db2"
+sky_assert_eq "$(sky_psql db2 -c "select dead from pgq_set.member where node_name = 'db1'")" t "db1 is marked dead on db2"
+SKY_ROOT=db2
+sky_wait_caught_up db3 db4 120
+for t in "${TABLES[@]}"; do
+	sky_assert_tables_equal "$t" db2 db3 db4
+done
+n_surv=$(sky_psql db2 -c "select n from public.counter")
+sky_assert_eq "$(sky_psql db2 -c "select count(*) from public.log")" "$n_surv" "counter equals log rows on the new root"
+((n_surv > 0)) || sky_fail "nothing replicated"
+sky_psql db2 -c "\\copy (select id, acct from public.log) to '$SKY_TMP/surv_log.txt'"
+
+sky_check "db1 comes back: fenced by the next reconcile"
+sky_pg_start db1
+sky_run fence "$RECONCILE" -f "$TOPO"
+sky_expect_rc 0 "reconcile with db1 reachable"
+sky_assert_contains "$SKY_OUT" "~ db1: fence (dead)" "db1 is fenced first thing"
+sky_wait_for 30 "db1's worker exits (fenced)" bash -c "! kill -0 ${SKY_WORKER_PID[db1]} 2>/dev/null"
+wait "${SKY_WORKER_PID[db1]}" 2>/dev/null || true
+unset "SKY_WORKER_PID[db1]"
+sky_assert_contains "$SKY_TMP/log/db1.worker.log" "is fenced" "the worker said why it stopped"
+if sky_psql db1 -c "insert into public.log (acct) values (1)" >/dev/null 2>&1; then
+	sky_fail "fenced db1 accepted an application write"
+fi
+sky_ok "fenced db1 refuses application writes"
+sky_assert_eq "$(sky_psql db1 -c "select queue_external_ticker and queue_disable_insert from pgq.queue where queue_name = 'app'")" \
+	t "fenced db1's queue takes no ticks or events"
+n_db1=$(sky_psql db1 -c "select n from public.counter")
+present=$(sky_psql db1 <<SQL
+create temp table surv (id bigint, acct int);
+\copy surv from '$SKY_TMP/surv_log.txt'
+select count(*) from surv s join public.log l using (id, acct);
+SQL
+)
+sky_assert_eq "$present" "$n_surv" "every row the survivors hold is on db1"
+sky_assert_eq "$(sky_psql db1 -c "select count(*) from public.log")" "$n_db1" "counter equals log rows on db1"
+sky_log "lost in the failover: $((n_db1 - n_surv)) transactions (db1 $n_db1, survivors $n_surv)"
+((n_db1 >= n_surv)) || sky_fail "db1 holds fewer transactions than the survivors"
+
+sky_check "the load goes on on the new root"
+sky_pgbench_bg load2 db2 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 4 -R 100
+sky_bg_wait load2 || sky_fail "pgbench on the new root failed: $(tail -n 5 "$SKY_TMP/log/load2.out")"
+sky_wait_caught_up db3 db4 120
+for t in "${TABLES[@]}"; do
+	sky_assert_tables_equal "$t" db2 db3 db4
+done
+sky_assert_eq "$(sky_psql db2 -c "select (select n from public.counter) = (select count(*) from public.log)")" t \
+	"counter equals log rows after the new load"
+sky_run final "$RECONCILE" -f "$TOPO" --dry-run
+sky_expect_rc 0 "converged, db1 stays fenced"
+sky_check_workers
+sky_ok "failover"
