@@ -10,7 +10,8 @@
 #   provider) crashes: it keeps its own position and the leaf's finishes, nothing is lost.
 # The workers keep running through the crashes: a backend that ends normally drops its temporary
 # tables, and a commit that drops files waits for its flush, which would flush everything before it.
-# Without the fix the leaf's or the branch's worker stops with "lost position" here.
+# Without the fix the leaf's or the branch's worker stops with "lost position" here, unless the wal
+# writer happened to flush between the last batch and the crash (a few ms out of its 10 s period).
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
