@@ -224,6 +224,8 @@ int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct
 		return ops_fence_run(s, op, err);
 	case PLAN_OP_FAILOVER:
 		return ops_failover_run(s, op, err);
+	case PLAN_OP_REJOIN:
+		return ops_rejoin_run(s, op, err);
 	case PLAN_OP_PAUSE:
 		return ops_pause_run(s, op, err);
 	case PLAN_OP_RESUME:

@@ -29,7 +29,8 @@ struct apply_opts {
 	bool dry_run;
 	bool json;
 	bool verbose;
-	int wait_s; /* --wait-timeout */
+	int wait_s;           /* --wait-timeout */
+	const char *lost_dir; /* --lost-dir */
 };
 
 void cmd_apply_usage(FILE *out)
@@ -46,6 +47,8 @@ void cmd_apply_usage(FILE *out)
 	      "      --path PATH   the file inside the repository (default topology.yaml)\n"
 	      "  -n, --dry-run     print the plan, change nothing\n"
 	      "      --json        print the plan (and the outcome) as JSON\n"
+	      "      --lost-dir DIR\n"
+	      "                    where a rejoin writes the node's lost transactions (default .)\n"
 	      "      --wait-timeout SECONDS\n"
 	      "                    how long a step waits for a worker to pause or a provider\n"
 	      "                    to reach a tick (default 60)\n"
@@ -61,7 +64,7 @@ void cmd_apply_usage(FILE *out)
 /* 0 and *out filled, 1 when the caller should exit 0 (--help), -1 on a usage error. */
 static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 {
-	enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_JSON, OPT_WAIT };
+	enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_JSON, OPT_WAIT, OPT_LOST_DIR };
 	static const struct option longopts[] = {
 	    {"file", required_argument, NULL, 'f'},
 	    {"repo", required_argument, NULL, OPT_REPO},
@@ -70,6 +73,7 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 	    {"dry-run", no_argument, NULL, 'n'},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"wait-timeout", required_argument, NULL, OPT_WAIT},
+	    {"lost-dir", required_argument, NULL, OPT_LOST_DIR},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -100,6 +104,9 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 			break;
 		case OPT_JSON:
 			o.json = true;
+			break;
+		case OPT_LOST_DIR:
+			o.lost_dir = optarg;
 			break;
 		case OPT_WAIT: {
 			char *end;
@@ -458,6 +465,7 @@ int cmd_apply(int argc, char **argv)
 	memset(&popts, 0, sizeof(popts));
 	popts.sql_version = sql_version;
 	popts.sql_digest = sql_digest;
+	popts.lost_dir = opts.lost_dir ? opts.lost_dir : ".";
 	if (plan_build(&plan, topo, actual, &popts, &err) < 0) {
 		fprintf(stderr, "error: %s\n", err.message);
 		goto out;

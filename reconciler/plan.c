@@ -220,6 +220,12 @@ static bool view_created(const struct node_view *v)
 	return v->usable && !v->fresh && v->have->created;
 }
 
+/* Fenced (it was marked dead): only a rejoin, or staying dead, changes it. */
+static bool view_fenced(const struct node_view *v)
+{
+	return view_created(v) && v->have->self.fenced;
+}
+
 static void plan_install(struct plan_ctx *ctx, struct node_view *v)
 {
 	const struct actual_node *an = v->have;
@@ -327,7 +333,7 @@ static void plan_switchover(struct plan_ctx *ctx, const struct node_view *views,
 
 		if (v->want == want)
 			to = v;
-		else if (view_created(v) && v->have->self.role == SKY_ROLE_ROOT)
+		else if (view_created(v) && !view_fenced(v) && v->have->self.role == SKY_ROLE_ROOT)
 			from = v;
 	}
 	if (!from || !to || !view_created(to))
@@ -385,7 +391,8 @@ static void plan_failover(struct plan_ctx *ctx, const struct node_view *views, s
 	for (size_t k = 0; k < n_views; k++) {
 		if (views[k].want == want)
 			to = &views[k];
-		if (view_created(&views[k]) && views[k].have->self.role == SKY_ROLE_ROOT)
+		if (view_created(&views[k]) && !view_fenced(&views[k]) &&
+		    views[k].have->self.role == SKY_ROLE_ROOT)
 			return; /* a live node is the root in its catalog: no failover */
 	}
 	if (!to || !view_created(to))
@@ -489,6 +496,22 @@ static void plan_check_identity(struct plan_ctx *ctx, const struct node_view *v)
 			problem_add(ctx, tn->name, "creating a paused node is not supported yet");
 		return;
 	}
+	if (id->fenced) {
+		if (tn->role == SKY_ROLE_ROOT) {
+			problem_add(
+			    ctx, tn->name,
+			    "is fenced (it was marked dead): it rejoins as a branch or leaf "
+			    "under a live provider, not as the root");
+			return;
+		}
+		op = op_add(ctx, PHASE_TOPOLOGY, PLAN_OP_REJOIN, PLAN_ACTION_CHANGE, tn->name);
+		op->provider = sky_strdup(tn->provider);
+		op->to = sky_asprintf("%s/skycascade-lost-%s-%s.json",
+		                      ctx->opts->lost_dir ? ctx->opts->lost_dir : ".",
+		                      ctx->topo->cascade, tn->name);
+		op->paused = tn->paused;
+		return;
+	}
 	if (!stored_is(ctx->topo, id->name, tn->name)) {
 		problem_add(ctx, tn->name,
 		            "the database holds node \"%s\" of cascade \"%s\" (to rename it, add "
@@ -555,7 +578,7 @@ static void plan_renames(struct plan_ctx *ctx, const struct node_view *views, si
  */
 static void plan_unregisters(struct plan_ctx *ctx, const struct node_view *v)
 {
-	if (!view_created(v))
+	if (!view_created(v) || view_fenced(v))
 		return;
 	for (size_t i = 0; i < v->have->n_subscribers; i++) {
 		const struct actual_subscriber *sub = &v->have->subscribers[i];
@@ -627,6 +650,9 @@ static void plan_member(struct plan_ctx *ctx, const struct node_view *v, const s
 	bool same_location;
 	struct plan_op *op;
 
+	/* a fenced node's own row stays dead until its rejoin re-creates it */
+	if (view_fenced(v) && m == v->want)
+		return;
 	/* a renamed member keeps its row: the rename phase gives it the new name */
 	if (!am && !v->fresh && m->renamed_from)
 		am = actual_node_member(v->have, m->renamed_from);
@@ -706,7 +732,7 @@ static void plan_settings(struct plan_ctx *ctx, const struct node_view *v)
 	int have = 1;
 	struct plan_op *op;
 
-	if (tn->role == SKY_ROLE_ROOT)
+	if (tn->role == SKY_ROLE_ROOT || view_fenced(v))
 		return;
 	if (view_created(v) && v->have->self.parallel_copies > 0)
 		have = v->have->self.parallel_copies;
@@ -750,7 +776,7 @@ static void plan_table_removes(struct plan_ctx *ctx, const struct node_view *v)
 {
 	const struct topo_node *tn = v->want;
 
-	if (!view_created(v))
+	if (!view_created(v) || view_fenced(v))
 		return;
 	for (size_t i = 0; i < v->have->n_tables; i++) {
 		const struct actual_table *at = &v->have->tables[i];
@@ -777,6 +803,8 @@ static void plan_table_adds(struct plan_ctx *ctx, const struct node_view *v)
 	const struct topo_node *tn = v->want;
 	bool created = view_created(v);
 
+	if (view_fenced(v))
+		return; /* the rejoin re-creates it and adds its tables */
 	for (size_t t = 0; t < ctx->topo->n_tables; t++) {
 		const struct topo_table *tt = &ctx->topo->tables[t];
 		struct plan_op *op;
@@ -976,6 +1004,7 @@ const char *plan_op_kind_name(enum plan_op_kind kind)
 	    [PLAN_OP_SWITCHOVER] = "switchover",
 	    [PLAN_OP_FENCE] = "fence",
 	    [PLAN_OP_FAILOVER] = "failover",
+	    [PLAN_OP_REJOIN] = "rejoin",
 	    [PLAN_OP_PAUSE] = "pause",
 	    [PLAN_OP_RESUME] = "resume",
 	    [PLAN_OP_CHANGE_PROVIDER] = "change_provider",
@@ -1042,6 +1071,12 @@ void plan_op_describe(struct sky_buf *out, const struct plan_op *op)
 		break;
 	case PLAN_OP_FENCE:
 		sky_buf_adds(out, "fence (dead): refuse writes, stop its ticks, stop its worker");
+		break;
+	case PLAN_OP_REJOIN:
+		sky_buf_addf(out,
+		             "rejoin under %s: write its lost transactions to %s, re-create it, "
+		             "copy its tables from %s",
+		             op->provider, op->to, op->provider);
 		break;
 	case PLAN_OP_FAILOVER:
 		sky_buf_addf(out, "failover from %s (dead): survivors' last ticks: %s; ", op->from,
@@ -1122,6 +1157,9 @@ json_t *plan_op_to_json(const struct plan_op *op)
 		break;
 	case PLAN_OP_SWITCHOVER:
 		json_object_set_new(o, "old_root", json_string(op->from));
+		break;
+	case PLAN_OP_REJOIN:
+		json_object_set_new(o, "lost_file", json_string(op->to));
 		break;
 	case PLAN_OP_FAILOVER:
 		json_object_set_new(o, "dead_root", json_string(op->from));

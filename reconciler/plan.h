@@ -48,6 +48,9 @@ enum plan_op_kind {
 	                                the old root's provider afterwards (ops/switchover.c) */
 	PLAN_OP_FENCE,               /* node = a node marked dead: writes refused, no ticks, its
 	                                worker refuses to run (ops/failover.c) */
+	PLAN_OP_REJOIN,              /* node = a fenced node the file no longer marks dead,
+	                                provider = its provider, to = the file its lost
+	                                transactions go to (ops/rejoin.c) */
 	PLAN_OP_FAILOVER,            /* node = the new root, from = the dead root, subject = the
 	                                most advanced survivor to catch up from (NULL: node is it),
 	                                to = the last surviving tick, survivors = "db2 12, db4 15"
@@ -103,6 +106,8 @@ struct plan_options {
 	 * compared.
 	 */
 	const char *sql_digest;
+	/* Where a rejoin writes the lost transactions of a node (default "."). */
+	const char *lost_dir;
 };
 
 /*

@@ -43,6 +43,7 @@ create extension if not exists pgq;
 \ir functions/local_watermark.sql
 \ir functions/lock_writers.sql
 \ir functions/logutriga.sql
+\ir functions/lost_events.sql
 \ir functions/pause_ack.sql
 \ir functions/promote_root.sql
 \ir functions/publish_watermark.sql
@@ -53,6 +54,7 @@ create extension if not exists pgq;
 \ir functions/remove_table.sql
 \ir functions/rename_node.sql
 \ir functions/report_watermark.sql
+\ir functions/reset_node.sql
 \ir functions/row_urlencode.sql
 \ir functions/sequence_positions.sql
 \ir functions/sequences_past_keys.sql

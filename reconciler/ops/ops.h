@@ -45,6 +45,9 @@ int ops_fence_run(const struct admin_session *s, const struct plan_op *op, struc
 int ops_failover_run(const struct admin_session *s, const struct plan_op *op,
                      struct sky_error *err);
 
+/* rejoin.c: a fenced node comes back under op->provider; lost transactions to op->to */
+int ops_rejoin_run(const struct admin_session *s, const struct plan_op *op, struct sky_error *err);
+
 /* rename.c */
 int ops_rename_run(const struct admin_session *s, const struct plan_op *op, struct sky_error *err);
 

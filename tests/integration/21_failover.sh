@@ -11,7 +11,10 @@
 # - db1 started again: the next reconcile fences it first thing; it refuses writes, takes no
 #   ticks, its worker exits (fenced) and it is never a provider; everything the survivors hold
 #   is on db1, and db1 holds exactly the lost transactions more (counted by the counter);
-# - the load goes on on db2: serial keys continue past the keys of the lost transactions.
+# - the load goes on on db2: serial keys continue past the keys of the lost transactions;
+# - db1 rejoins as a branch under db2 (dead: true removed): its lost transactions are in the
+#   JSON file named by the plan (as many as the counter says), then it is re-created, copied
+#   from db2 and replicates; all four nodes equal.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -130,5 +133,30 @@ sky_assert_eq "$(sky_psql db2 -c "select (select n from public.counter) = (selec
 	"counter equals log rows after the new load"
 sky_run final "$RECONCILE" -f "$TOPO" --dry-run
 sky_expect_rc 0 "converged, db1 stays fenced"
+
+sky_check "db1 rejoins as a branch under db2: its lost transactions in a JSON file, then it is copied afresh"
+sky_topology_write_nodes "$TOPO" "db1 branch db2" "db2 root" "db4 branch db2" "db3 leaf db2" -- "${TABLES[@]}"
+sky_run rejoin-plan "$RECONCILE" -f "$TOPO" --dry-run --lost-dir "$SKY_TMP"
+sky_expect_rc 2 "the dry-run finds the rejoin"
+LOST=$SKY_TMP/skycascade-lost-app-db1.json
+sky_assert_contains "$SKY_OUT" "~ db1: rejoin under db2: write its lost transactions to $LOST, re-create it, copy its tables from db2" \
+	"the plan names the file"
+sky_run rejoin "$RECONCILE" -f "$TOPO" --lost-dir "$SKY_TMP" -v
+sky_expect_rc 0 "rejoin applied"
+[ -s "$LOST" ] || sky_fail "no lost-transactions file $LOST"
+lost_txns=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['transactions'])" "$LOST")
+sky_assert_eq "$lost_txns" "$((n_db1 - n_surv))" "the file lists exactly the transactions the survivors lack"
+sky_assert_eq "$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for e in d['events'] if e['table']=='public.counter'))" "$LOST")" \
+	"$((n_db1 - n_surv))" "one counter update per lost transaction"
+sky_worker_start db1
+sky_wait_all_tables_ok 120 db1
+sky_wait_caught_up db1 db3 db4 120
+for t in "${TABLES[@]}"; do
+	sky_assert_tables_equal "$t" "${NODES[@]}"
+done
+sky_assert_eq "$(sky_psql db1 -c "select node_role || ' of ' || provider_node from pgq_set.get_node('app')")" \
+	"branch of db2" "db1 is a branch of db2"
+sky_run final-2 "$RECONCILE" -f "$TOPO" --dry-run
+sky_expect_rc 0 "converged after the rejoin"
 sky_check_workers
-sky_ok "failover"
+sky_ok "failover and rejoin"
