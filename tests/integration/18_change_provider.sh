@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # 18: change provider under load (DESIGN invariants 5, 6; issue 14).
 # root db1 with branches db2 and db4, leaf db3 under db2. While a pgbench script writes on the
-# root (each transaction: one account, the counter, one log row), the leaf moves db2 -> db4 -> db1
-# by edits of topology.yaml:
+# root (each transaction: one account, the counter, one log row):
+# - paused: true on db2 in the file: the apply waits for the worker's acknowledgement; db2 and
+#   its leaf stall while the root moves on; paused: false resumes and both catch up;
+# - the leaf moves db2 -> db4 -> db1 by edits of topology.yaml:
 # - --dry-run names the operation and its steps (exit 2) and changes nothing;
 # - the first apply is killed (SIGKILL, test hook) right after the new provider registered the
 #   leaf; the next apply finishes it (exit 0) and a dry-run then finds nothing to do;
@@ -40,7 +42,7 @@ end;
 SQL
 
 TOPO=$SKY_TMP/topology.yaml
-topo() { sky_topology_write_nodes "$TOPO" "db1 root" "db2 branch db1" "db4 branch db1" "db3 leaf $1" -- "${TABLES[@]}"; }
+topo() { sky_topology_write_nodes "$TOPO" "db1 root" "db2 branch db1${2:-}" "db4 branch db1" "db3 leaf $1" -- "${TABLES[@]}"; }
 topo db2
 sky_run reconcile "$RECONCILE" -f "$TOPO"
 sky_expect_rc 0 "create the cascade"
@@ -56,7 +58,27 @@ subscribed() { # PROVIDER NODE: "subscriber consumer" counts of NODE on PROVIDER
 		|| ' ' || (pgq_set.consumer_tick('$SKY_CASCADE', '$2') is not null)"
 }
 
-sleep 3
+sleep 2
+sky_check "pause the branch db2 by the file: its worker acknowledges, db2 and its leaf db3 stall, then resume"
+topo db2 "|paused: true"
+sky_run pause "$RECONCILE" -f "$TOPO"
+sky_expect_rc 0 "pause applied"
+sky_assert_contains "$SKY_OUT" "~ db2: pause: the worker stops between batches and acknowledges ... done" "the plan paused db2"
+sky_assert_eq "$(sky_psql db2 -c "select paused and paused_ack from pgq_set.get_node('app')")" t \
+	"db2 is paused and its worker acknowledged (the apply waited for it)"
+p2=$(sky_node_tick db2)
+p3=$(sky_node_tick db3)
+r1=$(sky_root_tick_containing_now)
+sleep 2
+r2=$(sky_root_tick_containing_now)
+sky_assert_eq "$(sky_node_tick db2) $(sky_node_tick db3)" "$p2 $p3" "db2 and db3 stay at ticks $p2 / $p3 while the root moved $r1 -> $r2"
+((r2 > r1)) || sky_fail "the root did not tick"
+topo db2
+sky_run resume "$RECONCILE" -f "$TOPO"
+sky_expect_rc 0 "resume applied"
+sky_assert_contains "$SKY_OUT" "~ db2: resume ... done" "the plan resumed db2"
+sky_wait_caught_up db2 db3 db4 120
+
 sky_check "move the leaf db3 from db2 to db4: dry-run first"
 topo db4
 sky_run dry-run-1 "$RECONCILE" -f "$TOPO" --dry-run
