@@ -345,10 +345,8 @@ static void plan_switchover(struct plan_ctx *ctx, const struct node_view *views,
 		            "a leaf cannot become the root (make it a branch first)");
 		return;
 	}
-	if (from->want->role != SKY_ROLE_BRANCH) {
-		problem_add(ctx, from->want->name,
-		            "the old root can only become a branch in a switchover (not a %s) yet",
-		            sky_role_name(from->want->role));
+	if (from->want->role == SKY_ROLE_ROOT) {
+		problem_add(ctx, from->want->name, "the old root needs a branch or leaf role");
 		return;
 	}
 	for (size_t i = 0; to->have->self.role != SKY_ROLE_ROOT && i < to->have->n_tables; i++) {
@@ -364,6 +362,7 @@ static void plan_switchover(struct plan_ctx *ctx, const struct node_view *views,
 		}
 	}
 	op = op_add(ctx, PHASE_SWITCHOVER, PLAN_OP_SWITCHOVER, PLAN_ACTION_CHANGE, to->want->name);
+	op->subject = sky_strdup(sky_role_name(from->want->role));
 	op->from = sky_strdup(from->want->name);
 	op->provider = sky_strdup(from->want->provider);
 	op->paused = to->want->paused;
@@ -1065,9 +1064,10 @@ void plan_op_describe(struct sky_buf *out, const struct plan_op *op)
 	case PLAN_OP_SWITCHOVER:
 		sky_buf_addf(out,
 		             "switchover %s -> %s: lock writers on %s, final tick, wait for %s, "
-		             "promote %s, attach %s under %s",
+		             "promote %s, attach %s under %s%s",
 		             op->from, op->node, op->from, op->node, op->node, op->from,
-		             op->provider);
+		             op->provider,
+		             op->subject && strcmp(op->subject, "leaf") == 0 ? " as a leaf" : "");
 		break;
 	case PLAN_OP_FENCE:
 		sky_buf_adds(out, "fence (dead): refuse writes, stop its ticks, stop its worker");

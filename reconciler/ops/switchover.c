@@ -10,7 +10,7 @@
  *    6. promote N with R's sequence positions: its queue copy becomes the queue (ids continue
  *       above everything copied), capture triggers instead of write-deny
  *    7. register R on its new provider P (the file's provider of R) at F
- *    8. demote R to a branch under P at F: write-deny instead of capture, copied ticks only
+ *    8. demote R to a branch (or leaf: no queue) under P at F: write-deny instead of capture
  *    9. unregister N on its old provider
  *   10. resume N and R as the file says
  *
@@ -167,13 +167,15 @@ int ops_switchover_run(const struct admin_session *s, const struct plan_op *op,
 			goto out;
 		admin_step_done(old->provider, "old root registered at the final tick");
 		{
-			const char *dparams[3] = {cascade, old->provider, final};
+			const char *dparams[4] = {cascade, old->provider, final,
+			                          sky_role_name(old->role)};
 
-			if (admin_node_exec(NULL, s, root, "select pgq_set.demote_root($1, $2, $3)",
-			                    3, dparams, err) < 0)
+			if (admin_node_exec(NULL, s, root,
+			                    "select pgq_set.demote_root($1, $2, $3, $4)", 4,
+			                    dparams, err) < 0)
 				goto out;
 		}
-		admin_step_done(root, "demoted to branch");
+		admin_step_done(root, "demoted");
 	}
 	/* the new root's old provider stops pinning it */
 	if (node_prov && topology_node(s->topo, node_prov)) {

@@ -1,10 +1,12 @@
-create or replace function pgq_set.demote_root(i_cascade text, i_provider text, i_tick_id bigint)
+create or replace function pgq_set.demote_root(i_cascade text, i_provider text, i_tick_id bigint,
+						i_role text default 'branch')
 returns integer
 language plpgsql
 as $$
 -- Switchover, on the old root after its final tick i_tick_id reached the new root: become a
--- branch under i_provider at that tick. The queue keeps its ticks (up to the final one) and
--- takes only copied events and ticks from now on (external ticker, inserts disabled); the
+-- branch (or, with i_role 'leaf', a leaf) under i_provider at that tick. A branch's queue keeps
+-- its ticks (up to the final one) and takes only copied events and ticks from now on (external
+-- ticker, inserts disabled); a leaf keeps no queue (its subscribers must have moved); the
 -- replicated tables refuse application writes (the capture triggers give way to the
 -- write-deny trigger). The caller pauses the worker first and registers this node on
 -- i_provider at i_tick_id. Safe to re-run: returns 1 when demoted now, 0 when it is a branch
@@ -19,7 +21,10 @@ begin
 		raise exception 'this database is not a node of cascade "%"', i_cascade
 			using errcode = 'no_data_found';
 	end if;
-	if v_node.node_role = 'branch' and v_node.provider_node = i_provider then
+	if i_role not in ('branch', 'leaf') then
+		raise exception 'demote_root: role must be branch or leaf, not "%"', i_role;
+	end if;
+	if v_node.node_role = i_role and v_node.provider_node = i_provider then
 		return 0;
 	end if;
 	if v_node.node_role <> 'root' then
@@ -37,8 +42,12 @@ begin
 	update pgq.queue set queue_external_ticker = true, queue_disable_insert = true
 	 where queue_id = v_q.queue_id;
 	update pgq_set.node
-	   set node_role = 'branch', provider_node = i_provider, last_tick = i_tick_id
+	   set node_role = i_role, provider_node = i_provider, last_tick = i_tick_id
 	 where cascade = i_cascade;
+	if i_role = 'leaf' then
+		delete from pgq_set.subscriber where cascade = i_cascade;
+		perform pgq.drop_queue(i_cascade, true);
+	end if;
 	for v_t in select table_name, schema_name, rel_name from pgq_set.table_info
 		    where cascade = i_cascade order by table_name
 	loop

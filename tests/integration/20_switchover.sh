@@ -7,8 +7,9 @@
 #   final tick, waits for db2, promotes db2 and attaches db1 under it;
 # - the load moves to db2: its bigserial keys continue above db1's (sequence positions carried
 #   over), no duplicate key; pgqd ticks db2 now and db1 and db3 follow it;
-# - back to db1 as the root, the apply killed (SIGKILL, test hook) right after the promotion
-#   (both catalogs say root), the next apply finishes it; db2 then refuses writes;
+# - back to db1 as the root with db2 becoming a leaf and db3 moving under db1 in the same edit,
+#   the apply killed (SIGKILL, test hook) right after the promotion (both catalogs say root), the
+#   next apply finishes it; db2 then refuses writes;
 # - every node holds the same rows, the counter equals the log rows, event and tick ids of the
 #   new root continue above the old root's.
 # shellcheck source=tests/lib/harness.sh
@@ -92,8 +93,8 @@ for t in "${TABLES[@]}"; do
 	sky_assert_tables_equal "$t" "${NODES[@]}"
 done
 
-sky_check "back to db1, the apply killed right after the promotion, then finished"
-sky_topology_write_nodes "$TOPO" "db1 root" "db2 branch db1" "db3 leaf db2" -- "${TABLES[@]}"
+sky_check "back to db1 with db2 as a leaf (db3 moves under db1), the apply killed right after the promotion, then finished"
+sky_topology_write_nodes "$TOPO" "db1 root" "db2 leaf db1" "db3 leaf db1" -- "${TABLES[@]}"
 sky_pgbench_bg load3 db2 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 6 -R 100
 sleep 2
 SKY_RECONCILE_KILL_AFTER_STEP=6 sky_run killed "$RECONCILE" -f "$TOPO"
@@ -103,7 +104,10 @@ sky_assert_eq "$(sky_psql db1 -c "select node_role from pgq_set.get_node('app')"
 	"root root" "both catalogs say root"
 sky_run finish "$RECONCILE" -f "$TOPO"
 sky_expect_rc 0 "the next apply finishes the switchover"
-sky_assert_contains "$SKY_OUT" "~ db1: switchover db2 -> db1" "the same operation went on"
+sky_assert_contains "$SKY_OUT" "~ db1: switchover db2 -> db1: lock writers on db2, final tick, wait for db1, promote db1, attach db2 under db1 as a leaf" "the same operation went on"
+sky_assert_contains "$SKY_OUT" "~ db3: change provider db2 -> db1" "db3 moved under db1"
+sky_assert_eq "$(sky_psql db2 -c "select node_role || ' of ' || provider_node from pgq_set.get_node('app')") $(sky_psql db2 -c "select count(*) from pgq.queue")" \
+	"leaf of db1 0" "db2 is a leaf of db1 without a queue"
 sky_bg_wait load3 || true
 sky_pgbench_bg load4 db1 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 5 -R 100
 sky_bg_wait load4 || sky_fail "pgbench on db1 failed: $(tail -n 5 "$SKY_TMP/log/load4.out")"

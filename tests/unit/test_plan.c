@@ -471,12 +471,13 @@ START_TEST(test_role_changed)
 	        "promote db2, attach db1 under db2\n");
 	plan_free(plan);
 
-	/* the old root as a leaf is not supported yet */
+	/* the old root as a leaf */
 	actual_get(s, "db2")->self.role = SKY_ROLE_BRANCH;
 	t->nodes[0].role = SKY_ROLE_LEAF;
 	plan = plan_of(t, s);
-	ck_plan(plan, "! db1: the old root can only become a branch in a switchover (not a leaf) "
-	              "yet\n");
+	ck_plan(plan,
+	        "~ db2: switchover db1 -> db2: lock writers on db1, final tick, wait for db2, "
+	        "promote db2, attach db1 under db2 as a leaf\n");
 	plan_free(plan);
 	actual_state_free(s);
 	topo_release(t);
