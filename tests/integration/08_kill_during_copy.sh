@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 08: kill -9 during initial copies, and tables with foreign keys (issue 3).
 # Root db1 -> branch db2 -> leaf db3.
-# - huge_t (2,000,000 rows on the root, empty elsewhere, never written during the test) is added;
+# - huge_t (5,000,000 rows on the root, empty elsewhere, never written during the test) is added;
 #   the branch's worker is killed with SIGKILL 3 times while the branch COPYs huge_t (a COPY into
 #   it in pg_stat_progress_copy with rows done, state copying; after the first kill also
 #   rows_copied > 0 in get_tables; the copy processes held by SIGSTOP from that check to the kill,
@@ -22,7 +22,7 @@ RECONCILE=$(sky_reconcile_bin)
 sky_need_bin "$RECONCILE"
 sky_need_bin "$(sky_worker_bin)"
 NODES=(db1 db2 db3)
-HUGE_ROWS=${SKY_KILL_ROWS:-2000000}
+HUGE_ROWS=${SKY_KILL_ROWS:-5000000}
 BRANCH_KILLS=${SKY_KILL_BRANCH:-3}
 LEAF_KILLS=${SKY_KILL_LEAF:-2}
 
