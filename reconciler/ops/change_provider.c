@@ -44,26 +44,6 @@ out:
 	return ret;
 }
 
-/* Step 2: SQLSTATE SK002 (the tick is not on the provider) is waited out while it is behind. */
-static int register_at(const struct admin_session *s, const char *provider, const char *node,
-                       const char *tick, struct sky_error *err)
-{
-	const char *params[3] = {s->topo->cascade, node, tick};
-	int waited = 0;
-
-	for (;;) {
-		if (admin_node_exec(NULL, s, provider,
-		                    "select pgq_set.register_subscriber_at($1, $2, $3)", 3, params,
-		                    err) == 0)
-			return 0;
-		if (strcmp(err->sqlstate, SKY_SQLSTATE_NO_TICK) != 0 || waited >= s->wait_ms)
-			return -1;
-		sky_debug("%s: waiting for tick %s: %s", provider, tick, err->message);
-		ops_sleep_ms(200);
-		waited += 200;
-	}
-}
-
 int ops_change_provider_run(const struct admin_session *s, const struct plan_op *op,
                             struct sky_error *err)
 {
@@ -84,7 +64,7 @@ int ops_change_provider_run(const struct admin_session *s, const struct plan_op 
 		/* the position cannot move any more: read it again */
 		if (node_position(&stored, &tick, s, node, err) < 0)
 			goto out;
-		if (register_at(s, op->provider, node, tick, err) < 0)
+		if (ops_register_at(s, op->provider, node, tick, err) < 0)
 			goto out;
 		admin_step_done(op->provider, "subscriber registered at its own tick");
 		if (admin_node_exec(NULL, s, node, "select pgq_set.set_provider($1, $2)", 2, params,

@@ -78,13 +78,10 @@ static int catch_up(const struct admin_session *s, const char *node, const char 
 	PQclear(res);
 	if (have < target && !moved) {
 		char *tick = sky_asprintf("%lld", have);
-		const char *rparams[3] = {cascade, node, tick};
 		const char *pparams[2] = {cascade, source};
 		int rc;
 
-		rc = admin_node_exec(NULL, s, source,
-		                     "select pgq_set.register_subscriber_at($1, $2, $3)", 3,
-		                     rparams, err);
+		rc = ops_register_at(s, source, node, tick, err);
 		free(tick);
 		if (rc < 0)
 			return -1;

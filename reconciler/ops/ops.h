@@ -32,6 +32,13 @@ int ops_node_quiesce(const struct admin_session *s, const char *node, struct sky
 int ops_node_set_paused(const struct admin_session *s, const char *node, bool paused,
                         struct sky_error *err);
 
+/*
+ * Register node on provider at its own tick (pgq_set.register_subscriber_at), waiting up to
+ * s->wait_ms while the provider does not have the tick yet (SQLSTATE SK002).
+ */
+int ops_register_at(const struct admin_session *s, const char *provider, const char *node,
+                    const char *tick, struct sky_error *err);
+
 /* change_provider.c */
 int ops_change_provider_run(const struct admin_session *s, const struct plan_op *op,
                             struct sky_error *err);

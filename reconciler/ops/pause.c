@@ -96,3 +96,22 @@ int ops_resume_run(const struct admin_session *s, const struct plan_op *op, stru
 	admin_step_done(op->node, "resumed");
 	return 0;
 }
+
+int ops_register_at(const struct admin_session *s, const char *provider, const char *node,
+                    const char *tick, struct sky_error *err)
+{
+	const char *params[3] = {s->topo->cascade, node, tick};
+	int waited = 0;
+
+	for (;;) {
+		if (admin_node_exec(NULL, s, provider,
+		                    "select pgq_set.register_subscriber_at($1, $2, $3)", 3, params,
+		                    err) == 0)
+			return 0;
+		if (strcmp(err->sqlstate, SKY_SQLSTATE_NO_TICK) != 0 || waited >= s->wait_ms)
+			return -1;
+		sky_debug("%s: waiting for tick %s: %s", provider, tick, err->message);
+		ops_sleep_ms(100);
+		waited += 100;
+	}
+}

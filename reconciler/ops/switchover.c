@@ -86,25 +86,6 @@ static int wait_for_tick(const struct admin_session *s, const char *node, long l
 	}
 }
 
-/* Register node on provider at tick, waiting while the provider has not reached it. */
-static int register_at(const struct admin_session *s, const char *provider, const char *node,
-                       const char *tick, struct sky_error *err)
-{
-	const char *params[3] = {s->topo->cascade, node, tick};
-	int waited = 0;
-
-	for (;;) {
-		if (admin_node_exec(NULL, s, provider,
-		                    "select pgq_set.register_subscriber_at($1, $2, $3)", 3, params,
-		                    err) == 0)
-			return 0;
-		if (strcmp(err->sqlstate, SKY_SQLSTATE_NO_TICK) != 0 || waited >= s->wait_ms)
-			return -1;
-		ops_sleep_ms(100);
-		waited += 100;
-	}
-}
-
 int ops_switchover_run(const struct admin_session *s, const struct plan_op *op,
                        struct sky_error *err)
 {
@@ -163,7 +144,7 @@ int ops_switchover_run(const struct admin_session *s, const struct plan_op *op,
 				goto out;
 		}
 		admin_step_done(node, "promoted to root");
-		if (register_at(s, old->provider, root, final, err) < 0)
+		if (ops_register_at(s, old->provider, root, final, err) < 0)
 			goto out;
 		admin_step_done(old->provider, "old root registered at the final tick");
 		{

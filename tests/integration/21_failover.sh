@@ -22,28 +22,8 @@ RECONCILE=$(sky_reconcile_bin)
 sky_need_bin "$RECONCILE"
 sky_need_bin "$(sky_worker_bin)"
 NODES=(db1 db2 db3 db4)
-TABLES=(public.acct public.counter public.log)
-
-for n in "${NODES[@]}"; do
-	sky_pg_new "$n"
-	sky_psql "$n" <<'SQL'
-create table public.acct (id int primary key, balance bigint not null);
-create table public.counter (id int primary key, n bigint not null);
-create table public.log (id bigserial primary key, acct int not null);
-SQL
-done
-sky_psql db1 <<'SQL'
-insert into public.acct select g, 0 from generate_series(1, 10000) g;
-insert into public.counter values (1, 0);
-SQL
-cat >"$SKY_TMP/load.sql" <<'SQL'
-\set k random(1, 10000)
-begin;
-update public.acct set balance = balance + 1 where id = :k;
-update public.counter set n = n + 1 where id = 1;
-insert into public.log (acct) values (:k);
-end;
-SQL
+TABLES=("${SKY_COUNTER_TABLES[@]}")
+sky_counter_nodes "${NODES[@]}"
 
 TOPO=$SKY_TMP/topology.yaml
 sky_topology_write_nodes "$TOPO" "db1 root" "db2 branch db1" "db4 branch db1" "db3 leaf db2" -- "${TABLES[@]}"

@@ -725,6 +725,45 @@ sky_topology_write_nodes() {
 	} >"$file"
 }
 
+# The counter workload of the topology-change scenarios. sky_counter_nodes NODE...: a fresh
+# instance per NODE with tables public.acct (10,000 rows on the first NODE, the root), public.counter
+# and public.log (bigserial key) on each, and $SKY_TMP/load.sql, a pgbench script whose every
+# transaction updates one account, increments the counter and adds one log row: counter = log rows
+# proves that nothing was lost or applied twice (sky_counter_check).
+SKY_COUNTER_TABLES=(public.acct public.counter public.log)
+sky_counter_nodes() {
+	local n
+	for n in "$@"; do
+		sky_pg_new "$n"
+		sky_psql "$n" <<'SQL'
+create table public.acct (id int primary key, balance bigint not null);
+create table public.counter (id int primary key, n bigint not null);
+create table public.log (id bigserial primary key, acct int not null);
+SQL
+	done
+	sky_psql "$1" <<'SQL'
+insert into public.acct select g, 0 from generate_series(1, 10000) g;
+insert into public.counter values (1, 0);
+SQL
+	cat >"$SKY_TMP/load.sql" <<'SQL'
+\set k random(1, 10000)
+begin;
+update public.acct set balance = balance + 1 where id = :k;
+update public.counter set n = n + 1 where id = 1;
+insert into public.log (acct) values (:k);
+end;
+SQL
+}
+
+# sky_counter_check NODE...: on every NODE the counter equals the number of log rows.
+sky_counter_check() {
+	local n
+	for n in "$@"; do
+		sky_assert_eq "$(sky_psql "$n" -c "select (select n from public.counter) = (select count(*) from public.log)")" \
+			t "counter equals the log rows on $n (nothing lost or doubled)"
+	done
+}
+
 # ---------------------------------------------------------------------------------------------
 # waiting for a condition
 
