@@ -679,10 +679,13 @@ static void child_main(const struct sky_copy_params *p, pid_t parent)
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
 		sky_warning("copy process: no signal on the worker's death: %s", strerror(errno));
 	if (getppid() != parent)
-		_exit(3);
+		_exit(SKY_COPY_EXIT_ORPHANED);
 	rc = sky_copy_table(p, &err);
 	fflush(stderr);
-	_exit(rc == 0 ? 0 : rc == -2 ? 2 : rc == -3 ? 4 : 1);
+	_exit(rc == 0    ? SKY_COPY_EXIT_DONE
+	      : rc == -2 ? SKY_COPY_EXIT_STOPPED
+	      : rc == -3 ? SKY_COPY_EXIT_NOT_READY
+	                 : SKY_COPY_EXIT_FAILED);
 }
 
 static void job_start(struct copy_job *j, const struct sky_copy_params *p)
@@ -753,12 +756,14 @@ void sky_copies_reap(struct sky_copies *c)
 			if (j->pid != pid)
 				continue;
 			j->pid = 0;
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+			if (code == SKY_COPY_EXIT_DONE) {
 				j->pause = RETRY_PAUSE_MIN;
 				j->retry_at = 0;
-			} else if (WIFEXITED(status) && WEXITSTATUS(status) == 4) {
+			} else if (code == SKY_COPY_EXIT_NOT_READY) {
 				j->retry_at = now_s() + NOT_READY_PAUSE;
-			} else if (!(WIFEXITED(status) && WEXITSTATUS(status) == 2)) {
+			} else if (code != SKY_COPY_EXIT_STOPPED) {
 				/* failed (recorded by the child) or killed: try again later */
 				c->failures++;
 				j->retry_at = now_s() + j->pause;

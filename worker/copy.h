@@ -37,6 +37,15 @@ struct sky_copy_params {
  * 'copying'); -1: failed, recorded with pgq_set.copy_failed; -2: stopped by a signal; -3: the
  * provider (a branch) is still copying the table itself: try again soon.
  */
+/* What a copy process's exit status means to the worker (sky_copies_reap). */
+enum sky_copy_exit {
+	SKY_COPY_EXIT_DONE = 0,      /* copied and committed: the table is catching up */
+	SKY_COPY_EXIT_FAILED = 1,    /* failed, recorded with copy_failed: retried with backoff */
+	SKY_COPY_EXIT_STOPPED = 2,   /* stopped by SIGTERM (worker stopping, pause): rolled back */
+	SKY_COPY_EXIT_ORPHANED = 3,  /* its worker was gone before it started */
+	SKY_COPY_EXIT_NOT_READY = 4, /* the provider has not got the table in sync: retried soon */
+};
+
 int sky_copy_table(const struct sky_copy_params *p, struct sky_error *err);
 
 /* The parent's running and failed copies. */
