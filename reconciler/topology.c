@@ -458,7 +458,7 @@ static bool valid_name(const char *s)
 static int read_map(struct topo_parse *p, yaml_node_t *map, const struct topo_key *keys,
                     size_t n_keys, void *obj, const char *ctx, struct topo_pos missing_pos)
 {
-	yaml_node_t *seen[8] = {0}; /* per key of keys[]; no table has more */
+	yaml_node_t *seen[16] = {0}; /* per key of keys[]; no table has more */
 	yaml_node_pair_t *pair;
 
 	assert(n_keys <= sizeof(seen) / sizeof(seen[0]));
@@ -929,6 +929,135 @@ static int read_tables(struct topo_parse *p, void *obj, const struct topo_field 
 	return 0;
 }
 
+/* ---- failover policy ---- */
+
+static int failover_read_mode(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	const char *s = scalar_text(f->vnode);
+
+	if (kind_of(f->vnode) != KIND_STR ||
+	    (strcmp(s, "manual") != 0 && strcmp(s, "automatic") != 0))
+		return fail(p, ynode_pos(f->vnode),
+		            "expected manual or automatic for \"mode\"%s, got %s", f->ctx,
+		            describe(p, f->vnode, true));
+	p->topo->failover.automatic = strcmp(s, "automatic") == 0;
+	return 0;
+}
+
+static int failover_read_detect_after(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	return field_count(&p->topo->failover.detect_after, p, f);
+}
+
+static int failover_read_witnesses(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	return field_count(&p->topo->failover.witnesses, p, f);
+}
+
+static int failover_read_max_lag_ticks(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	return field_count(&p->topo->failover.max_lag_ticks, p, f);
+}
+
+static int failover_read_max_failovers(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	return field_count(&p->topo->failover.max_failovers, p, f);
+}
+
+static int failover_read_window(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	return field_count(&p->topo->failover.window, p, f);
+}
+
+/* candidates: {node: priority, ...} */
+static int failover_read_candidates(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	struct topo_failover *fo = &p->topo->failover;
+	yaml_node_t *map = f->vnode;
+	yaml_node_pair_t *pair;
+	size_t count;
+
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(
+		    p, ynode_pos(map),
+		    "expected a mapping of node name to priority for \"candidates\"%s, got %s",
+		    f->ctx, kind_name(kind_of(map)));
+	count = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+	fo->candidates = sky_calloc(count + 1, sizeof(*fo->candidates));
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = ynode(p, pair->key);
+		struct topo_field vf = {
+		    .key = "candidates", .knode = k, .vnode = ynode(p, pair->value), .ctx = f->ctx};
+		struct topo_candidate *c;
+
+		if (k->type != YAML_SCALAR_NODE || !valid_name(scalar_text(k)))
+			return fail(p, ynode_pos(k),
+			            "expected a node name in \"candidates\"%s, got %s", f->ctx,
+			            describe(p, k, true));
+		for (size_t i = 0; i < fo->n_candidates; i++)
+			if (strcmp(fo->candidates[i].node, scalar_text(k)) == 0)
+				return fail(p, ynode_pos(k),
+				            "duplicate node \"%s\" in \"candidates\"%s",
+				            scalar_text(k), f->ctx);
+		c = &fo->candidates[fo->n_candidates];
+		if (field_count(&c->priority, p, &vf) < 0)
+			return -1;
+		c->node = sky_strdup(scalar_text(k));
+		fo->n_candidates++;
+	}
+	return 0;
+}
+
+static int failover_read_never(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	struct topo_failover *fo = &p->topo->failover;
+	yaml_node_t *seq = f->vnode;
+	size_t count;
+
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return fail(p, ynode_pos(seq),
+		            "expected a list of node names for \"never\"%s, got %s", f->ctx,
+		            kind_name(kind_of(seq)));
+	count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	fo->never = sky_calloc(count + 1, sizeof(*fo->never));
+	for (yaml_node_item_t *it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *v = ynode(p, *it);
+
+		if (kind_of(v) != KIND_STR || !valid_name(scalar_text(v)))
+			return fail(p, ynode_pos(v), "expected a node name in \"never\"%s, got %s",
+			            f->ctx, describe(p, v, true));
+		fo->never[fo->n_never++] = sky_strdup(scalar_text(v));
+	}
+	return 0;
+}
+
+static const struct topo_key failover_keys[] = {
+    {"mode", false, NULL, failover_read_mode},
+    {"detect_after", false, NULL, failover_read_detect_after},
+    {"witnesses", false, NULL, failover_read_witnesses},
+    {"candidates", false, NULL, failover_read_candidates},
+    {"never", false, NULL, failover_read_never},
+    {"max_lag_ticks", false, NULL, failover_read_max_lag_ticks},
+    {"max_failovers", false, NULL, failover_read_max_failovers},
+    {"window", false, NULL, failover_read_window},
+};
+
+static int read_failover(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	p->topo->failover.present = true;
+	p->topo->failover.pos = ynode_pos(f->knode);
+	if (f->vnode->type != YAML_MAPPING_NODE)
+		return fail(
+		    p, ynode_pos(f->vnode),
+		    "expected a mapping (keys: %s) for \"failover\", got %s",
+		    key_list(p, failover_keys, sizeof(failover_keys) / sizeof(failover_keys[0])),
+		    kind_name(kind_of(f->vnode)));
+	return read_map(p, f->vnode, failover_keys,
+	                sizeof(failover_keys) / sizeof(failover_keys[0]), NULL, " in failover",
+	                ynode_pos(f->vnode));
+}
+
 /* ---- settings and the top level ---- */
 
 static int settings_read_parallel_copies(struct topo_parse *p, void *obj,
@@ -977,6 +1106,7 @@ static const struct topo_key top_keys[] = {
     {"nodes", true, "a mapping of node name to node", read_nodes},
     {"tables", false, NULL, read_tables},
     {"settings", false, NULL, read_settings},
+    {"failover", false, NULL, read_failover},
 };
 
 /* ---- the check pass ---- */
@@ -1128,6 +1258,31 @@ static void check_renames(struct topo_parse *p)
 	}
 }
 
+/* failover: candidates and never name nodes of the file, and no node is both. */
+static void check_failover(struct topo_parse *p)
+{
+	const struct topo_failover *fo = &p->topo->failover;
+
+	for (size_t i = 0; i < fo->n_candidates; i++) {
+		if (node_index(p->topo, fo->candidates[i].node) < 0)
+			note(p, fo->pos,
+			     "unknown node \"%s\" in \"candidates\" in failover (expected one of: "
+			     "%s)",
+			     fo->candidates[i].node, node_list(p, false, NULL));
+		for (size_t k = 0; k < fo->n_never; k++)
+			if (strcmp(fo->never[k], fo->candidates[i].node) == 0)
+				note(p, fo->pos,
+				     "node \"%s\" is both in \"candidates\" and in \"never\" in "
+				     "failover",
+				     fo->never[k]);
+	}
+	for (size_t k = 0; k < fo->n_never; k++)
+		if (node_index(p->topo, fo->never[k]) < 0)
+			note(p, fo->pos,
+			     "unknown node \"%s\" in \"never\" in failover (expected one of: %s)",
+			     fo->never[k], node_list(p, false, NULL));
+}
+
 /*
  * Follow providers from each node in file order; a walk that comes back to a node of the same
  * walk has found a cycle, reported at the cycle's first node in file order.
@@ -1269,9 +1424,79 @@ void topology_free(struct topology *topo)
 		free(t->nodes);
 	}
 	free(topo->tables);
+	for (size_t i = 0; i < topo->failover.n_candidates; i++)
+		free(topo->failover.candidates[i].node);
+	free(topo->failover.candidates);
+	for (size_t i = 0; i < topo->failover.n_never; i++)
+		free(topo->failover.never[i]);
+	free(topo->failover.never);
 	free(topo->cascade);
 	free(topo->file);
 	free(topo);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? sky_strdup(s) : NULL;
+}
+
+struct topology *topology_clone(const struct topology *topo)
+{
+	struct topology *c = sky_calloc(1, sizeof(*c));
+
+	*c = *topo;
+	c->file = dup_or_null(topo->file);
+	c->cascade = dup_or_null(topo->cascade);
+	c->nodes = sky_calloc(topo->n_nodes + 1, sizeof(*c->nodes));
+	for (size_t i = 0; i < topo->n_nodes; i++) {
+		struct topo_node *n = &c->nodes[i];
+
+		*n = topo->nodes[i];
+		n->name = dup_or_null(topo->nodes[i].name);
+		n->dsn = dup_or_null(topo->nodes[i].dsn);
+		n->provider = dup_or_null(topo->nodes[i].provider);
+		n->renamed_from = dup_or_null(topo->nodes[i].renamed_from);
+	}
+	c->tables = sky_calloc(topo->n_tables + 1, sizeof(*c->tables));
+	for (size_t i = 0; i < topo->n_tables; i++) {
+		struct topo_table *t = &c->tables[i];
+
+		*t = topo->tables[i];
+		t->schema = dup_or_null(topo->tables[i].schema);
+		t->relname = dup_or_null(topo->tables[i].relname);
+		t->name = dup_or_null(topo->tables[i].name);
+		if (topo->tables[i].nodes) {
+			t->nodes = sky_calloc(topo->tables[i].n_nodes + 1, sizeof(*t->nodes));
+			for (size_t k = 0; k < topo->tables[i].n_nodes; k++)
+				t->nodes[k] = sky_strdup(topo->tables[i].nodes[k]);
+		}
+	}
+	c->failover.candidates =
+	    sky_calloc(topo->failover.n_candidates + 1, sizeof(*c->failover.candidates));
+	for (size_t i = 0; i < topo->failover.n_candidates; i++) {
+		c->failover.candidates[i].node = sky_strdup(topo->failover.candidates[i].node);
+		c->failover.candidates[i].priority = topo->failover.candidates[i].priority;
+	}
+	c->failover.never = sky_calloc(topo->failover.n_never + 1, sizeof(*c->failover.never));
+	for (size_t i = 0; i < topo->failover.n_never; i++)
+		c->failover.never[i] = sky_strdup(topo->failover.never[i]);
+	return c;
+}
+
+int topology_failover_priority(const struct topology *topo, const char *node)
+{
+	for (size_t i = 0; i < topo->failover.n_candidates; i++)
+		if (strcmp(topo->failover.candidates[i].node, node) == 0)
+			return topo->failover.candidates[i].priority;
+	return 0;
+}
+
+bool topology_failover_never(const struct topology *topo, const char *node)
+{
+	for (size_t i = 0; i < topo->failover.n_never; i++)
+		if (strcmp(topo->failover.never[i], node) == 0)
+			return true;
+	return false;
 }
 
 /* Read and check the document's top level into p->topo. */
@@ -1292,6 +1517,7 @@ static int topology_read(struct topo_parse *p, yaml_document_t *doc)
 		return -1;
 	check_nodes(p);
 	check_renames(p);
+	check_failover(p);
 	check_cycles(p);
 	check_tables(p);
 	return p->found ? -1 : 0;
@@ -1331,6 +1557,10 @@ int topology_load_string(struct topology **out, const char *file, const char *te
 	p.topo = sky_calloc(1, sizeof(*p.topo));
 	p.topo->file = sky_strdup(file);
 	p.topo->parallel_copies = 1;
+	p.topo->failover.detect_after = 30;
+	p.topo->failover.witnesses = 1;
+	p.topo->failover.max_failovers = 1;
+	p.topo->failover.window = 3600;
 	if (topology_read(&p, &doc) < 0)
 		goto out;
 	*out = p.topo;

@@ -47,6 +47,30 @@ struct topo_table {
 	struct topo_pos pos;
 };
 
+struct topo_candidate {
+	char *node;
+	int priority; /* higher first */
+};
+
+/*
+ * failover: the failover policy (docs/topology.md, "Failover policy"). present is false when
+ * the file has no failover key: then mode manual and the defaults below.
+ */
+struct topo_failover {
+	bool present;
+	bool automatic;                    /* mode: automatic (carried out by skyreconcile watch) */
+	int detect_after;                  /* seconds the root must be unreachable, default 30 */
+	int witnesses;                     /* workers that must see the root dead too, default 1 */
+	struct topo_candidate *candidates; /* priorities; a node not listed has priority 0 */
+	size_t n_candidates;
+	char **never; /* never promoted */
+	size_t n_never;
+	int max_lag_ticks; /* 0: no limit */
+	int max_failovers; /* anti-flap: at most this many automatic failovers ... */
+	int window;        /* ... in this many seconds; default 1 in 3600 */
+	struct topo_pos pos;
+};
+
 struct topology {
 	char *file; /* the name used in error messages */
 	char *cascade;
@@ -55,12 +79,20 @@ struct topology {
 	struct topo_table *tables;
 	size_t n_tables;
 	int parallel_copies; /* settings.parallel_copies, default 1 */
+	struct topo_failover failover;
 };
 
 int topology_load_file(struct topology **out, const char *path, struct sky_error *err);
 int topology_load_string(struct topology **out, const char *file, const char *text, size_t len,
                          struct sky_error *err);
 void topology_free(struct topology *topo);
+
+/* A deep copy of topo (caller frees with topology_free). Positions are kept. */
+struct topology *topology_clone(const struct topology *topo);
+
+/* The failover priority of node (0 when not listed) and whether it may never be promoted. */
+int topology_failover_priority(const struct topology *topo, const char *node);
+bool topology_failover_never(const struct topology *topo, const char *node);
 
 /* Borrowed pointers into topo, valid until topology_free; NULL when absent. */
 const struct topo_node *topology_node(const struct topology *topo, const char *name);

@@ -1,0 +1,44 @@
+/*
+ * policy: the failover policy's decision (docs/topology.md, "Failover policy"). No I/O: the
+ * topology and the nodes' catalogs in, a proposed topology out, which is exactly the edit a
+ * person would make by hand for a failover (the dead root marked dead: true, the chosen
+ * branch the root, the dead root's other subscribers under it); the plan engine turns it
+ * into the failover. skyreconcile --dry-run --simulate-dead NODE prints it; skyreconcile
+ * watch will commit it.
+ *
+ * The rules, in order:
+ *   1. the dead node is the file's live root;
+ *   2. survivors: the nodes whose catalog (reachable) names it as provider; the last tick any
+ *      survivor saw is the highest of their completed ticks;
+ *   3. candidates: surviving branches that are not in failover.never and whose tables are
+ *      all in sync, within failover.max_lag_ticks of that last tick (when set);
+ *   4. the chosen one: the highest completed tick, then the highest priority
+ *      (failover.candidates; not listed: 0), then file order;
+ *   5. no candidate: nothing is promoted, and the decision says why.
+ */
+#ifndef SKY_POLICY_H
+#define SKY_POLICY_H
+
+#include "actual.h"
+#include "sky_error.h"
+#include "topology.h"
+
+struct policy_decision {
+	char *dead;     /* the dead root */
+	char *chosen;   /* the new root; NULL when no candidate qualifies */
+	char *reason;   /* why it was chosen, or why nobody was (one line) */
+	char *evidence; /* one line per survivor: "db2 branch tick 12 priority 10: candidate" */
+	long long last_tick;       /* the last tick any survivor saw; -1 when none */
+	struct topology *proposed; /* the topology after the failover; NULL without a choice */
+};
+
+/*
+ * Decide the failover away from `dead`. Returns -1 (err set) only when `dead` is not the
+ * file's live root; "no candidate" is a decision with chosen NULL. *out is freed by the
+ * caller with policy_decision_free.
+ */
+int policy_decide(struct policy_decision **out, const struct topology *topo,
+                  const struct actual_state *actual, const char *dead, struct sky_error *err);
+void policy_decision_free(struct policy_decision *d);
+
+#endif
