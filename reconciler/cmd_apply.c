@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "cmd.h"
 #include "plan.h"
+#include "policy.h"
 #include "progress.h"
 #include "sky_log.h"
 #include "sky_mem.h"
@@ -29,8 +30,9 @@ struct apply_opts {
 	bool dry_run;
 	bool json;
 	bool verbose;
-	int wait_s;           /* --wait-timeout */
-	const char *lost_dir; /* --lost-dir */
+	int wait_s;                /* --wait-timeout */
+	const char *lost_dir;      /* --lost-dir */
+	const char *simulate_dead; /* --simulate-dead NODE */
 };
 
 void cmd_apply_usage(FILE *out)
@@ -47,6 +49,9 @@ void cmd_apply_usage(FILE *out)
 	      "      --path PATH   the file inside the repository (default topology.yaml)\n"
 	      "  -n, --dry-run     print the plan, change nothing\n"
 	      "      --json        print the plan (and the outcome) as JSON\n"
+	      "      --simulate-dead NODE\n"
+	      "                    with --dry-run: the failover the policy would make now if\n"
+	      "                    NODE (the root) died, and its plan; changes nothing\n"
 	      "      --lost-dir DIR\n"
 	      "                    where a rejoin writes the node's lost transactions (default .)\n"
 	      "      --wait-timeout SECONDS\n"
@@ -64,7 +69,7 @@ void cmd_apply_usage(FILE *out)
 /* 0 and *out filled, 1 when the caller should exit 0 (--help), -1 on a usage error. */
 static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 {
-	enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_JSON, OPT_WAIT, OPT_LOST_DIR };
+	enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_JSON, OPT_WAIT, OPT_LOST_DIR, OPT_SIMULATE };
 	static const struct option longopts[] = {
 	    {"file", required_argument, NULL, 'f'},
 	    {"repo", required_argument, NULL, OPT_REPO},
@@ -74,6 +79,7 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"wait-timeout", required_argument, NULL, OPT_WAIT},
 	    {"lost-dir", required_argument, NULL, OPT_LOST_DIR},
+	    {"simulate-dead", required_argument, NULL, OPT_SIMULATE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -107,6 +113,9 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 			break;
 		case OPT_LOST_DIR:
 			o.lost_dir = optarg;
+			break;
+		case OPT_SIMULATE:
+			o.simulate_dead = optarg;
 			break;
 		case OPT_WAIT: {
 			char *end;
@@ -143,6 +152,11 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 	}
 	if (o.source.file && o.source.repo) {
 		fprintf(stderr, "error: -f and --repo cannot be used together\n");
+		return -1;
+	}
+	if (o.simulate_dead && !o.dry_run) {
+		fprintf(stderr,
+		        "error: --simulate-dead needs --dry-run (it only shows a failover)\n");
 		return -1;
 	}
 	if ((o.source.ref || o.source.path) && !o.source.repo) {
@@ -421,6 +435,81 @@ static int apply_run(const struct plan *plan, const struct admin_session *sessio
 	return r.n_failed ? EXIT_ERROR : EXIT_OK;
 }
 
+/*
+ * --dry-run --simulate-dead NODE: what the failover policy (policy.c) would do now if NODE
+ * died: NODE is taken as unreachable, the decision and its evidence are printed, then the plan
+ * of the topology it proposes. Nothing is changed. Exit 2 when a failover would happen, 1
+ * when no candidate qualifies.
+ */
+static int simulate_dead(const struct topology *topo, struct actual_state *actual,
+                         const struct plan_options *popts, const struct apply_opts *opts)
+{
+	struct actual_node *an =
+	    (struct actual_node *)actual_state_node(actual, opts->simulate_dead);
+	struct policy_decision *d = NULL;
+	struct plan *plan = NULL;
+	struct sky_error err;
+	int ret = EXIT_ERROR;
+
+	sky_error_clear(&err);
+	if (!an) {
+		fprintf(stderr, "error: --simulate-dead: \"%s\" is not a node of the topology\n",
+		        opts->simulate_dead);
+		return EXIT_ERROR;
+	}
+	{
+		char *name = sky_strdup(an->name);
+
+		actual_node_clear(an);
+		an->name = name;
+		an->error = sky_strdup("simulated dead (--simulate-dead)");
+	}
+	if (policy_decide(&d, topo, actual, opts->simulate_dead, &err) < 0) {
+		fprintf(stderr, "error: --simulate-dead: %s\n", err.message);
+		goto out;
+	}
+	if (d->chosen && plan_build(&plan, d->proposed, actual, popts, &err) < 0) {
+		fprintf(stderr, "error: %s\n", err.message);
+		goto out;
+	}
+	if (opts->json) {
+		json_t *doc = plan ? plan_to_json(plan) : json_object();
+		json_t *sim = json_object();
+
+		json_object_set_new(sim, "dead", json_string(d->dead));
+		json_object_set_new(sim, "chosen",
+		                    d->chosen ? json_string(d->chosen) : json_null());
+		json_object_set_new(sim, "reason", json_string(d->reason));
+		json_object_set_new(sim, "evidence", json_string(d->evidence));
+		json_object_set_new(sim, "last_tick", json_integer(d->last_tick));
+		json_object_set_new(doc, "simulation", sim);
+		print_json(doc);
+		json_decref(doc);
+	} else {
+		printf("Simulated failover: root %s dead (nothing is changed)\n", d->dead);
+		for (const char *line = d->evidence; *line;) {
+			const char *nl = strchr(line, '\n');
+			int len = nl ? (int)(nl - line) : (int)strlen(line);
+
+			printf("  %.*s\n", len, line);
+			line += len + (nl ? 1 : 0);
+		}
+		printf("Decision: %s\n\n", d->reason);
+		if (plan) {
+			for (size_t i = 0; i < plan->n_ops; i++)
+				print_op_line(&plan->ops[i]);
+			for (size_t i = 0; i < plan->n_problems; i++)
+				print_problem_line(&plan->problems[i]);
+		}
+	}
+	fflush(stdout);
+	ret = d->chosen && plan && plan->n_problems == 0 ? EXIT_CHANGES : EXIT_ERROR;
+out:
+	plan_free(plan);
+	policy_decision_free(d);
+	return ret;
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	struct apply_opts opts;
@@ -466,6 +555,10 @@ int cmd_apply(int argc, char **argv)
 	popts.sql_version = sql_version;
 	popts.sql_digest = sql_digest;
 	popts.lost_dir = opts.lost_dir ? opts.lost_dir : ".";
+	if (opts.simulate_dead) {
+		ret = simulate_dead(topo, actual, &popts, &opts);
+		goto out;
+	}
 	if (plan_build(&plan, topo, actual, &popts, &err) < 0) {
 		fprintf(stderr, "error: %s\n", err.message);
 		goto out;

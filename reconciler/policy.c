@@ -60,8 +60,9 @@ int policy_decide(struct policy_decision **out, const struct topology *topo,
 	size_t n_survivors = 0;
 
 	if (!root || strcmp(root->name, dead) != 0)
-		return sky_error_set(err, "node \"%s\" is not the root of the topology%s%s", dead,
-		                     root ? " (the root is " : "", root ? root->name : "");
+		return sky_error_set(err, "node \"%s\" is not the root of the topology%s%s%s", dead,
+		                     root ? " (the root is " : "", root ? root->name : "",
+		                     root ? ")" : "");
 	d = sky_calloc(1, sizeof(*d));
 	d->dead = sky_strdup(dead);
 	for (size_t i = 0; i < topo->n_nodes; i++) {

@@ -67,6 +67,8 @@ struct wk {
 	PGconn *prov;
 	char *prov_node; /* what prov is connected to */
 	char *prov_location;
+	char *prov_down;      /* the provider that was lost or refused us (NULL: none) ... */
+	double prov_retry_at; /* ... and when to try it again; the state is read meanwhile */
 
 	/* pgq_set.worker_state, re-read every loop */
 	char *cascade;
@@ -221,6 +223,32 @@ static double next_pause(double *pause, double max)
 }
 
 /*
+ * The provider went away (its connection broke, or connecting failed) while the local session
+ * is fine: try it again after the retry pause, but keep reading the local state at the poll
+ * interval meanwhile, so that a pause or a new provider (a failover re-pointing this node) is
+ * seen at once instead of after the pause.
+ */
+static enum wk_state provider_down(struct wk *w, const struct sky_error *err)
+{
+	char c[256];
+	double pause = next_pause(&w->retry_pause, RETRY_PAUSE_MAX);
+
+	w->failures++;
+	set_str(&w->prov_down, w->provider);
+	w->prov_retry_at = now_s() + pause;
+	sky_warning("%s: %s; retrying provider \"%s\" in %.1f s", ctx(w, c, sizeof(c)),
+	            err->message, w->provider ? w->provider : "", pause);
+	drop_provider(w);
+	if (w->opt->once && w->failures >= ONCE_MAX_FAILURES) {
+		sky_errorlog("%s: giving up after %d failures in a row", c, w->failures);
+		w->exit_code = 1;
+		return WK_EXIT;
+	}
+	w->sleep_for = w->opt->poll_interval < pause ? w->opt->poll_interval : pause;
+	return WK_IDLE;
+}
+
+/*
  * The one failure path: abort the batch, then
  *   "lost position"  log, record, exit 1 (never guess a position);
  *   retryable        log, drop broken connections, back off (0.1 s doubling to 5 s);
@@ -236,6 +264,8 @@ static enum wk_state fail(struct wk *w, struct sky_error *err, bool record)
 	char msg[SKY_ERROR_MSG_LEN + 128];
 	bool lost = strcmp(err->sqlstate, SKY_SQLSTATE_LOST_POSITION) == 0;
 	bool fenced = strcmp(err->sqlstate, SKY_SQLSTATE_FENCED) == 0;
+	/* a broken provider connection is transient whatever the error said */
+	bool provider_lost = w->prov && !conn_usable(w->prov) && conn_usable(w->local);
 
 	abort_batch(w);
 	sky_error_oneline(err);
@@ -248,7 +278,10 @@ static enum wk_state fail(struct wk *w, struct sky_error *err, bool record)
 	w->in_batch = false;
 	w->failures++;
 
-	if (lost || fenced) {
+	if (provider_lost && !lost && !fenced) {
+		w->failures--; /* provider_down counts it */
+		next = provider_down(w, err);
+	} else if (lost || fenced) {
 		/* never guess a position; a fenced node must not run at all */
 		sky_errorlog("%s: %s", c, err->message);
 		record_error(w, msg);
@@ -623,11 +656,22 @@ static enum wk_state st_provider(struct wk *w)
 	}
 	if (w->prov)
 		goto out;
+	if (w->prov_down && streq(w->prov_down, w->provider)) {
+		double left = w->prov_retry_at - now_s();
+
+		if (left > 0) {
+			/* not yet: read the state again meanwhile */
+			w->sleep_for = w->opt->poll_interval < left ? w->opt->poll_interval : left;
+			next = WK_IDLE;
+			goto out;
+		}
+	}
 	snprintf(what, sizeof(what), "provider \"%s\"", w->provider);
 	if (sky_pg_connect(&w->prov, w->provider_location, what, &err) < 0) {
-		next = fail(w, &err, false);
+		next = provider_down(w, &err);
 		goto out;
 	}
+	set_str(&w->prov_down, NULL);
 	sky_pg_notices_to_log(w->prov);
 	/* tick times and events as text, unconverted: in the provider's own encoding */
 	if (sky_pg_command(w->prov, &err,
@@ -986,6 +1030,7 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	PQfinish(w.prov);
 	free(w.prov_node);
 	free(w.prov_location);
+	free(w.prov_down);
 	free(w.local_encoding);
 	free(w.cascade);
 	free(w.node);
