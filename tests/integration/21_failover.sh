@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # 21: failover (DESIGN invariant 9; issue 14) and fencing.
-# root db1, branches db2 and db4, leaf db3 under db2. Under a pgbench load on the root, db2's
+# root db1, branches db2 and db4, leaf db3 under db2. First a rehearsal: --dry-run
+# --simulate-dead db1 prints the failover the policy would make (db2 preferred by priority) and
+# changes nothing. Then, under a pgbench load on the root, db2's
 # worker is stopped for a while so that db2 falls behind db4; then the root's server stops with
 # -m immediate. The file marks db1 dead and names the lagging db2 as the root:
 # - --dry-run names the failover, every survivor's last tick, the catch-up source (db4) and the
@@ -34,6 +36,22 @@ for n in "${NODES[@]}"; do
 	sky_worker_start "$n"
 done
 sky_wait_all_tables_ok 120 db2 db3 db4
+
+sky_check "rehearsal: --simulate-dead db1 shows the failover the policy would make, changes nothing"
+cp "$TOPO" "$SKY_TMP/plain.yaml"
+printf 'failover:\n  candidates: {db2: 10}\n' >>"$TOPO"
+sky_wait_caught_up db2 db3 db4 60
+sky_run simulate "$RECONCILE" -f "$TOPO" --dry-run --simulate-dead db1
+sky_expect_rc 2 "a failover would happen"
+sky_assert_contains "$SKY_OUT" "Simulated failover: root db1 dead (nothing is changed)" "the rehearsal says so"
+sky_assert_contains "$SKY_OUT" "Decision: db2: the most advanced surviving branch" "db2 (priority 10) wins the tie with db4"
+sky_assert_contains "$SKY_OUT" "~ db2: failover from db1 (dead)" "the plan of the proposed topology"
+sky_assert_contains "$SKY_OUT" "~ db4: change provider db1 -> db2" "db4 would move under db2"
+sky_assert_eq "$(sky_psql db1 -c "select node_role from pgq_set.get_node('app')")" root "db1 is still the root"
+sky_run simulate-bad "$RECONCILE" -f "$TOPO" --dry-run --simulate-dead db2
+sky_expect_rc 1 "simulating a branch's death is refused"
+sky_assert_contains "$SKY_ERR" 'node "db2" is not the root of the topology (the root is db1)' "and says why"
+cp "$SKY_TMP/plain.yaml" "$TOPO"
 
 sky_check "db2 falls behind db4 under load, then the root dies"
 sky_pgbench_bg load db1 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 60 -R 100
