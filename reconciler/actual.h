@@ -77,6 +77,9 @@ struct actual_node {
 	size_t n_subscribers;
 	struct actual_table *tables;
 	size_t n_tables;
+	char **sequences; /* get_sequences (pgq_set 5 on); has_sequences false before */
+	size_t n_sequences;
+	bool has_sequences;
 };
 
 struct actual_state {

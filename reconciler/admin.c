@@ -226,6 +226,16 @@ int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct
 		return ops_failover_run(s, op, err);
 	case PLAN_OP_REJOIN:
 		return ops_rejoin_run(s, op, err);
+	case PLAN_OP_ADD_SEQUENCE:
+	case PLAN_OP_REMOVE_SEQUENCE: {
+		const char *params[2] = {s->topo->cascade, op->subject};
+
+		return admin_node_exec(NULL, s, op->node,
+		                       op->kind == PLAN_OP_ADD_SEQUENCE
+		                           ? "select pgq_set.add_sequence($1, $2)"
+		                           : "select pgq_set.remove_sequence($1, $2)",
+		                       2, params, err);
+	}
 	case PLAN_OP_PAUSE:
 		return ops_pause_run(s, op, err);
 	case PLAN_OP_RESUME:

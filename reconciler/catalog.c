@@ -253,6 +253,37 @@ out:
 	return ret;
 }
 
+/* The listed sequences (pgq_set 5 on: checked by name, a node is read before its upgrade). */
+static int read_sequences(struct actual_node *node, PGconn *conn, const char *cascade,
+                          struct sky_error *err)
+{
+	const char *params[1] = {cascade};
+	PGresult *res = NULL;
+	int ret = -1;
+
+	if (sky_pg_exec(&res, conn, err,
+	                "select to_regprocedure('pgq_set.get_sequences(text)') is not null", 0,
+	                NULL) < 0)
+		goto out;
+	node->has_sequences = bool_value(res, 0, 0);
+	PQclear(res);
+	res = NULL;
+	if (!node->has_sequences) {
+		ret = 0;
+		goto out;
+	}
+	if (sky_pg_exec(&res, conn, err, "select seq_name from pgq_set.get_sequences($1)", 1,
+	                params) < 0)
+		goto out;
+	node->sequences = sky_calloc((size_t)PQntuples(res) + 1, sizeof(*node->sequences));
+	for (int i = 0; i < PQntuples(res); i++)
+		node->sequences[node->n_sequences++] = sky_strdup(PQgetvalue(res, i, 0));
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
 static int read_members(struct actual_node *node, PGconn *conn, const char *cascade,
                         struct sky_error *err)
 {
@@ -361,7 +392,8 @@ int catalog_node_read(struct actual_node *node, PGconn *conn, const char *cascad
 		if (read_identity(node, conn, cascade, err) < 0 ||
 		    read_members(node, conn, cascade, err) < 0 ||
 		    read_subscribers(node, conn, cascade, err) < 0 ||
-		    read_tables(node, conn, cascade, err) < 0)
+		    read_tables(node, conn, cascade, err) < 0 ||
+		    read_sequences(node, conn, cascade, err) < 0)
 			goto out;
 	}
 	if (sky_pg_command(conn, err, "commit") < 0)
@@ -469,6 +501,9 @@ void actual_node_clear(struct actual_node *node)
 		free(node->tables[i].copy_error);
 	}
 	free(node->tables);
+	for (size_t i = 0; i < node->n_sequences; i++)
+		free(node->sequences[i]);
+	free(node->sequences);
 	memset(node, 0, sizeof(*node));
 }
 

@@ -16,6 +16,7 @@
  *  10. drop nodes that are no longer in the topology (their subscribers moved in 8)
  *  11. remove tables, in reverse provider order (every node before its provider)
  *  12. add tables
+ *  13. listed sequences (sequences:) registered or forgotten on every created node
  * A phase's operations on a node may rely on every earlier phase having run on every node.
  */
 #include "plan.h"
@@ -46,6 +47,7 @@ enum plan_phase {
 	PHASE_DROP,
 	PHASE_TABLE_REMOVE,
 	PHASE_TABLE_ADD,
+	PHASE_SEQUENCES,
 	PHASE_COUNT
 };
 
@@ -819,6 +821,44 @@ static void plan_table_adds(struct plan_ctx *ctx, const struct node_view *v)
 	}
 }
 
+/*
+ * The listed sequences, on every created node (any branch may become the root). A node whose
+ * pgq_set predates them gets them after its upgrade (the plan upgrades it first).
+ */
+static void plan_sequences(struct plan_ctx *ctx, const struct node_view *v)
+{
+	const struct actual_node *an = v->have;
+	bool known = view_created(v) && an->has_sequences;
+
+	if (!v->usable || view_fenced(v))
+		return;
+	for (size_t i = 0; i < ctx->topo->n_sequences; i++) {
+		const char *name = ctx->topo->sequences[i];
+		bool have = false;
+		struct plan_op *op;
+
+		for (size_t k = 0; known && k < an->n_sequences && !have; k++)
+			have = strcmp(an->sequences[k], name) == 0;
+		if (have)
+			continue;
+		op = op_add(ctx, PHASE_SEQUENCES, PLAN_OP_ADD_SEQUENCE, PLAN_ACTION_ADD,
+		            v->want->name);
+		op->subject = sky_strdup(name);
+	}
+	for (size_t k = 0; known && k < an->n_sequences; k++) {
+		bool want = false;
+		struct plan_op *op;
+
+		for (size_t i = 0; i < ctx->topo->n_sequences && !want; i++)
+			want = strcmp(an->sequences[k], ctx->topo->sequences[i]) == 0;
+		if (want)
+			continue;
+		op = op_add(ctx, PHASE_SEQUENCES, PLAN_OP_REMOVE_SEQUENCE, PLAN_ACTION_REMOVE,
+		            v->want->name);
+		op->subject = sky_strdup(an->sequences[k]);
+	}
+}
+
 static void plan_count(struct plan *plan)
 {
 	for (size_t i = 0; i < plan->n_ops; i++) {
@@ -919,6 +959,8 @@ int plan_build(struct plan **out, const struct topology *topo, const struct actu
 		if (views[k].usable)
 			plan_table_adds(&ctx, &views[k]);
 	}
+	for (size_t k = 0; k < ctx.n_order; k++)
+		plan_sequences(&ctx, &views[k]);
 
 	for (int p = 0; p < PHASE_COUNT; p++)
 		ctx.plan->n_ops += ctx.phase[p].n;
@@ -1004,6 +1046,8 @@ const char *plan_op_kind_name(enum plan_op_kind kind)
 	    [PLAN_OP_FENCE] = "fence",
 	    [PLAN_OP_FAILOVER] = "failover",
 	    [PLAN_OP_REJOIN] = "rejoin",
+	    [PLAN_OP_ADD_SEQUENCE] = "add_sequence",
+	    [PLAN_OP_REMOVE_SEQUENCE] = "remove_sequence",
 	    [PLAN_OP_PAUSE] = "pause",
 	    [PLAN_OP_RESUME] = "resume",
 	    [PLAN_OP_CHANGE_PROVIDER] = "change_provider",
@@ -1071,6 +1115,12 @@ void plan_op_describe(struct sky_buf *out, const struct plan_op *op)
 		break;
 	case PLAN_OP_FENCE:
 		sky_buf_adds(out, "fence (dead): refuse writes, stop its ticks, stop its worker");
+		break;
+	case PLAN_OP_ADD_SEQUENCE:
+		sky_buf_addf(out, "add sequence %s (it follows the root)", op->subject);
+		break;
+	case PLAN_OP_REMOVE_SEQUENCE:
+		sky_buf_addf(out, "remove sequence %s", op->subject);
 		break;
 	case PLAN_OP_REJOIN:
 		sky_buf_addf(out,
@@ -1160,6 +1210,10 @@ json_t *plan_op_to_json(const struct plan_op *op)
 		break;
 	case PLAN_OP_REJOIN:
 		json_object_set_new(o, "lost_file", json_string(op->to));
+		break;
+	case PLAN_OP_ADD_SEQUENCE:
+	case PLAN_OP_REMOVE_SEQUENCE:
+		json_object_set_new(o, "sequence", json_string(op->subject));
 		break;
 	case PLAN_OP_FAILOVER:
 		json_object_set_new(o, "dead_root", json_string(op->from));

@@ -59,9 +59,11 @@ enum plan_op_kind {
 	PLAN_OP_RESUME,              /* let it go on */
 	PLAN_OP_CHANGE_PROVIDER,     /* from = old provider, provider = new (ops/change_provider.c);
 	                                paused: the node ends paused (the topology says paused) */
-	PLAN_OP_UNREGISTER, /* on node: forget subscriber `subject` (it pulls from elsewhere) */
-	PLAN_OP_DROP_NODE,  /* node = the dropped node: unregistered, member rows removed
-	                       on every node (ops/drop_node.c) */
+	PLAN_OP_UNREGISTER,   /* on node: forget subscriber `subject` (it pulls from elsewhere) */
+	PLAN_OP_DROP_NODE,    /* node = the dropped node: unregistered, member rows removed
+	                         on every node (ops/drop_node.c) */
+	PLAN_OP_ADD_SEQUENCE, /* subject = "schema.name": it follows the root (sequences:) */
+	PLAN_OP_REMOVE_SEQUENCE, /* subject = "schema.name" */
 	PLAN_OP_KIND_COUNT
 };
 

@@ -1058,6 +1058,47 @@ static int read_failover(struct topo_parse *p, void *obj, const struct topo_fiel
 	                ynode_pos(f->vnode));
 }
 
+/* ---- sequences ---- */
+
+/* sequences: [schema.name, ...] (no schema: public) */
+static int read_sequences(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	struct topology *topo = p->topo;
+	yaml_node_t *seq = f->vnode;
+	size_t count;
+
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return fail(p, ynode_pos(seq),
+		            "expected a list of sequence names for \"sequences\", got %s",
+		            kind_name(kind_of(seq)));
+	count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	topo->sequences = sky_calloc(count + 1, sizeof(*topo->sequences));
+	for (yaml_node_item_t *it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *v = ynode(p, *it);
+		const char *s;
+		char *name;
+
+		if (kind_of(v) != KIND_STR || !scalar_text(v)[0] ||
+		    strlen(scalar_text(v)) != v->data.scalar.length)
+			return fail(
+			    p, ynode_pos(v),
+			    "expected a sequence name ([schema.]name) in \"sequences\", got %s",
+			    describe(p, v, true));
+		s = scalar_text(v);
+		name = strchr(s, '.') ? sky_strdup(s) : sky_asprintf("public.%s", s);
+		for (size_t i = 0; i < topo->n_sequences; i++) {
+			if (strcmp(topo->sequences[i], name) == 0) {
+				free(name);
+				return fail(p, ynode_pos(v),
+				            "duplicate sequence %s in \"sequences\"", q(p, s));
+			}
+		}
+		topo->sequences[topo->n_sequences++] = name;
+	}
+	return 0;
+}
+
 /* ---- settings and the top level ---- */
 
 static int settings_read_parallel_copies(struct topo_parse *p, void *obj,
@@ -1106,6 +1147,7 @@ static const struct topo_key top_keys[] = {
     {"nodes", true, "a mapping of node name to node", read_nodes},
     {"tables", false, NULL, read_tables},
     {"settings", false, NULL, read_settings},
+    {"sequences", false, NULL, read_sequences},
     {"failover", false, NULL, read_failover},
 };
 
@@ -1430,6 +1472,9 @@ void topology_free(struct topology *topo)
 	for (size_t i = 0; i < topo->failover.n_never; i++)
 		free(topo->failover.never[i]);
 	free(topo->failover.never);
+	for (size_t i = 0; i < topo->n_sequences; i++)
+		free(topo->sequences[i]);
+	free(topo->sequences);
 	free(topo->cascade);
 	free(topo->file);
 	free(topo);
@@ -1477,6 +1522,9 @@ struct topology *topology_clone(const struct topology *topo)
 		c->failover.candidates[i].node = sky_strdup(topo->failover.candidates[i].node);
 		c->failover.candidates[i].priority = topo->failover.candidates[i].priority;
 	}
+	c->sequences = sky_calloc(topo->n_sequences + 1, sizeof(*c->sequences));
+	for (size_t i = 0; i < topo->n_sequences; i++)
+		c->sequences[i] = sky_strdup(topo->sequences[i]);
 	c->failover.never = sky_calloc(topo->failover.n_never + 1, sizeof(*c->failover.never));
 	for (size_t i = 0; i < topo->failover.n_never; i++)
 		c->failover.never[i] = sky_strdup(topo->failover.never[i]);

@@ -79,6 +79,8 @@ struct topology {
 	struct topo_table *tables;
 	size_t n_tables;
 	int parallel_copies; /* settings.parallel_copies, default 1 */
+	char **sequences; /* sequences: "schema.name" that follow the root (besides owned ones) */
+	size_t n_sequences;
 	struct topo_failover failover;
 };
 

@@ -13,7 +13,9 @@ do $$ begin perform pg_advisory_xact_lock(hashtext('pgq_set install')); end $$;
 create extension if not exists pgq;
 \ir schema/001_base.sql
 \ir schema/002_table_copy.sql
+\ir schema/005_sequences.sql
 \ir functions/add_member.sql
+\ir functions/add_sequence.sql
 \ir functions/add_table.sql
 \ir functions/capture_key_change.sql
 \ir functions/claim_copies.sql
@@ -37,6 +39,7 @@ create extension if not exists pgq;
 \ir functions/get_apply_tables.sql
 \ir functions/get_members.sql
 \ir functions/get_node.sql
+\ir functions/get_sequences.sql
 \ir functions/get_subscribers.sql
 \ir functions/get_tables.sql
 \ir functions/is_fenced.sql
@@ -46,11 +49,13 @@ create extension if not exists pgq;
 \ir functions/lost_events.sql
 \ir functions/pause_ack.sql
 \ir functions/promote_root.sql
+\ir functions/publish_sequences.sql
 \ir functions/publish_watermark.sql
 \ir functions/put_trigger.sql
 \ir functions/queue_event_table.sql
 \ir functions/register_subscriber.sql
 \ir functions/register_subscriber_at.sql
+\ir functions/remove_sequence.sql
 \ir functions/remove_table.sql
 \ir functions/rename_node.sql
 \ir functions/report_watermark.sql

@@ -8,8 +8,8 @@ as $$
 -- Rejoin of a node that was the root when it died: the events its queue holds that no
 -- survivor received, i.e. every committed event not in the snapshot of i_fork_tick, the last
 -- tick the survivors share with it (the tick its history forked at). Events of transactions
--- that never committed (cut by the crash) are left out, and so are pgq_set's own watermark
--- events. In event order.
+-- that never committed (cut by the crash) are left out, and so are pgq_set's own events
+-- (watermarks, sequence positions). In event order.
 declare
 	v_q    pgq.queue%rowtype;
 	v_snap txid_snapshot;
@@ -29,7 +29,7 @@ begin
 		'  from %s e'
 		' where not txid_visible_in_snapshot(e.ev_txid, $1)'
 		'   and txid_status(e.ev_txid) = ''committed'''
-		'   and e.ev_type is distinct from ''pgq_set.watermark'''
+		'   and e.ev_type not like ''pgq\_set.%%'''
 		' order by e.ev_id', pgq.quote_fqname(v_q.queue_data_pfx))
 		using v_snap;
 end;

@@ -18,6 +18,7 @@ declare
 	v_t    record;
 	v_max  bigint;
 	v_seq  record;
+	v_pub  text;
 begin
 	select * into v_node from pgq_set.node where cascade = i_cascade for update;
 	if not found then
@@ -66,6 +67,16 @@ begin
 	end loop;
 	if i_margin is not null then
 		perform pgq_set.sequences_past_keys(i_cascade, i_margin);
+		-- and past the last positions the dead root published through the queue
+		execute format('select ev_data from %s where ev_type = ''pgq_set.sequences'''
+			       ' order by ev_id desc limit 1', pgq.quote_fqname(v_q.queue_data_pfx))
+		   into v_pub;
+		for v_seq in select key, value from jsonb_each_text(coalesce(v_pub::jsonb, '{}'))
+		loop
+			if to_regclass(v_seq.key) is not null then
+				perform pgq.seq_setval(v_seq.key, v_seq.value::bigint + i_margin);
+			end if;
+		end loop;
 	end if;
 	return 1;
 end;

@@ -13,6 +13,10 @@ begin
 	if not found or v_node.node_role <> 'root' then
 		raise exception 'this database is not the root of cascade "%"', i_cascade;
 	end if;
+	-- sequences that follow the root (a no-op before pgq_set 5 created their tables)
+	if to_regclass('pgq_set.sequence_state') is not null then
+		perform pgq_set.publish_sequences(i_cascade);
+	end if;
 	v_wm := pgq_set.local_watermark(i_cascade);
 	if v_wm is null or v_wm is not distinct from v_node.global_watermark then
 		return v_wm;

@@ -1,18 +1,36 @@
 create or replace function pgq_set.sequence_positions(i_cascade text)
 returns jsonb
-language sql stable
+language plpgsql stable
 as $$
-	-- The last values of the sequences owned by columns of this node's replicated tables
-	-- (serial, identity), as {"schema.name": last_value}: what a new root must stay ahead of.
-	select coalesce(jsonb_object_agg(s.schemaname || '.' || s.sequencename,
-					 coalesce(s.last_value, 0)), '{}'::jsonb)
-	  from pgq_set.table_info ti
-	  join pg_namespace n on n.nspname = ti.schema_name
-	  join pg_class c on c.relnamespace = n.oid and c.relname = ti.rel_name
-	  join pg_depend d on d.refobjid = c.oid and d.refclassid = 'pg_class'::regclass
-			  and d.classid = 'pg_class'::regclass and d.deptype in ('a', 'i')
-	  join pg_class sc on sc.oid = d.objid and sc.relkind = 'S'
-	  join pg_sequences s on s.schemaname = (select nspname from pg_namespace where oid = sc.relnamespace)
-			     and s.sequencename = sc.relname
-	 where ti.cascade = i_cascade;
+-- The last values of the sequences that follow the root, as {"schema.name": last_value}:
+-- those owned by columns of this node's replicated tables (serial, identity) and those listed
+-- in the topology (sequence_info) that exist here. What a new root must stay ahead of.
+declare
+	v_out jsonb := '{}'::jsonb;
+	v_s   record;
+	v_val bigint;
+begin
+	for v_s in
+		select format('%I.%I', sn.nspname, sc.relname) as fq, sn.nspname || '.' || sc.relname as name
+		  from pgq_set.table_info ti
+		  join pg_namespace n on n.nspname = ti.schema_name
+		  join pg_class c on c.relnamespace = n.oid and c.relname = ti.rel_name
+		  join pg_depend d on d.refobjid = c.oid and d.refclassid = 'pg_class'::regclass
+				  and d.classid = 'pg_class'::regclass and d.deptype in ('a', 'i')
+		  join pg_class sc on sc.oid = d.objid and sc.relkind = 'S'
+		  join pg_namespace sn on sn.oid = sc.relnamespace
+		 where ti.cascade = i_cascade
+		union
+		select format('%I.%I', sn.nspname, sc.relname), sn.nspname || '.' || sc.relname
+		  from pgq_set.sequence_info si
+		  join pg_namespace sn on sn.nspname = split_part(si.seq_name, '.', 1)
+		  join pg_class sc on sc.relnamespace = sn.oid and sc.relkind = 'S'
+				  and sc.relname = substr(si.seq_name, length(split_part(si.seq_name, '.', 1)) + 2)
+		 where si.cascade = i_cascade
+	loop
+		execute format('select last_value from %s', v_s.fq) into v_val;
+		v_out := v_out || jsonb_build_object(v_s.name, v_val);
+	end loop;
+	return v_out;
+end;
 $$;

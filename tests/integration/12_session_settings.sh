@@ -235,7 +235,7 @@ begin
 		execute replace(r.def, 'pgq_set.logutriga(', 'pgq.logutriga(');
 	end loop;
 end $$;
-delete from pgq_set.schema_version where version >= 3;
+delete from pgq_set.schema_version where version = 3;
 SQL
 before=$(sky_psql db1 -c "select string_agg(tgname || ' ' || tgfoid::regproc::text, ', ' order by tgname)
 	from pg_trigger where tgrelid = 'public.zoo'::regclass")

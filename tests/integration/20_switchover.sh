@@ -21,6 +21,8 @@ sky_need_bin "$(sky_worker_bin)"
 NODES=(db1 db2 db3)
 TABLES=("${SKY_COUNTER_TABLES[@]}")
 sky_counter_nodes "${NODES[@]}"
+# ticket_no is owned by no column: it follows the root because the file lists it
+SKY_TOPO_EXTRA='sequences: [public.ticket_no]'
 
 TOPO=$SKY_TMP/topology.yaml
 sky_topology_write_nodes "$TOPO" "db1 root" "db2 branch db1" "db3 leaf db2" -- "${TABLES[@]}"
@@ -41,6 +43,8 @@ sky_expect_rc 2 "the dry-run finds the switchover"
 sky_assert_contains "$SKY_OUT" "~ db2: switchover db1 -> db2: lock writers on db1, final tick, wait for db2, promote db2, attach db1 under db2" \
 	"the plan names the steps"
 max_before=$(sky_psql db1 -c "select max(id) from public.log")
+sky_assert_eq "$(sky_psql db2 -c "select string_agg(seq_name, ',') from pgq_set.get_sequences('app')")" public.ticket_no \
+	"the listed sequence is registered on the branch too"
 sky_run switchover "$RECONCILE" -f "$TOPO" -v
 sky_expect_rc 0 "switchover applied"
 sky_bg_wait load1 || true
@@ -63,6 +67,8 @@ sky_pgbench_bg load2 db2 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 8 -R 100
 sky_bg_wait load2 || sky_fail "pgbench on the new root failed: $(tail -n 5 "$SKY_TMP/log/load2.out")"
 sky_assert_eq "$(sky_psql db2 -c "select min(id) > $max_before from public.log where id > $max_before")" t \
 	"the new root's serial keys continue above the old root's"
+sky_assert_eq "$(sky_psql db2 -c "select count(*) from public.ticket")" "$(sky_psql db2 -c "select n from public.counter")" \
+	"tickets (a listed sequence no column owns) continued on the new root without a duplicate key"
 SKY_ROOT=db2
 sky_wait_caught_up db1 db3 120
 sky_assert_eq "$(sky_psql db2 -c "select min(ev_id) > $ev_db1 from pgq.event_$qid2 where ev_time > '$t_switch'")" t \

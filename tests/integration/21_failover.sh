@@ -26,6 +26,8 @@ sky_need_bin "$(sky_worker_bin)"
 NODES=(db1 db2 db3 db4)
 TABLES=("${SKY_COUNTER_TABLES[@]}")
 sky_counter_nodes "${NODES[@]}"
+# ticket_no is owned by no column: it follows the root because the file lists it
+SKY_TOPO_EXTRA='sequences: [public.ticket_no]'
 
 TOPO=$SKY_TMP/topology.yaml
 sky_topology_write_nodes "$TOPO" "db1 root" "db2 branch db1" "db4 branch db1" "db3 leaf db2" -- "${TABLES[@]}"

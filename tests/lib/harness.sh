@@ -722,6 +722,8 @@ sky_topology_write_nodes() {
 				echo "  - '${t//\'/\'\'}'"
 			fi
 		done
+		# more top-level keys, as YAML (e.g. "sequences: [public.ticket_no]")
+		[ -z "${SKY_TOPO_EXTRA:-}" ] || printf '%s\n' "$SKY_TOPO_EXTRA"
 	} >"$file"
 }
 
@@ -730,7 +732,7 @@ sky_topology_write_nodes() {
 # and public.log (bigserial key) on each, and $SKY_TMP/load.sql, a pgbench script whose every
 # transaction updates one account, increments the counter and adds one log row: counter = log rows
 # proves that nothing was lost or applied twice (sky_counter_check).
-SKY_COUNTER_TABLES=(public.acct public.counter public.log)
+SKY_COUNTER_TABLES=(public.acct public.counter public.log public.ticket)
 sky_counter_nodes() {
 	local n
 	for n in "$@"; do
@@ -739,6 +741,9 @@ sky_counter_nodes() {
 create table public.acct (id int primary key, balance bigint not null);
 create table public.counter (id int primary key, n bigint not null);
 create table public.log (id bigserial primary key, acct int not null);
+-- a sequence no column owns: it follows the root only when listed under sequences:
+create sequence public.ticket_no;
+create table public.ticket (id bigint primary key default nextval('public.ticket_no'), acct int not null);
 SQL
 	done
 	sky_psql "$1" <<'SQL'
@@ -751,6 +756,7 @@ begin;
 update public.acct set balance = balance + 1 where id = :k;
 update public.counter set n = n + 1 where id = 1;
 insert into public.log (acct) values (:k);
+insert into public.ticket (acct) values (:k);
 end;
 SQL
 }
@@ -759,8 +765,9 @@ SQL
 sky_counter_check() {
 	local n
 	for n in "$@"; do
-		sky_assert_eq "$(sky_psql "$n" -c "select (select n from public.counter) = (select count(*) from public.log)")" \
-			t "counter equals the log rows on $n (nothing lost or doubled)"
+		sky_assert_eq "$(sky_psql "$n" -c "select (select n from public.counter) = (select count(*) from public.log)
+			and (select n from public.counter) = (select count(*) from public.ticket)")" \
+			t "counter equals the log and ticket rows on $n (nothing lost or doubled)"
 	done
 }
 
