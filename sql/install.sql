@@ -37,6 +37,8 @@ create extension if not exists pgq;
 \ir functions/get_apply_tables.sql
 \ir functions/get_members.sql
 \ir functions/get_node.sql
+\ir functions/get_reconciler.sql
+\ir functions/get_revision.sql
 \ir functions/get_subscribers.sql
 \ir functions/get_tables.sql
 \ir functions/is_fenced.sql
@@ -48,6 +50,7 @@ create extension if not exists pgq;
 \ir functions/publish_watermark.sql
 \ir functions/put_trigger.sql
 \ir functions/queue_event_table.sql
+\ir functions/record_revision.sql
 \ir functions/register_subscriber.sql
 \ir functions/register_subscriber_at.sql
 \ir functions/remove_table.sql
@@ -60,6 +63,7 @@ create extension if not exists pgq;
 \ir functions/set_parallel_copies.sql
 \ir functions/set_paused.sql
 \ir functions/set_provider.sql
+\ir functions/set_reconciler.sql
 \ir functions/set_worker_error.sql
 \ir functions/table_ddl.sql
 \ir functions/take_backlog.sql
@@ -74,4 +78,5 @@ create extension if not exists pgq;
 \ir functions/writers_locked.sql
 -- steps that need the functions above
 \ir schema/003_capture_triggers.sql
+\ir schema/004_revision.sql
 commit;
