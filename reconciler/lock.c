@@ -174,7 +174,8 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 {
 	struct reconcile_lock *l = sky_calloc(1, sizeof(*l));
 	size_t need, reachable = 0;
-	long long deadline = now_ms() + timeout_ms;
+	long long start = now_ms();
+	long long deadline = start + timeout_ms;
 	bool said_waiting = false;
 	char *holder = NULL;
 	int ret = -1;
@@ -230,7 +231,8 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 				              topo->cascade);
 			goto out;
 		}
-		if (!said_waiting) {
+		/* the holder names itself right after it got the lock: give it a moment */
+		if (!said_waiting && (holder || now_ms() - start >= 1000)) {
 			fprintf(stderr, "skyreconcile: waiting: cascade \"%s\" is being reconciled by %s\n",
 			        topo->cascade, holder ? holder : "another skyreconcile");
 			said_waiting = true;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drift.h"
 #include "revision.h"
 #include "sky_log.h"
 #include "sky_mem.h"
@@ -48,6 +49,8 @@ int reconcile_plan(struct reconcile *rc, const struct topology *topo, struct sou
 	popts.sql_digest = rc->sql_digest;
 	if (plan_build(&rc->plan, topo, rc->actual, &popts, err) < 0)
 		return -1;
+	/* what the catalog functions do not show: triggers dropped by hand */
+	drift_plan_add(rc->plan, rc->conns, topo, rc->actual);
 	rc->session.topo = topo;
 	rc->session.conns = rc->conns;
 	rc->session.install_sql = sky_sql_install;
