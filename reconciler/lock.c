@@ -242,6 +242,19 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 	}
 	lock_record_holder(l);
 	sky_debug("reconcile lock of cascade \"%s\" held", topo->cascade);
+	{
+		/* test hook (tests/integration/24_lock.sh): hold the lock a while before going on */
+		const char *hold = getenv("SKY_RECONCILE_LOCK_HOLD_MS");
+
+		if (hold && strtol(hold, NULL, 10) > 0) {
+			long left = strtol(hold, NULL, 10);
+
+			while (left > 0 && !(stop && *stop)) {
+				sleep_ms(left < 100 ? left : 100);
+				left -= 100;
+			}
+		}
+	}
 	*out = l;
 	l = NULL;
 	ret = 0;

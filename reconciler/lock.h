@@ -10,6 +10,9 @@
  *
  * Where pgq_set 4 is installed the holder also records who it is (pgq_set.set_reconciler), so
  * a process that finds the lock taken can name the holder (host, pid, since).
+ *
+ * Test hook: with SKY_RECONCILE_LOCK_HOLD_MS=N in the environment the holder waits N ms right
+ * after it took the lock, so tests can make two processes meet.
  */
 #ifndef SKY_LOCK_H
 #define SKY_LOCK_H
