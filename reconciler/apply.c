@@ -31,8 +31,7 @@ static void apply_observe(const struct apply_runner *runner, const struct plan *
 		runner->observe(runner->observe_ctx, plan, i, ev, r);
 }
 
-int apply_plan(struct apply_result *out, const struct plan *plan,
-               const struct apply_runner *runner)
+int apply_plan(struct apply_result *out, const struct plan *plan, const struct apply_runner *runner)
 {
 	struct apply_result *r = out;
 	enum plan_scope scope = PLAN_SCOPE_ALL;

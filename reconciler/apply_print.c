@@ -211,7 +211,9 @@ void apply_print_result_json(const struct plan *plan, const struct source_revisi
 		}
 	}
 	json_object_set_new(doc, "result",
-	                    json_string(r->n_failed ? "failed" : r->stopped ? "stopped" : "applied"));
+	                    json_string(r->n_failed  ? "failed"
+	                                : r->stopped ? "stopped"
+	                                             : "applied"));
 	json_object_set_new(applied, "add", json_integer((json_int_t)r->n_done[PLAN_ACTION_ADD]));
 	json_object_set_new(applied, "change",
 	                    json_integer((json_int_t)r->n_done[PLAN_ACTION_CHANGE]));

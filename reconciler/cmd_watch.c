@@ -316,7 +316,8 @@ static const char *watch_wait(struct watch_inotify *w, const struct watch_state 
 		if (rc == 0)
 			continue;
 		{
-			/* a burst of events (git writes a ref, then the reflog ...): let it settle */
+			/* a burst of events (git writes a ref, then the reflog ...): let it settle
+			 */
 			struct timespec ts = {.tv_sec = 0, .tv_nsec = WATCH_SETTLE_MS * 1000000L};
 			struct source_revision rev;
 			bool moved;
@@ -326,7 +327,8 @@ static const char *watch_wait(struct watch_inotify *w, const struct watch_state 
 			memset(&rev, 0, sizeof(rev));
 			sky_error_clear(&err);
 			if (source_revision_read(&rev, &opts->source, &err) < 0) {
-				/* e.g. the file is gone for a moment: the next event or the timer tells */
+				/* e.g. the file is gone for a moment: the next event or the timer
+				 * tells */
 				sky_debug("change seen, revision not readable: %s", err.message);
 				source_revision_release(&rev);
 				continue;

@@ -87,7 +87,8 @@ size_t drift_plan_add(struct plan *plan, PGconn **conns, const struct topology *
 
 			if (plan_has_table_op(plan, an->name, table))
 				continue;
-			sky_debug("node \"%s\": table %s misses a trigger of ours", an->name, table);
+			sky_debug("node \"%s\": table %s misses a trigger of ours", an->name,
+			          table);
 			plan->ops = sky_realloc(plan->ops, (plan->n_ops + 1) * sizeof(*plan->ops));
 			op = &plan->ops[plan->n_ops++];
 			memset(op, 0, sizeof(*op));

@@ -25,7 +25,8 @@ struct reconcile_lock {
 
 static const char SQL_TRY_LOCK[] =
     "select pg_try_advisory_lock(hashtext('skyreconcile'), hashtext($1))";
-static const char SQL_UNLOCK[] = "select pg_advisory_unlock(hashtext('skyreconcile'), hashtext($1))";
+static const char SQL_UNLOCK[] =
+    "select pg_advisory_unlock(hashtext('skyreconcile'), hashtext($1))";
 
 size_t lock_majority(size_t n_live)
 {
@@ -159,11 +160,13 @@ static void lock_record_holder(struct reconcile_lock *l)
 	for (size_t i = 0; i < l->topo->n_nodes; i++) {
 		struct sky_error err;
 
-		if (!l->held[i] || !has_function(l->conns[i], "pgq_set.set_reconciler(text,text,integer)"))
+		if (!l->held[i] ||
+		    !has_function(l->conns[i], "pgq_set.set_reconciler(text,text,integer)"))
 			continue;
 		sky_error_clear(&err);
 		if (sky_pg_exec(NULL, l->conns[i], &err,
-		                "select pgq_set.set_reconciler($1, $2, $3::integer)", 3, params) < 0)
+		                "select pgq_set.set_reconciler($1, $2, $3::integer)", 3,
+		                params) < 0)
 			sky_debug("node \"%s\": could not record the lock holder: %s",
 			          l->topo->nodes[i].name, err.message);
 	}
@@ -226,14 +229,16 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 				sky_error_set(err, "cascade \"%s\" is being reconciled by %s",
 				              topo->cascade, holder);
 			else
-				sky_error_set(err,
-				              "cascade \"%s\" is being reconciled by another skyreconcile",
-				              topo->cascade);
+				sky_error_set(
+				    err,
+				    "cascade \"%s\" is being reconciled by another skyreconcile",
+				    topo->cascade);
 			goto out;
 		}
 		/* the holder names itself right after it got the lock: give it a moment */
 		if (!said_waiting && (holder || now_ms() - start >= 1000)) {
-			fprintf(stderr, "skyreconcile: waiting: cascade \"%s\" is being reconciled by %s\n",
+			fprintf(stderr,
+			        "skyreconcile: waiting: cascade \"%s\" is being reconciled by %s\n",
 			        topo->cascade, holder ? holder : "another skyreconcile");
 			said_waiting = true;
 		}
@@ -243,7 +248,8 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 	lock_record_holder(l);
 	sky_debug("reconcile lock of cascade \"%s\" held", topo->cascade);
 	{
-		/* test hook (tests/integration/24_lock.sh): hold the lock a while before going on */
+		/* test hook (tests/integration/24_lock.sh): hold the lock a while before going on
+		 */
 		const char *hold = getenv("SKY_RECONCILE_LOCK_HOLD_MS");
 
 		if (hold && strtol(hold, NULL, 10) > 0) {

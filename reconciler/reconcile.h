@@ -23,12 +23,12 @@
 #include "topology.h"
 
 struct reconcile {
-	const struct topology *topo;  /* the desired state (borrowed: outlives the struct) */
-	struct source_revision rev;   /* its revision */
-	PGconn **conns;               /* one per topology node, the apply's sessions */
-	struct actual_state *actual;  /* as read before the plan */
+	const struct topology *topo; /* the desired state (borrowed: outlives the struct) */
+	struct source_revision rev;  /* its revision */
+	PGconn **conns;              /* one per topology node, the apply's sessions */
+	struct actual_state *actual; /* as read before the plan */
 	struct plan *plan;
-	struct reconcile_lock *lock;  /* NULL when not taken (--dry-run) */
+	struct reconcile_lock *lock; /* NULL when not taken (--dry-run) */
 	char *sql_version;
 	char *sql_digest;
 	struct admin_session session; /* valid after reconcile_plan */

@@ -54,14 +54,16 @@ size_t revision_record(PGconn **conns, const struct topology *topo,
 		if (!conn || PQstatus(conn) != CONNECTION_OK) {
 			snprintf(what, sizeof(what), "node \"%s\"", tn->name);
 			if (sky_pg_connect(&own, tn->dsn, what, &err) < 0) {
-				sky_debug("revision not recorded on node \"%s\": unreachable", tn->name);
+				sky_debug("revision not recorded on node \"%s\": unreachable",
+				          tn->name);
 				continue;
 			}
 			conn = own;
 		}
 		rc = record_one(conn, topo, rev, ok, error, &err);
 		if (rc < 0)
-			sky_debug("revision not recorded on node \"%s\": %s", tn->name, err.message);
+			sky_debug("revision not recorded on node \"%s\": %s", tn->name,
+			          err.message);
 		else if (rc == 0)
 			n++;
 		if (own)

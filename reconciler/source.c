@@ -38,8 +38,7 @@ struct source_bytes {
  * nothing is checked out, the index is not looked at. rev gets the commit.
  */
 static int source_repo_read(struct source_bytes *out, struct source_revision *rev,
-                            const struct source_opts *opts, bool want_bytes,
-                            struct sky_error *err)
+                            const struct source_opts *opts, bool want_bytes, struct sky_error *err)
 {
 	const char *ref = opts->ref ? opts->ref : SOURCE_DEFAULT_REF;
 	const char *path = opts->path ? opts->path : SOURCE_DEFAULT_FILE;
@@ -157,8 +156,7 @@ out:
 }
 
 static int source_bytes_read(struct source_bytes *out, struct source_revision *rev,
-                             const struct source_opts *opts, bool want_bytes,
-                             struct sky_error *err)
+                             const struct source_opts *opts, bool want_bytes, struct sky_error *err)
 {
 	if (opts->repo)
 		return source_repo_read(out, rev, opts, want_bytes, err);
@@ -177,8 +175,7 @@ int source_load(struct topology **out, struct source_revision *rev, const struct
 	sky_buf_init(&b.data);
 	if (source_bytes_read(&b, rev, opts, true, err) < 0)
 		goto out;
-	if (topology_load_string(out, b.label, b.data.data ? b.data.data : "", b.data.len, err) <
-	    0)
+	if (topology_load_string(out, b.label, b.data.data ? b.data.data : "", b.data.len, err) < 0)
 		goto out;
 	ret = 0;
 out:

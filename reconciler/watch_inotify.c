@@ -91,8 +91,7 @@ static int watch_add_tree(struct watch_inotify *w, const char *path, struct sky_
 }
 
 /* The git directory and the common directory of the repository at dir (libgit2). */
-static int watch_git_dirs(char **gitdir, char **commondir, const char *dir,
-                          struct sky_error *err)
+static int watch_git_dirs(char **gitdir, char **commondir, const char *dir, struct sky_error *err)
 {
 	git_repository *repo = NULL;
 	const git_error *e;
@@ -255,7 +254,8 @@ int watch_inotify_drain(struct watch_inotify *w, struct sky_error *err)
 				struct watch_dir dcopy = *d;
 
 				if (watch_event_counts(w, &dcopy, ev)) {
-					sky_debug("change: %s/%s", dcopy.path, ev->len ? ev->name : "");
+					sky_debug("change: %s/%s", dcopy.path,
+					          ev->len ? ev->name : "");
 					changed = 1;
 				}
 			}
