@@ -12,4 +12,14 @@
 int cmd_apply(int argc, char **argv);
 void cmd_apply_usage(FILE *out);
 
+/* Follow the topology: reconcile on every change and periodically (cmd_watch.c). */
+int cmd_watch(int argc, char **argv);
+void cmd_watch_usage(FILE *out);
+
+/*
+ * Parse a number of seconds for option `name` (min to 86400) into *out; on a bad value print
+ * the error to stderr and return -1 (cmd_common.c).
+ */
+int cmd_seconds_parse(int *out, const char *name, const char *value, int min);
+
 #endif

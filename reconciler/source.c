@@ -3,7 +3,9 @@
  */
 #include "source.h"
 
+#include <errno.h>
 #include <git2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,12 +19,26 @@ static int git_fail(struct sky_error *err, const char *what)
 	return sky_error_set(err, "%s: %s", what, e && e->message ? e->message : "unknown error");
 }
 
+void source_revision_release(struct source_revision *rev)
+{
+	if (!rev)
+		return;
+	free(rev->subject);
+	memset(rev, 0, sizeof(*rev));
+}
+
+/* The bytes of the desired state and where they came from. */
+struct source_bytes {
+	struct sky_buf data;
+	char *label; /* the name errors use: the file, or "REF:PATH" */
+};
+
 /*
- * Read PATH at REF from the repository in DIR into a topology. The blob's bytes go to the
- * parser as they are in the commit; nothing is checked out.
+ * Read PATH at REF from the repository in DIR: the blob's bytes as they are in the commit,
+ * nothing is checked out, the index is not looked at. rev gets the commit.
  */
-static int source_repo_load(struct topology **out, const struct source_opts *opts,
-                            struct sky_error *err)
+static int source_repo_read(struct source_bytes *out, struct source_revision *rev,
+                            const struct source_opts *opts, bool want_bytes, struct sky_error *err)
 {
 	const char *ref = opts->ref ? opts->ref : SOURCE_DEFAULT_REF;
 	const char *path = opts->path ? opts->path : SOURCE_DEFAULT_FILE;
@@ -32,9 +48,8 @@ static int source_repo_load(struct topology **out, const struct source_opts *opt
 	git_tree *tree = NULL;
 	git_tree_entry *entry = NULL;
 	git_blob *blob = NULL;
-	char *label = NULL;
 	char *what = NULL;
-	char oid[GIT_OID_HEXSZ + 1];
+	const char *summary;
 	int ret = -1;
 
 	git_libgit2_init();
@@ -48,6 +63,15 @@ static int source_repo_load(struct topology **out, const struct source_opts *opt
 		what =
 		    sky_asprintf("could not resolve \"%s\" to a commit in \"%s\"", ref, opts->repo);
 		git_fail(err, what);
+		goto out;
+	}
+	git_oid_tostr(rev->id, sizeof(rev->id), git_object_id(commit));
+	git_oid_tostr(rev->short_id, 8, git_object_id(commit));
+	summary = git_commit_summary((git_commit *)commit);
+	free(rev->subject);
+	rev->subject = sky_strdup(summary ? summary : "");
+	if (!want_bytes) {
+		ret = 0;
 		goto out;
 	}
 	if (git_commit_tree(&tree, (git_commit *)commit) < 0) {
@@ -68,16 +92,12 @@ static int source_repo_load(struct topology **out, const struct source_opts *opt
 		git_fail(err, what);
 		goto out;
 	}
-	git_oid_tostr(oid, sizeof(oid), git_object_id(commit));
-	sky_debug("reading %s from commit %s (%s) of \"%s\"", path, oid, ref, opts->repo);
-	label = sky_asprintf("%s:%s", ref, path);
-	if (topology_load_string(out, label, git_blob_rawcontent(blob),
-	                         (size_t)git_blob_rawsize(blob), err) < 0)
-		goto out;
+	sky_debug("reading %s from commit %s (%s) of \"%s\"", path, rev->id, ref, opts->repo);
+	sky_buf_add(&out->data, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+	out->label = sky_asprintf("%s:%s", ref, path);
 	ret = 0;
 out:
 	free(what);
-	free(label);
 	git_blob_free(blob);
 	git_tree_entry_free(entry);
 	git_tree_free(tree);
@@ -88,12 +108,104 @@ out:
 	return ret;
 }
 
+/*
+ * Read the file; rev gets "file:" + the git blob id of its bytes (git_odb_hash computes it
+ * without a repository).
+ */
+static int source_file_read(struct source_bytes *out, struct source_revision *rev,
+                            const struct source_opts *opts, struct sky_error *err)
+{
+	const char *path = opts->file ? opts->file : SOURCE_DEFAULT_FILE;
+	char hex[GIT_OID_HEXSZ + 1];
+	char chunk[8192];
+	git_oid oid;
+	FILE *f;
+	size_t n;
+	int ret = -1;
+
+	f = fopen(path, "rb");
+	if (!f) {
+		sky_error_set(err, "%s: could not open file: %s", path, strerror(errno));
+		goto out;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		sky_buf_add(&out->data, chunk, n);
+	if (ferror(f)) {
+		sky_error_set(err, "%s: could not read file: %s", path, strerror(errno));
+		goto out;
+	}
+	git_libgit2_init();
+	if (git_odb_hash(&oid, out->data.data ? out->data.data : "", out->data.len,
+	                 GIT_OBJECT_BLOB) < 0) {
+		git_fail(err, "could not hash the topology file");
+		git_libgit2_shutdown();
+		goto out;
+	}
+	git_libgit2_shutdown();
+	git_oid_tostr(hex, sizeof(hex), &oid);
+	snprintf(rev->id, sizeof(rev->id), "file:%s", hex);
+	snprintf(rev->short_id, sizeof(rev->short_id), "file:%.7s", hex);
+	free(rev->subject);
+	rev->subject = sky_strdup(path);
+	out->label = sky_strdup(path);
+	ret = 0;
+out:
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+static int source_bytes_read(struct source_bytes *out, struct source_revision *rev,
+                             const struct source_opts *opts, bool want_bytes, struct sky_error *err)
+{
+	if (opts->repo)
+		return source_repo_read(out, rev, opts, want_bytes, err);
+	if (opts->ref || opts->path)
+		return sky_error_set(err, "--ref and --path need --repo");
+	return source_file_read(out, rev, opts, err);
+}
+
+int source_load(struct topology **out, struct source_revision *rev, const struct source_opts *opts,
+                struct sky_error *err)
+{
+	struct source_bytes b;
+	int ret = -1;
+
+	memset(&b, 0, sizeof(b));
+	sky_buf_init(&b.data);
+	if (source_bytes_read(&b, rev, opts, true, err) < 0)
+		goto out;
+	if (topology_load_string(out, b.label, b.data.data ? b.data.data : "", b.data.len, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	sky_buf_release(&b.data);
+	free(b.label);
+	return ret;
+}
+
+int source_revision_read(struct source_revision *rev, const struct source_opts *opts,
+                         struct sky_error *err)
+{
+	struct source_bytes b;
+	int ret;
+
+	memset(&b, 0, sizeof(b));
+	sky_buf_init(&b.data);
+	ret = source_bytes_read(&b, rev, opts, false, err);
+	sky_buf_release(&b.data);
+	free(b.label);
+	return ret;
+}
+
 int source_topology_load(struct topology **out, const struct source_opts *opts,
                          struct sky_error *err)
 {
-	if (opts->repo)
-		return source_repo_load(out, opts, err);
-	if (opts->ref || opts->path)
-		return sky_error_set(err, "--ref and --path need --repo");
-	return topology_load_file(out, opts->file ? opts->file : SOURCE_DEFAULT_FILE, err);
+	struct source_revision rev;
+	int ret;
+
+	memset(&rev, 0, sizeof(rev));
+	ret = source_load(out, &rev, opts, err);
+	source_revision_release(&rev);
+	return ret;
 }

@@ -27,4 +27,37 @@ struct source_opts {
 int source_topology_load(struct topology **out, const struct source_opts *opts,
                          struct sky_error *err);
 
+/*
+ * Which version of the desired state was read (docs/reconciler.md, "Revision"):
+ *  - from a commit: id = the commit's full hex id, short_id its first 7 hex digits, subject
+ *    the commit's summary line;
+ *  - from a file: id = "file:" + the git blob id of the file's bytes (what `git hash-object`
+ *    prints), short_id = "file:" + its first 7 hex digits, subject = the file's name.
+ * Owned by the caller: source_revision_release frees subject (the arrays are inline).
+ */
+#define SOURCE_REVISION_ID_LEN 80
+struct source_revision {
+	char id[SOURCE_REVISION_ID_LEN];       /* "" when unknown */
+	char short_id[SOURCE_REVISION_ID_LEN]; /* "" when unknown */
+	char *subject;                         /* NULL when unknown */
+};
+
+void source_revision_release(struct source_revision *rev);
+
+/*
+ * source_topology_load, and the revision it read. *rev is filled whenever the bytes could be
+ * read, also when they do not make a valid topology (the failed attempt can then be recorded
+ * under its revision); rev->id is "" when not even the commit or the file could be read.
+ * rev must be zeroed (or released) on entry.
+ */
+int source_load(struct topology **out, struct source_revision *rev, const struct source_opts *opts,
+                struct sky_error *err);
+
+/*
+ * Only the revision (cheap: no parse). The watch loop reads it on every change of the
+ * repository or the file and reconciles when it moved.
+ */
+int source_revision_read(struct source_revision *rev, const struct source_opts *opts,
+                         struct sky_error *err);
+
 #endif

@@ -39,6 +39,8 @@ create extension if not exists pgq;
 \ir functions/get_apply_tables.sql
 \ir functions/get_members.sql
 \ir functions/get_node.sql
+\ir functions/get_reconciler.sql
+\ir functions/get_revision.sql
 \ir functions/get_sequences.sql
 \ir functions/get_subscribers.sql
 \ir functions/get_tables.sql
@@ -53,6 +55,7 @@ create extension if not exists pgq;
 \ir functions/publish_watermark.sql
 \ir functions/put_trigger.sql
 \ir functions/queue_event_table.sql
+\ir functions/record_revision.sql
 \ir functions/register_subscriber.sql
 \ir functions/register_subscriber_at.sql
 \ir functions/remove_sequence.sql
@@ -67,6 +70,7 @@ create extension if not exists pgq;
 \ir functions/set_parallel_copies.sql
 \ir functions/set_paused.sql
 \ir functions/set_provider.sql
+\ir functions/set_reconciler.sql
 \ir functions/set_worker_error.sql
 \ir functions/table_ddl.sql
 \ir functions/take_backlog.sql
@@ -81,4 +85,5 @@ create extension if not exists pgq;
 \ir functions/writers_locked.sql
 -- steps that need the functions above
 \ir schema/003_capture_triggers.sql
+\ir schema/004_revision.sql
 commit;

@@ -4,12 +4,18 @@
  */
 #include <check.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actual.h"
 #include "admin.h"
+#include "apply.h"
+#include "lock.h"
+#include "source.h"
 #include "plan.h"
 #include "progress.h"
 #include "sky_mem.h"
@@ -1239,45 +1245,96 @@ START_TEST(test_failure_scope)
 }
 END_TEST
 
-/* Simulate an apply: ops whose index is in fail[] (terminated by (size_t)-1) fail with
- * sqlstate; returns the steps as a string, one letter per op: d(one) f(ailed) s(kipped)
- * n(ot run). */
-static char *simulate_apply(const struct plan *plan, const size_t *fail, const char *sqlstate)
+/*
+ * A fake operation runner for apply_plan (apply.c, the apply loop skyreconcile runs): the ops
+ * whose index is in fail[] (terminated by (size_t)-1) fail with sqlstate, the others succeed.
+ */
+struct fake_runner {
+	const struct plan *plan;
+	const size_t *fail;
+	const char *sqlstate;
+	size_t calls;
+};
+
+static int fake_run(void *ctx, const struct plan_op *op, struct sky_error *err)
 {
-	enum plan_step *steps = sky_calloc(plan->n_ops + 1, sizeof(*steps));
-	char *out = sky_calloc(plan->n_ops + 1, 1);
-	enum plan_scope scope = PLAN_SCOPE_ALL;
+	struct fake_runner *f = ctx;
+	size_t i = (size_t)(op - f->plan->ops);
 
-	for (size_t i = 0; i < plan->n_ops; i++) {
-		size_t blocker = (size_t)-1;
-		enum plan_gate g = plan_step_gate(plan, i, steps, scope, &blocker);
-		bool fails = false;
-
-		if (g == PLAN_GATE_HOLD) {
-			out[i] = 'n';
-			continue;
-		}
-		if (g == PLAN_GATE_SKIP) {
-			ck_assert_uint_lt(blocker, i);
-			steps[i] = PLAN_STEP_SKIPPED;
-			out[i] = 's';
-			continue;
-		}
-		for (const size_t *f = fail; *f != (size_t)-1; f++)
-			fails = fails || *f == i;
-		if (fails) {
-			enum plan_scope sc = plan_failure_scope(&plan->ops[i], sqlstate);
-
-			steps[i] = PLAN_STEP_FAILED;
-			out[i] = 'f';
-			if (sc < scope)
-				scope = sc;
-		} else {
-			steps[i] = PLAN_STEP_DONE;
-			out[i] = 'd';
+	f->calls++;
+	for (const size_t *x = f->fail; *x != (size_t)-1; x++) {
+		if (*x == i) {
+			sky_error_set(err, "op %zu failed", i);
+			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s",
+			         f->sqlstate ? f->sqlstate : "");
+			return -1;
 		}
 	}
-	free(steps);
+	return 0;
+}
+
+/* Counts what the observer was told, to check that apply_plan tells about every step. */
+struct fake_observer {
+	size_t started, done, failed, skipped;
+};
+
+static void fake_observe(void *ctx, const struct plan *plan, size_t i, enum apply_event ev,
+                         const struct apply_result *r)
+{
+	struct fake_observer *o = ctx;
+
+	ck_assert_uint_lt(i, plan->n_ops);
+	switch (ev) {
+	case APPLY_EVENT_START:
+		o->started++;
+		break;
+	case APPLY_EVENT_DONE:
+		o->done++;
+		break;
+	case APPLY_EVENT_FAILED:
+		ck_assert_ptr_nonnull(r->errors[i]);
+		o->failed++;
+		break;
+	case APPLY_EVENT_SKIPPED:
+		ck_assert_uint_lt(r->blockers[i], i);
+		o->skipped++;
+		break;
+	}
+}
+
+/* Run apply_plan with the fake runner; the steps as a string, one letter per op: d(one)
+ * f(ailed) s(kipped) n(ot run). */
+static char *simulate_apply(const struct plan *plan, const size_t *fail, const char *sqlstate)
+{
+	struct fake_runner f = {.plan = plan, .fail = fail, .sqlstate = sqlstate};
+	struct fake_observer o = {0};
+	struct apply_runner runner = {
+	    .run = fake_run, .ctx = &f, .observe = fake_observe, .observe_ctx = &o};
+	struct apply_result r;
+	char *out = sky_calloc(plan->n_ops + 1, 1);
+	size_t n_not_run = 0;
+	int rc;
+
+	rc = apply_plan(&r, plan, &runner);
+	for (size_t i = 0; i < plan->n_ops; i++) {
+		static const char letters[] = {[PLAN_STEP_NOT_RUN] = 'n',
+		                               [PLAN_STEP_DONE] = 'd',
+		                               [PLAN_STEP_FAILED] = 'f',
+		                               [PLAN_STEP_SKIPPED] = 's'};
+
+		out[i] = letters[r.steps[i]];
+		n_not_run += r.steps[i] == PLAN_STEP_NOT_RUN;
+	}
+	/* the counts, the runner calls and the observer agree with the steps */
+	ck_assert_uint_eq(f.calls, o.started);
+	ck_assert_uint_eq(o.done + o.failed, o.started);
+	ck_assert_uint_eq(o.done, apply_result_n_done(&r));
+	ck_assert_uint_eq(o.failed, r.n_failed);
+	ck_assert_uint_eq(o.skipped, r.n_skipped);
+	ck_assert_uint_eq(n_not_run, r.n_not_run);
+	ck_assert_int_eq(rc, r.n_failed || r.n_skipped || r.n_not_run ? -1 : 0);
+	ck_assert(!r.stopped);
+	apply_result_release(&r);
 	return out;
 }
 
@@ -1372,6 +1429,69 @@ START_TEST(test_failure_gate_scope_tables)
 }
 END_TEST
 
+START_TEST(test_apply_stop)
+{
+	/* the stop flag (SIGTERM in skyreconcile and watch) is looked at between operations */
+	struct plan_op ops[3] = {
+	    {.kind = PLAN_OP_SET_PARALLEL_COPIES, .action = PLAN_ACTION_CHANGE, .node = "db2"},
+	    {.kind = PLAN_OP_SET_PARALLEL_COPIES, .action = PLAN_ACTION_CHANGE, .node = "db3"},
+	    {.kind = PLAN_OP_SET_PARALLEL_COPIES, .action = PLAN_ACTION_CHANGE, .node = "db4"},
+	};
+	struct plan plan = {.ops = ops, .n_ops = 3};
+	static const size_t none[] = {(size_t)-1};
+	struct fake_runner f = {.plan = &plan, .fail = none};
+	volatile sig_atomic_t stop = 1;
+	struct apply_runner runner = {.run = fake_run, .ctx = &f, .stop = &stop};
+	struct apply_result r;
+
+	ck_assert_int_eq(apply_plan(&r, &plan, &runner), -1);
+	ck_assert(r.stopped);
+	ck_assert_uint_eq(f.calls, 0);
+	ck_assert_uint_eq(r.n_not_run, 3);
+	apply_result_release(&r);
+	stop = 0;
+	ck_assert_int_eq(apply_plan(&r, &plan, &runner), 0);
+	ck_assert_uint_eq(f.calls, 3);
+	ck_assert_uint_eq(apply_result_n_done(&r), 3);
+	ck_assert_str_eq(apply_step_name(r.steps[2]), "done");
+	apply_result_release(&r);
+}
+END_TEST
+
+START_TEST(test_lock_majority)
+{
+	/* more than half of the live nodes */
+	ck_assert_uint_eq(lock_majority(1), 1);
+	ck_assert_uint_eq(lock_majority(2), 2);
+	ck_assert_uint_eq(lock_majority(3), 2);
+	ck_assert_uint_eq(lock_majority(4), 3);
+	ck_assert_uint_eq(lock_majority(5), 3);
+}
+END_TEST
+
+START_TEST(test_file_revision)
+{
+	/* -f: "file:" + the git blob id of the bytes, as `git hash-object` prints it */
+	char path[] = "/tmp/sky_test_revXXXXXX";
+	int fd = mkstemp(path);
+	struct source_opts opts = {.file = path};
+	struct source_revision rev;
+	struct sky_error err;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "hello\n", 6), 6);
+	close(fd);
+	memset(&rev, 0, sizeof(rev));
+	sky_error_clear(&err);
+	ck_assert_int_eq(source_revision_read(&rev, &opts, &err), 0);
+	ck_assert_str_eq(rev.id, "file:ce013625030ba8dba906f756967f9e9ca394464a");
+	ck_assert_str_eq(rev.short_id, "file:ce01362");
+	ck_assert_str_eq(rev.subject, path);
+	source_revision_release(&rev);
+	unlink(path);
+}
+END_TEST
+
 static Suite *plan_suite(void)
 {
 	Suite *s = suite_create("plan");
@@ -1408,6 +1528,9 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, test_failure_scope);
 	tcase_add_test(tc, test_failures_continue);
 	tcase_add_test(tc, test_failure_gate_scope_tables);
+	tcase_add_test(tc, test_apply_stop);
+	tcase_add_test(tc, test_lock_majority);
+	tcase_add_test(tc, test_file_revision);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,401 @@
+/*
+ * cmd_watch: `skyreconcile watch` keeps the cascade at the committed topology
+ * (docs/reconciler.md, "watch").
+ *
+ * Edge- and level-triggered: a change of the file or of the repository's refs (watch_inotify.c)
+ * reconciles within about a second when the revision moved; every --interval seconds it
+ * reconciles anyway, which repairs drift (the plan is made from the catalogs, so a node paused
+ * by hand, a provider or a table changed by hand is planned back). Each reconcile is the flow
+ * of `skyreconcile` (reconcile.c, the one apply loop apply.c) and logs one line on stderr:
+ * revision, changes, outcome. An invalid revision is not applied; its error is recorded as the
+ * last attempted revision on the nodes of the last valid one. Failures back off exponentially
+ * (1 s doubling to 60 s, reset by a success). SIGTERM/SIGINT end it between operations.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apply.h"
+#include "apply_print.h"
+#include "cmd.h"
+#include "reconcile.h"
+#include "revision.h"
+#include "sky_log.h"
+#include "sky_mem.h"
+#include "source.h"
+#include "watch_inotify.h"
+
+enum { WATCH_BACKOFF_MIN_MS = 1000, WATCH_BACKOFF_MAX_MS = 60000, WATCH_SETTLE_MS = 100 };
+
+struct watch_opts {
+	struct source_opts source;
+	int interval_s;     /* --interval: level-triggered reconcile */
+	int wait_s;         /* --wait-timeout */
+	int lock_timeout_s; /* --lock-timeout */
+	bool verbose;
+};
+
+/* What the loop remembers between reconciles. */
+struct watch_state {
+	char last_id[SOURCE_REVISION_ID_LEN]; /* the revision last attempted */
+	bool last_ok;                         /* and whether it succeeded */
+	struct topology *last_valid;          /* the last topology that parsed (for recording) */
+	int backoff_ms;                       /* the next wait after a failure */
+};
+
+static volatile sig_atomic_t watch_stop;
+
+static void watch_on_signal(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+/* No SA_RESTART: poll() returns at once with EINTR. */
+static void watch_signals_setup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watch_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+void cmd_watch_usage(FILE *out)
+{
+	fputs("usage: skyreconcile watch (-f FILE | --repo DIR [--ref REF] [--path PATH])\n"
+	      "                          [--interval SECONDS] [--wait-timeout SECONDS]\n"
+	      "                          [--lock-timeout SECONDS] [-v]\n"
+	      "\n"
+	      "Keep the cascade at its topology: reconcile when the file or the repository's\n"
+	      "refs change (a new commit is applied within about a second), and every\n"
+	      "--interval seconds to repair drift. One line per reconcile on stderr.\n"
+	      "SIGTERM or SIGINT end it between operations (exit 0).\n"
+	      "\n"
+	      "  -f, --file FILE   follow FILE (default topology.yaml)\n"
+	      "      --repo DIR    follow commits of the git repository DIR\n"
+	      "      --ref REF     the commit to follow (default HEAD)\n"
+	      "      --path PATH   the file inside the repository (default topology.yaml)\n"
+	      "      --interval SECONDS\n"
+	      "                    reconcile at least this often (default 30)\n"
+	      "      --wait-timeout SECONDS\n"
+	      "                    how long a step waits for a worker or a node (default 60)\n"
+	      "      --lock-timeout SECONDS\n"
+	      "                    how long to wait for another skyreconcile (default 30)\n"
+	      "  -v, --verbose     debug diagnostics on stderr\n",
+	      out);
+}
+
+/* 0 and *out filled, 1 for --help, -1 on a usage error. */
+static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
+{
+	enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_INTERVAL, OPT_WAIT, OPT_LOCK };
+	static const struct option longopts[] = {
+	    {"file", required_argument, NULL, 'f'},
+	    {"repo", required_argument, NULL, OPT_REPO},
+	    {"ref", required_argument, NULL, OPT_REF},
+	    {"path", required_argument, NULL, OPT_PATH},
+	    {"interval", required_argument, NULL, OPT_INTERVAL},
+	    {"wait-timeout", required_argument, NULL, OPT_WAIT},
+	    {"lock-timeout", required_argument, NULL, OPT_LOCK},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct watch_opts o;
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	o.interval_s = 30;
+	o.wait_s = 60;
+	o.lock_timeout_s = 30;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":f:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o.source.file = optarg;
+			break;
+		case OPT_REPO:
+			o.source.repo = optarg;
+			break;
+		case OPT_REF:
+			o.source.ref = optarg;
+			break;
+		case OPT_PATH:
+			o.source.path = optarg;
+			break;
+		case OPT_INTERVAL:
+			if (cmd_seconds_parse(&o.interval_s, "--interval", optarg, 1) < 0)
+				return -1;
+			break;
+		case OPT_WAIT:
+			if (cmd_seconds_parse(&o.wait_s, "--wait-timeout", optarg, 1) < 0)
+				return -1;
+			break;
+		case OPT_LOCK:
+			if (cmd_seconds_parse(&o.lock_timeout_s, "--lock-timeout", optarg, 0) < 0)
+				return -1;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'h':
+			cmd_watch_usage(stdout);
+			return 1;
+		case ':':
+			fprintf(stderr, "error: option \"%s\" needs a value\n", argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(stderr, "error: unknown option \"%s\"\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "error: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	if (o.source.file && o.source.repo) {
+		fprintf(stderr, "error: -f and --repo cannot be used together\n");
+		return -1;
+	}
+	if ((o.source.ref || o.source.path) && !o.source.repo) {
+		fprintf(stderr, "error: --ref and --path need --repo\n");
+		return -1;
+	}
+	*out = o;
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The one log line of a reconcile. */
+static void watch_log(const struct source_revision *rev, const char *why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void watch_log(const struct source_revision *rev, const char *why, const char *fmt, ...)
+{
+	struct sky_buf b;
+	va_list ap;
+
+	sky_buf_init(&b);
+	va_start(ap, fmt);
+	sky_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	sky_info("reconcile (%s): revision %s%s%s%s: %s", why,
+	         rev && rev->short_id[0] ? rev->short_id : "unknown",
+	         rev && rev->subject ? " \"" : "", rev && rev->subject ? rev->subject : "",
+	         rev && rev->subject ? "\"" : "", b.data);
+	sky_buf_release(&b);
+}
+
+/*
+ * One reconcile: load, lock, plan, apply, record. 0 when the cascade matches the revision
+ * afterwards, -1 otherwise (the line logged says why).
+ */
+static int watch_reconcile(struct watch_state *st, const struct watch_opts *opts, const char *why)
+{
+	struct source_revision rev;
+	struct topology *topo = NULL;
+	struct reconcile rc;
+	struct apply_result result;
+	struct sky_error err;
+	bool json = false;
+	int ret = -1;
+
+	memset(&rev, 0, sizeof(rev));
+	memset(&result, 0, sizeof(result));
+	sky_error_clear(&err);
+	reconcile_init(&rc);
+	if (source_load(&topo, &rev, &opts->source, &err) < 0) {
+		/* not applied: the previous state stays; the error is the attempt's */
+		if (rev.id[0] && st->last_valid &&
+		    (strcmp(st->last_id, rev.id) != 0 || st->last_ok))
+			revision_record(NULL, st->last_valid, &rev, false, err.message);
+		watch_log(&rev, why, "invalid, not applied: %s", err.message);
+		snprintf(st->last_id, sizeof(st->last_id), "%s", rev.id);
+		goto out;
+	}
+	snprintf(st->last_id, sizeof(st->last_id), "%s", rev.id);
+	topology_free(st->last_valid);
+	st->last_valid = topo;
+	if (reconcile_plan(&rc, topo, &rev, opts->lock_timeout_s * 1000, opts->wait_s * 1000,
+	                   &watch_stop, &err) < 0) {
+		watch_log(&rc.rev, why, "failed: %s", err.message);
+		goto out;
+	}
+	if (rc.plan->n_problems > 0) {
+		struct sky_buf b;
+
+		sky_buf_init(&b);
+		apply_print_plan_text(rc.plan, rc.actual);
+		fflush(stdout);
+		sky_buf_addf(&b, "%zu problem%s in the plan: ", rc.plan->n_problems,
+		             rc.plan->n_problems == 1 ? "" : "s");
+		plan_problem_describe(&b, &rc.plan->problems[0]);
+		reconcile_record(&rc, false, b.data);
+		watch_log(&rc.rev, why, "%zu changes, failed: %s", rc.plan->n_ops, b.data);
+		sky_buf_release(&b);
+		goto out;
+	}
+	if (rc.plan->n_ops == 0) {
+		reconcile_record(&rc, true, NULL);
+		watch_log(&rc.rev, why, "no changes, ok");
+		ret = 0;
+		goto out;
+	}
+	apply_print_revision(&rc.rev);
+	reconcile_apply(&rc, &result, apply_print_observe, &json, &watch_stop);
+	fflush(stdout);
+	if (result.n_failed) {
+		reconcile_record(&rc, false, result.first_error);
+		watch_log(&rc.rev, why, "%zu changes, %zu applied, %zu failed: %s", rc.plan->n_ops,
+		          apply_result_n_done(&result), result.n_failed, result.first_error);
+	} else if (result.stopped) {
+		reconcile_record(&rc, false, "stopped by a signal before the plan was applied");
+		watch_log(&rc.rev, why, "%zu changes, %zu applied, stopped by a signal",
+		          rc.plan->n_ops, apply_result_n_done(&result));
+	} else {
+		reconcile_record(&rc, true, NULL);
+		watch_log(&rc.rev, why, "%zu changes, applied", rc.plan->n_ops);
+		ret = 0;
+	}
+out:
+	st->last_ok = ret == 0;
+	apply_result_release(&result);
+	reconcile_release(&rc);
+	source_revision_release(&rev);
+	return ret;
+}
+
+/*
+ * Wait until something is due: an inotify change that moved the revision ("commit" / "file"),
+ * or the deadline ("interval" after a success, the backoff after a failure). Returns the
+ * reason, or NULL when stopped.
+ */
+static const char *watch_wait(struct watch_inotify *w, const struct watch_state *st,
+                              const struct watch_opts *opts, long long due)
+{
+	struct pollfd pfd = {.fd = watch_inotify_fd(w), .events = POLLIN};
+
+	while (!watch_stop) {
+		long long left = due - now_ms();
+		struct sky_error err;
+		int rc;
+
+		if (left <= 0)
+			return st->last_ok ? "interval" : "retry";
+		rc = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+		if (rc < 0 && errno != EINTR) {
+			sky_errorlog("poll: %s", strerror(errno));
+			return "retry";
+		}
+		if (rc <= 0)
+			continue;
+		sky_error_clear(&err);
+		rc = watch_inotify_drain(w, &err);
+		if (rc < 0) {
+			sky_errorlog("%s", err.message);
+			return "retry";
+		}
+		if (rc == 0)
+			continue;
+		{
+			/* a burst of events (git writes a ref, then the reflog ...): let it settle
+			 */
+			struct timespec ts = {.tv_sec = 0, .tv_nsec = WATCH_SETTLE_MS * 1000000L};
+			struct source_revision rev;
+			bool moved;
+
+			nanosleep(&ts, NULL);
+			watch_inotify_drain(w, &err);
+			memset(&rev, 0, sizeof(rev));
+			sky_error_clear(&err);
+			if (source_revision_read(&rev, &opts->source, &err) < 0) {
+				/* e.g. the file is gone for a moment: the next event or the timer
+				 * tells */
+				sky_debug("change seen, revision not readable: %s", err.message);
+				source_revision_release(&rev);
+				continue;
+			}
+			moved = strcmp(rev.id, st->last_id) != 0;
+			source_revision_release(&rev);
+			if (moved)
+				return opts->source.repo ? "commit" : "file";
+		}
+	}
+	return NULL;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	struct watch_opts opts;
+	struct watch_state st;
+	struct watch_inotify *w = NULL;
+	struct sky_error err;
+	const char *why = "start";
+	int ret = 1;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	sky_error_clear(&err);
+	rc = watch_opts_parse(&opts, argc, argv);
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "try \"skyreconcile watch --help\"\n");
+		return rc > 0 ? 0 : 1;
+	}
+	if (opts.verbose)
+		sky_log_set_level(SKY_LOG_DEBUG);
+	setenv("PGCONNECT_TIMEOUT", "10", 0);
+	setenv("PGAPPNAME", "skyreconcile", 0);
+	watch_signals_setup();
+	if (watch_inotify_open(&w, &opts.source, &err) < 0) {
+		fprintf(stderr, "error: %s\n", err.message);
+		goto out;
+	}
+	sky_info("watching %s \"%s\", reconciling at least every %d s",
+	         opts.source.repo ? "repository" : "file",
+	         opts.source.repo ? opts.source.repo
+	                          : (opts.source.file ? opts.source.file : SOURCE_DEFAULT_FILE),
+	         opts.interval_s);
+	st.backoff_ms = WATCH_BACKOFF_MIN_MS;
+	while (!watch_stop) {
+		long long due;
+
+		if (watch_reconcile(&st, &opts, why) == 0) {
+			st.backoff_ms = WATCH_BACKOFF_MIN_MS;
+			due = now_ms() + (long long)opts.interval_s * 1000;
+		} else {
+			due = now_ms() + st.backoff_ms;
+			sky_info("next attempt in %d s", st.backoff_ms / 1000);
+			st.backoff_ms *= 2;
+			if (st.backoff_ms > WATCH_BACKOFF_MAX_MS)
+				st.backoff_ms = WATCH_BACKOFF_MAX_MS;
+		}
+		why = watch_wait(w, &st, &opts, due);
+		if (!why)
+			break;
+	}
+	sky_info("stopped by a signal");
+	ret = 0;
+out:
+	watch_inotify_free(w);
+	topology_free(st.last_valid);
+	return ret;
+}
