@@ -60,6 +60,15 @@ struct actual_identity {
 	int parallel_copies; /* copies the worker runs at once; 0 when unknown (pgq_set 1) */
 };
 
+/* A table of the topology as this database's system catalogs show it (plan-time checks). */
+struct actual_check {
+	char *name; /* "schema.relname" as in the topology */
+	bool exists;
+	bool partitioned;
+	bool has_pk;
+	bool pk_deferrable;
+};
+
 struct actual_node {
 	char *name;                  /* the topology node this database belongs to */
 	bool reachable;              /* connected and the catalog was read */
@@ -77,6 +86,8 @@ struct actual_node {
 	size_t n_subscribers;
 	struct actual_table *tables;
 	size_t n_tables;
+	struct actual_check *checks; /* one per topology table; none when not read */
+	size_t n_checks;
 	char **sequences; /* get_sequences (pgq_set 5 on); has_sequences false before */
 	size_t n_sequences;
 	bool has_sequences;

@@ -253,6 +253,63 @@ out:
 	return ret;
 }
 
+/*
+ * What the plan checks before it adds a table (plan-time checks): for every table of the
+ * topology, does it exist here, is it partitioned, has it a primary key, is that deferrable.
+ * Read from the system catalogs, so it works before pgq_set is installed.
+ */
+static int read_table_checks(struct actual_node *node, PGconn *conn, const struct topology *topo,
+                             struct sky_error *err)
+{
+	struct sky_buf arr;
+	const char *params[1];
+	PGresult *res = NULL;
+	int ret = -1;
+
+	if (topo->n_tables == 0)
+		return 0;
+	/* a text[] literal: every element quoted, " and \ escaped */
+	sky_buf_init(&arr);
+	sky_buf_addch(&arr, '{');
+	for (size_t i = 0; i < topo->n_tables; i++) {
+		sky_buf_adds(&arr, i ? ",\"" : "\"");
+		for (const char *c = topo->tables[i].name; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				sky_buf_addch(&arr, '\\');
+			sky_buf_addch(&arr, *c);
+		}
+		sky_buf_addch(&arr, '"');
+	}
+	sky_buf_addch(&arr, '}');
+	params[0] = arr.data;
+	if (sky_pg_exec(&res, conn, err,
+	                "select t.name, c.oid is not null, coalesce(c.relkind::text, ''),"
+	                " exists (select 1 from pg_constraint k where k.conrelid = c.oid"
+	                "  and k.contype = 'p'),"
+	                " exists (select 1 from pg_constraint k where k.conrelid = c.oid"
+	                "  and k.contype = 'p' and k.condeferrable)"
+	                " from unnest($1::text[]) as t(name)"
+	                " left join (pg_class c join pg_namespace n on n.oid = c.relnamespace)"
+	                " on n.nspname || '.' || c.relname = t.name and c.relkind in ('r', 'p')",
+	                1, params) < 0)
+		goto out;
+	node->checks = sky_calloc((size_t)PQntuples(res) + 1, sizeof(*node->checks));
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct actual_check *k = &node->checks[node->n_checks++];
+
+		k->name = sky_strdup(PQgetvalue(res, i, 0));
+		k->exists = bool_value(res, i, 1);
+		k->partitioned = strcmp(PQgetvalue(res, i, 2), "p") == 0;
+		k->has_pk = bool_value(res, i, 3);
+		k->pk_deferrable = bool_value(res, i, 4);
+	}
+	ret = 0;
+out:
+	PQclear(res);
+	sky_buf_release(&arr);
+	return ret;
+}
+
 /* The listed sequences (pgq_set 5 on: checked by name, a node is read before its upgrade). */
 static int read_sequences(struct actual_node *node, PGconn *conn, const char *cascade,
                           struct sky_error *err)
@@ -432,6 +489,8 @@ int catalog_state_read(struct actual_state **out, PGconn **conns, const struct t
 			continue;
 		}
 		rc = catalog_node_read(an, conns[i], topo->cascade, &nerr);
+		if (rc == 0)
+			rc = read_table_checks(an, conns[i], topo, &nerr);
 		/*
 		 * Written by workers, shown in plans and JSON: one line, no password; scrubbed even
 		 * when a later read failed (what was read is still reported).
@@ -504,6 +563,9 @@ void actual_node_clear(struct actual_node *node)
 	for (size_t i = 0; i < node->n_sequences; i++)
 		free(node->sequences[i]);
 	free(node->sequences);
+	for (size_t i = 0; i < node->n_checks; i++)
+		free(node->checks[i].name);
+	free(node->checks);
 	memset(node, 0, sizeof(*node));
 }
 

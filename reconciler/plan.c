@@ -57,6 +57,9 @@ struct plan_ctx {
 	const struct plan_options *opts;
 	struct plan *plan;
 	struct op_list phase[PHASE_COUNT];
+	const struct topo_table *
+	    *refused; /* tables the root's checks refused (not added anywhere) */
+	size_t n_refused;
 	const char *switch_from; /* a switchover is planned: the old root ... */
 	const char *switch_to;   /* ... and the new one (borrowed from the topology) */
 	size_t *order;           /* indexes into topo->nodes, provider order */
@@ -798,6 +801,47 @@ static void plan_table_removes(struct plan_ctx *ctx, const struct node_view *v)
 	}
 }
 
+/*
+ * Plan-time checks of a table about to be added on the root, from its system catalogs: what
+ * add_table would refuse is a problem now, named, instead of a "+" line that fails at apply.
+ * Returns true when the table may be added.
+ */
+static bool root_table_ok(struct plan_ctx *ctx, const struct node_view *v,
+                          const struct topo_table *tt)
+{
+	const struct actual_check *k = NULL;
+
+	for (size_t i = 0; i < v->have->n_checks && !k; i++)
+		if (strcmp(v->have->checks[i].name, tt->name) == 0)
+			k = &v->have->checks[i];
+	if (!k)
+		return true; /* not read: add_table decides */
+	if (!k->exists)
+		problem_add(
+		    ctx, v->want->name,
+		    "table \"%s\" does not exist on the root (create it there first: the root "
+		    "captures it and every other node copies it)",
+		    tt->name);
+	else if (k->partitioned)
+		problem_add(ctx, v->want->name,
+		            "table \"%s\" is partitioned: list its partitions in tables: instead",
+		            tt->name);
+	else if (!k->has_pk)
+		problem_add(
+		    ctx, v->want->name,
+		    "table \"%s\" has no primary key: only tables with a primary key can be "
+		    "replicated",
+		    tt->name);
+	else if (k->pk_deferrable)
+		problem_add(ctx, v->want->name,
+		            "table \"%s\" has a deferrable primary key: only a primary key checked "
+		            "immediately can be replicated",
+		            tt->name);
+	else
+		return true;
+	return false;
+}
+
 /* Tables the topology wants on a node that its catalog does not list (yet). */
 static void plan_table_adds(struct plan_ctx *ctx, const struct node_view *v)
 {
@@ -814,6 +858,20 @@ static void plan_table_adds(struct plan_ctx *ctx, const struct node_view *v)
 			continue;
 		if (created && actual_node_table(v->have, tt->name))
 			continue;
+		{
+			bool refused = false;
+
+			for (size_t r = 0; r < ctx->n_refused && !refused; r++)
+				refused = ctx->refused[r] == tt;
+			if (refused)
+				continue; /* reported on the root; nobody could copy it */
+		}
+		if (tn->role == SKY_ROLE_ROOT && !root_table_ok(ctx, v, tt)) {
+			ctx->refused =
+			    sky_realloc(ctx->refused, (ctx->n_refused + 1) * sizeof(*ctx->refused));
+			ctx->refused[ctx->n_refused++] = tt;
+			continue;
+		}
 		op = op_add(ctx, PHASE_TABLE_ADD, PLAN_OP_ADD_TABLE, PLAN_ACTION_ADD, tn->name);
 		op->subject = sky_strdup(tt->name);
 		op->provider = dup_or_null(tn->provider);
@@ -989,6 +1047,7 @@ out:
 		free(ctx.phase[p].ops);
 	}
 	free(ctx.order);
+	free(ctx.refused);
 	free(views);
 	plan_free(ctx.plan);
 	return ret;

@@ -123,6 +123,13 @@ done
 refused() {
 	local name=$1 table=$2 reason=$3 all n
 	sky_topology_write "$SKY_TMP/topology-$name.yaml" db1 db2 db3 "${TABLES[@]}" "$table"
+	# a plan-time check: --dry-run already says so (exit 1), no "+ add table" line
+	sky_run "dry-run-$name" "$RECONCILE" -f "$SKY_TMP/topology-$name.yaml" --dry-run
+	sky_expect_rc 1 "--dry-run with $table"
+	sky_assert_contains "$SKY_OUT" "! db1: table \"$table\" $reason" "the dry-run names the table and says why"
+	if grep -q "add table $table" "$SKY_OUT"; then
+		sky_fail "the dry-run still plans to add $table"
+	fi
 	sky_run "reconcile-$name" "$RECONCILE" -f "$SKY_TMP/topology-$name.yaml"
 	sky_expect_rc 1 "reconcile with $table"
 	all=$SKY_TMP/log/reconcile-$name.all

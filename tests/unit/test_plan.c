@@ -614,6 +614,47 @@ START_TEST(test_failover)
 }
 END_TEST
 
+START_TEST(test_plan_time_table_checks)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_CREATED);
+	struct actual_node *root = actual_get(s, "db1");
+	struct plan *plan;
+	char *text;
+
+	/* the root's system catalogs: public.a has no primary key, public.b is missing */
+	root->checks = sky_calloc(2, sizeof(*root->checks));
+	root->checks[0] = (struct actual_check){.name = sky_strdup("public.a"), .exists = true};
+	root->checks[1] = (struct actual_check){.name = sky_strdup("public.b")};
+	root->n_checks = 2;
+	plan = plan_of(t, s);
+	text = plan_text(plan);
+	ck_assert_msg(strstr(text,
+	                     "! db1: table \"public.a\" has no primary key: only tables with a "
+	                     "primary key can be replicated\n") != NULL,
+	              "%s", text);
+	ck_assert_msg(strstr(text, "! db1: table \"public.b\" does not exist on the root") != NULL,
+	              "%s", text);
+	ck_assert_msg(strstr(text, "+ db1: add table") == NULL, "%s", text);
+	free(text);
+	plan_free(plan);
+
+	root->checks[0].has_pk = true;
+	root->checks[0].pk_deferrable = true;
+	root->checks[1].exists = true;
+	root->checks[1].partitioned = true;
+	plan = plan_of(t, s);
+	text = plan_text(plan);
+	ck_assert_msg(strstr(text, "table \"public.a\" has a deferrable primary key") != NULL, "%s",
+	              text);
+	ck_assert_msg(strstr(text, "table \"public.b\" is partitioned") != NULL, "%s", text);
+	free(text);
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t);
+}
+END_TEST
+
 START_TEST(test_stale_subscriber_unregistered)
 {
 	struct topology *t = topo_three();
@@ -1507,6 +1548,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, test_role_changed);
 	tcase_add_test(tc, test_provider_changed);
 	tcase_add_test(tc, test_stale_subscriber_unregistered);
+	tcase_add_test(tc, test_plan_time_table_checks);
 	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_pause_resume);
 	tcase_add_test(tc, test_rename);
