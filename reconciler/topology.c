@@ -1436,6 +1436,13 @@ static int yaml_fail(struct topo_parse *p, const yaml_parser_t *parser, const ch
 		pos = offset_pos(text, len, parser->problem_offset);
 	else
 		pos = mark_pos(parser->problem_mark);
+	/* an unclosed quote: where the user must look is the opening quote, not the end */
+	if (parser->context && parser->error == YAML_SCANNER_ERROR &&
+	    strcmp(parser->context, "while scanning a quoted scalar") == 0)
+		return fail(p, mark_pos(parser->context_mark),
+		            "invalid YAML: unclosed quote: %s (%s at %d:%d)",
+		            parser->problem ? parser->problem : "syntax error", parser->context,
+		            mark_pos(parser->context_mark).line, mark_pos(parser->context_mark).col);
 	if (parser->context && parser->error != YAML_READER_ERROR)
 		return fail(p, pos, "invalid YAML: %s (%s at %d:%d)",
 		            parser->problem ? parser->problem : "syntax error", parser->context,
