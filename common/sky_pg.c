@@ -38,7 +38,13 @@ int sky_pg_error(struct sky_error *err, PGconn *conn, const PGresult *res)
 		err->sqlstate[sizeof(err->sqlstate) - 1] = '\0';
 		err->retryable = sky_sqlstate_is_retryable(state);
 	} else {
-		/* no SQLSTATE: the failure was on the client side or the connection broke */
+		/*
+		 * no SQLSTATE: the failure was on the client side or the connection broke. The
+		 * first query on an idle connection whose server died fails while PQstatus still
+		 * says OK; reading from the socket settles it.
+		 */
+		if (conn && PQstatus(conn) == CONNECTION_OK)
+			(void)PQconsumeInput(conn);
 		err->retryable = !conn || PQstatus(conn) != CONNECTION_OK;
 	}
 	return -1;

@@ -15,6 +15,7 @@
 #include "apply_print.h"
 #include "cmd.h"
 #include "plan.h"
+#include "planfile.h"
 #include "policy.h"
 #include "reconcile.h"
 #include "sky_log.h"
@@ -32,7 +33,12 @@ struct apply_opts {
 	int lock_timeout_s;        /* --lock-timeout */
 	const char *lost_dir;      /* --lost-dir */
 	const char *simulate_dead; /* --simulate-dead NODE */
+	const char *out_file;      /* --dry-run --out FILE: save the plan */
+	const char *plan_file;     /* skyreconcile apply FILE: apply a saved plan */
 };
+
+/* Set by cmd_apply_saved: the one argument is a saved plan to apply. */
+static bool saved_plan_mode;
 
 void cmd_apply_usage(FILE *out)
 {
@@ -48,6 +54,9 @@ void cmd_apply_usage(FILE *out)
 	      "      --path PATH   the file inside the repository (default topology.yaml)\n"
 	      "  -n, --dry-run     print the plan, change nothing\n"
 	      "      --json        print the plan (and the outcome) as JSON\n"
+	      "      --out FILE    with --dry-run: save the plan to FILE; \"skyreconcile apply\n"
+	      "                    FILE\" applies exactly it (refused as stale if the topology\n"
+	      "                    or the cascade changed meanwhile)\n"
 	      "      --simulate-dead NODE\n"
 	      "                    with --dry-run: the failover the policy would make now if\n"
 	      "                    NODE (the root) died, and its plan; changes nothing\n"
@@ -80,7 +89,8 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 		OPT_WAIT,
 		OPT_LOCK,
 		OPT_LOST_DIR,
-		OPT_SIMULATE
+		OPT_SIMULATE,
+		OPT_OUT
 	};
 	static const struct option longopts[] = {
 	    {"file", required_argument, NULL, 'f'},
@@ -93,6 +103,7 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 	    {"lock-timeout", required_argument, NULL, OPT_LOCK},
 	    {"lost-dir", required_argument, NULL, OPT_LOST_DIR},
 	    {"simulate-dead", required_argument, NULL, OPT_SIMULATE},
+	    {"out", required_argument, NULL, OPT_OUT},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -146,6 +157,9 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 		case OPT_SIMULATE:
 			o.simulate_dead = optarg;
 			break;
+		case OPT_OUT:
+			o.out_file = optarg;
+			break;
 		case OPT_LOCK:
 			if (cmd_seconds_parse(&o.lock_timeout_s, "--lock-timeout", optarg, 0) < 0)
 				return -1;
@@ -164,8 +178,25 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 			return -1;
 		}
 	}
+	if (saved_plan_mode) {
+		if (optind != argc - 1) {
+			fprintf(stderr, "error: skyreconcile apply needs one saved plan file\n");
+			return -1;
+		}
+		o.plan_file = argv[optind++];
+		if (o.source.file || o.source.repo || o.dry_run || o.out_file || o.simulate_dead) {
+			fprintf(stderr, "error: a saved plan names its own source; -f, --repo, "
+			                "--dry-run, --out and --simulate-dead do not go with it\n");
+			return -1;
+		}
+	}
 	if (optind < argc) {
 		fprintf(stderr, "error: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	if (o.out_file && !o.dry_run) {
+		fprintf(stderr, "error: --out needs --dry-run (apply the file with "
+		                "\"skyreconcile apply FILE\")\n");
 		return -1;
 	}
 	if (o.source.file && o.source.repo) {
@@ -300,6 +331,12 @@ out:
 	return ret;
 }
 
+int cmd_apply_saved(int argc, char **argv)
+{
+	saved_plan_mode = true;
+	return cmd_apply(argc, argv);
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	struct apply_opts opts;
@@ -308,6 +345,7 @@ int cmd_apply(int argc, char **argv)
 	struct source_revision rev;
 	struct apply_result result;
 	struct actual_state *after = NULL;
+	json_t *saved = NULL;
 	struct sky_error err;
 	int ret = EXIT_ERROR;
 	int rc_opts;
@@ -329,6 +367,20 @@ int cmd_apply(int argc, char **argv)
 	setenv("PGAPPNAME", "skyreconcile", 0);
 	apply_signals_setup();
 
+	if (opts.plan_file) {
+		json_error_t jerr;
+
+		saved = json_load_file(opts.plan_file, 0, &jerr);
+		if (!saved) {
+			fprintf(stderr, "error: %s:%d:%d: could not read the saved plan: %s\n",
+			        opts.plan_file, jerr.line, jerr.column, jerr.text);
+			goto out;
+		}
+		if (planfile_source(&opts.source, saved, &err) < 0) {
+			fprintf(stderr, "error: %s: %s\n", opts.plan_file, err.message);
+			goto out;
+		}
+	}
 	if (source_load(&topo, &rev, &opts.source, &err) < 0) {
 		fprintf(stderr, "error: %s\n", err.message);
 		goto out;
@@ -342,6 +394,20 @@ int cmd_apply(int argc, char **argv)
 	if (opts.simulate_dead) {
 		ret = simulate_dead(topo, &rc, &opts);
 		goto out;
+	}
+	if (saved && planfile_check(saved, rc.plan, &rc.rev, rc.actual, &err) < 0) {
+		fprintf(stderr, "error: %s: %s\n", opts.plan_file, err.message);
+		goto out;
+	}
+	if (opts.out_file && rc.plan->n_problems == 0) {
+		json_t *doc = planfile_build(rc.plan, &opts.source, &rc.rev, rc.actual);
+		int wrc = json_dump_file(doc, opts.out_file, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+		json_decref(doc);
+		if (wrc < 0) {
+			fprintf(stderr, "error: could not write the plan to %s\n", opts.out_file);
+			goto out;
+		}
 	}
 	if (rc.plan->n_problems > 0 || opts.dry_run || rc.plan->n_ops == 0) {
 		if (opts.json) {

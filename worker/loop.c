@@ -264,8 +264,15 @@ static enum wk_state fail(struct wk *w, struct sky_error *err, bool record)
 	char msg[SKY_ERROR_MSG_LEN + 128];
 	bool lost = strcmp(err->sqlstate, SKY_SQLSTATE_LOST_POSITION) == 0;
 	bool fenced = strcmp(err->sqlstate, SKY_SQLSTATE_FENCED) == 0;
-	/* a broken provider connection is transient whatever the error said */
-	bool provider_lost = w->prov && !conn_usable(w->prov) && conn_usable(w->local);
+	bool provider_lost;
+
+	/*
+	 * A broken provider connection is transient whatever the error said. A dead server's
+	 * connection may still say OK until something reads from it.
+	 */
+	if (w->prov && PQstatus(w->prov) == CONNECTION_OK && !err->sqlstate[0])
+		(void)PQconsumeInput(w->prov);
+	provider_lost = w->prov && PQstatus(w->prov) != CONNECTION_OK && conn_usable(w->local);
 
 	abort_batch(w);
 	sky_error_oneline(err);
