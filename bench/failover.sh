@@ -153,8 +153,9 @@ one_run() {
 		"$la" >>"$RESULTS"
 	bench_log "$kind run $run: apply $((t1 - t0)) ms, promoted +$((promo - t0)), writable +$((${first_ok:-$t0} - t0)), re-pointed +$((tdone - t0)) ms (ticks before: db2 $t2, db4 $t4), equal: $same"
 	cascade_stop "${NODES[@]}"
+	# --keep: every run's instances under their own name (db1-current-1, ...)
 	for n in "${NODES[@]}"; do
-		bench_pg_drop "$n"
+		BENCH_KEEP_TAG=$kind-$run bench_pg_drop "$n"
 	done
 }
 
