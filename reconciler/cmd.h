@@ -10,6 +10,8 @@
 /* Reconcile once (cmd_apply.c): 0 nothing to do or applied, 2 dry-run found changes,
  * 1 error. */
 int cmd_apply(int argc, char **argv);
+/* skyreconcile apply FILE [options]: apply a saved plan (planfile.h). */
+int cmd_apply_saved(int argc, char **argv);
 void cmd_apply_usage(FILE *out);
 
 /* Follow the topology: reconcile on every change and periodically (cmd_watch.c). */
