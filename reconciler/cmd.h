@@ -12,4 +12,8 @@
 int cmd_apply(int argc, char **argv);
 void cmd_apply_usage(FILE *out);
 
+/* Show the cascade as a tree (cmd_status.c): 0 every live node fine, 1 a problem or error. */
+int cmd_status(int argc, char **argv);
+void cmd_status_usage(FILE *out);
+
 #endif

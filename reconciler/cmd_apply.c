@@ -54,7 +54,8 @@ void cmd_apply_usage(FILE *out)
 	      "Exit status: 0 nothing to do or applied, 2 --dry-run found changes, 1 error.\n"
 	      "skyreconcile --version prints the version, the pgq_set version it installs and\n"
 	      "the build's git describe.\n"
-	      "Not implemented yet: skyreconcile watch, skyreconcile status.\n",
+	      "skyreconcile status shows the cascade (skyreconcile status --help).\n"
+	      "Not implemented yet: skyreconcile watch.\n",
 	      out);
 }
 

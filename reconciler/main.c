@@ -49,7 +49,9 @@ int main(int argc, char **argv)
 		cmd_apply_usage(stdout);
 		return 0;
 	}
-	if (strcmp(sub, "watch") == 0 || strcmp(sub, "status") == 0) {
+	if (strcmp(sub, "status") == 0)
+		return cmd_status(argc, argv);
+	if (strcmp(sub, "watch") == 0) {
 		fprintf(stderr, "error: skyreconcile %s: not implemented yet\n", sub);
 		return 1;
 	}
