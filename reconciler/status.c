@@ -287,7 +287,9 @@ static void tree_visit(size_t *order, int *depth, size_t *n_out, bool *placed,
 	order[*n_out] = i;
 	depth[(*n_out)++] = d;
 	for (size_t k = 0; k < r->n_nodes; k++) {
-		if (!placed[k] && node_index(r, node_provider(&r->nodes[k])) == (long)i)
+		/* dead nodes are not part of the live tree: they come last, on their own */
+		if (!placed[k] && !r->nodes[k].dead &&
+		    node_index(r, node_provider(&r->nodes[k])) == (long)i)
 			tree_visit(order, depth, n_out, placed, r, k, d + 1);
 	}
 }

@@ -119,7 +119,7 @@ double status_table_eta(const struct status_table *t);
 
 /*
  * The problems that make `status` exit 1, one line each ("db3: unreachable: ..."), appended
- * to out (may be NULL to only count). Only live nodes count: a dead node may be unreachable
+ * to out (may be NULL to only count), in topology order. Only live nodes count: a dead node may be unreachable
  * and its worker down. Returns the number of problems.
  */
 size_t status_problems(struct sky_buf *out, const struct status_report *r);
@@ -127,7 +127,8 @@ size_t status_problems(struct sky_buf *out, const struct status_report *r);
 /*
  * The node names in tree order with their depth: every node under its provider as its
  * catalog says (the topology's provider when the catalog could not be read), children in
- * topology order; live roots first, then nodes whose provider is unknown, then dead nodes.
+ * topology order; live roots first, then live nodes whose provider is unknown, then the dead
+ * nodes, each at the top with whatever still pulls from it (never under a live node).
  * order[i] indexes r->nodes, depth[i] its depth; both arrays have r->n_nodes entries and are
  * filled by the caller-provided storage.
  */
