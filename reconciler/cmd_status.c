@@ -163,7 +163,8 @@ int cmd_status(int argc, char **argv)
 	}
 	if (opts.json) {
 		json_t *doc = status_render_json(report);
-		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *s =
+		    json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 
 		if (s) {
 			fputs(s, stdout);

@@ -177,8 +177,7 @@ static void duration_add(struct sky_buf *b, double s)
 }
 
 /* "down (last seen 12.3 s ago)" and the like, for a judged worker. */
-static void worker_describe(struct sky_buf *b, const struct status_node *n,
-                            enum status_worker w)
+static void worker_describe(struct sky_buf *b, const struct status_node *n, enum status_worker w)
 {
 	sky_buf_addf(b, "worker %s", status_worker_name(w));
 	if (n->worker_seen_age_s < 0) {
@@ -569,7 +568,7 @@ static json_t *tables_json(const struct status_node *n)
 		json_object_set_new(j, "rows_estimate", count_or_null(t->rows_estimate));
 		json_object_set_new(j, "percent",
 		                    table_in(t, "copying") && !t->copy_error ? count_or_null(pct)
-		                                                              : json_null());
+		                                                             : json_null());
 		json_object_set_new(j, "eta_seconds", secs_or_null(status_table_eta(t)));
 		json_object_set_new(j, "copy_error", str_or_null(t->copy_error));
 		json_array_append_new(list, j);
@@ -610,7 +609,8 @@ static json_t *node_json(const struct status_report *r, const struct status_node
 		json_object_set_new(o, "last_tick", count_or_null(r->root_tick));
 		json_object_set_new(o, "last_tick_time", str_or_null(r->root_tick_time));
 	} else {
-		json_object_set_new(o, "last_tick", read ? count_or_null(n->last_tick) : json_null());
+		json_object_set_new(o, "last_tick",
+		                    read ? count_or_null(n->last_tick) : json_null());
 		json_object_set_new(o, "last_tick_time",
 		                    n->tick_known ? json_string(n->last_tick_time) : json_null());
 	}

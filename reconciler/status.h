@@ -57,9 +57,9 @@ struct status_node {
 	bool reachable; /* connected and read within the deadline */
 	char *error;    /* why not reachable (one line, no password); NULL when reachable */
 	bool has_pgq_set;
-	bool created;     /* the cascade has a node row here */
-	char *role;       /* as stored; NULL when not created */
-	char *provider;   /* as stored; NULL on a root */
+	bool created;   /* the cascade has a node row here */
+	char *role;     /* as stored; NULL when not created */
+	char *provider; /* as stored; NULL on a root */
 	long long last_tick;
 	bool paused;
 	bool paused_ack;
@@ -119,8 +119,8 @@ double status_table_eta(const struct status_table *t);
 
 /*
  * The problems that make `status` exit 1, one line each ("db3: unreachable: ..."), appended
- * to out (may be NULL to only count), in topology order. Only live nodes count: a dead node may be unreachable
- * and its worker down. Returns the number of problems.
+ * to out (may be NULL to only count), in topology order. Only live nodes count: a dead node may be
+ * unreachable and its worker down. Returns the number of problems.
  */
 size_t status_problems(struct sky_buf *out, const struct status_report *r);
 

@@ -28,9 +28,12 @@
 enum rd_state { RD_CONNECTING, RD_PROBE, RD_READ, RD_IDLE, RD_LOOKUP, RD_DONE, RD_FAILED };
 
 static const char *const rd_state_names[] = {
-    [RD_CONNECTING] = "connecting", [RD_PROBE] = "reading the catalog",
-    [RD_READ] = "reading the catalog", [RD_IDLE] = "idle",
-    [RD_LOOKUP] = "reading the ticks", [RD_DONE] = "done",
+    [RD_CONNECTING] = "connecting",
+    [RD_PROBE] = "reading the catalog",
+    [RD_READ] = "reading the catalog",
+    [RD_IDLE] = "idle",
+    [RD_LOOKUP] = "reading the ticks",
+    [RD_DONE] = "done",
     [RD_FAILED] = "failed",
 };
 
@@ -53,7 +56,7 @@ struct rd_conn {
 	PostgresPollingStatusType polling; /* while CONNECTING: what PQconnectPoll waits for */
 	bool flushing;                     /* a query is not fully sent yet (PQflush said 1) */
 	bool is_root;
-	PGresult *res;    /* the last result with rows of the query running */
+	PGresult *res;     /* the last result with rows of the query running */
 	char *query_error; /* the first error of the query running; NULL when none */
 	struct rd_probe probe;
 	bool tick_asked; /* (not the root) its last tick was sent to the root's lookup */
@@ -128,9 +131,8 @@ static void rd_start_connect(struct rd_run *run, struct rd_conn *c)
 static int rd_send(struct rd_run *run, struct rd_conn *c, enum rd_state next, const char *sql,
                    int nparams, const char *const *params)
 {
-	int ok = nparams > 0
-	             ? PQsendQueryParams(c->conn, sql, nparams, NULL, params, NULL, NULL, 0)
-	             : PQsendQuery(c->conn, sql);
+	int ok = nparams > 0 ? PQsendQueryParams(c->conn, sql, nparams, NULL, params, NULL, NULL, 0)
+	                     : PQsendQuery(c->conn, sql);
 	int fl;
 
 	if (!ok) {
@@ -156,22 +158,23 @@ static void rd_send_probe(struct rd_run *run, struct rd_conn *c)
 	 */
 	char sql[1800];
 
-	snprintf(sql, sizeof(sql),
-	         "set default_transaction_read_only = on; set statement_timeout = %d;"
-	         " set datestyle = 'ISO, YMD'; set timezone = 'UTC';"
-	         " select exists (select 1 from pg_catalog.pg_extension where extname = 'pgq'),"
-	         " s.ok and pg_catalog.to_regprocedure('pgq_set.get_node(text)') is not null,"
-	         " s.ok and pg_catalog.to_regprocedure('pgq_set.is_fenced(text)') is not null,"
-	         " s.ok and pg_catalog.to_regprocedure('pgq_set.worker_running(text)') is not null,"
-	         " s.ok and exists (select 1 from pg_catalog.pg_attribute a"
-	         "  where a.attrelid = pg_catalog.to_regclass('pgq_set.table_info')"
-	         "  and a.attname = 'copy_started' and not a.attisdropped),"
-	         " s.ok and pg_catalog.to_regprocedure('pgq_set.applied_revision(text)') is not null,"
-	         " s.ok and exists (select 1 from pg_catalog.pg_attribute a"
-	         "  where a.attrelid = pg_catalog.to_regclass('pgq_set.node')"
-	         "  and a.attname = 'applied_revision' and not a.attisdropped)"
-	         " from (select pg_catalog.to_regnamespace('pgq_set') is not null as ok) s",
-	         run->timeout_ms);
+	snprintf(
+	    sql, sizeof(sql),
+	    "set default_transaction_read_only = on; set statement_timeout = %d;"
+	    " set datestyle = 'ISO, YMD'; set timezone = 'UTC';"
+	    " select exists (select 1 from pg_catalog.pg_extension where extname = 'pgq'),"
+	    " s.ok and pg_catalog.to_regprocedure('pgq_set.get_node(text)') is not null,"
+	    " s.ok and pg_catalog.to_regprocedure('pgq_set.is_fenced(text)') is not null,"
+	    " s.ok and pg_catalog.to_regprocedure('pgq_set.worker_running(text)') is not null,"
+	    " s.ok and exists (select 1 from pg_catalog.pg_attribute a"
+	    "  where a.attrelid = pg_catalog.to_regclass('pgq_set.table_info')"
+	    "  and a.attname = 'copy_started' and not a.attisdropped),"
+	    " s.ok and pg_catalog.to_regprocedure('pgq_set.applied_revision(text)') is not null,"
+	    " s.ok and exists (select 1 from pg_catalog.pg_attribute a"
+	    "  where a.attrelid = pg_catalog.to_regclass('pgq_set.node')"
+	    "  and a.attname = 'applied_revision' and not a.attisdropped)"
+	    " from (select pg_catalog.to_regnamespace('pgq_set') is not null as ok) s",
+	    run->timeout_ms);
 	rd_send(run, c, RD_PROBE, sql, 0, NULL);
 }
 
@@ -209,13 +212,15 @@ static void rd_send_read(struct rd_run *run, struct rd_conn *c)
 	                       : "null, null, null, null");
 	sky_buf_adds(&sql, ") order by t.table_name) from pgq_set.table_info t"
 	                   " where t.cascade = $1)::text, ");
-	sky_buf_adds(&sql, root_ticks ? "k.tick_id, k.tick_time::text" : "null::bigint, null::text");
+	sky_buf_adds(&sql,
+	             root_ticks ? "k.tick_id, k.tick_time::text" : "null::bigint, null::text");
 	sky_buf_adds(&sql, " from pgq_set.get_node($1) n");
 	if (root_ticks)
-		sky_buf_adds(&sql, " left join lateral (select tk.tick_id, tk.tick_time"
-		                   " from pgq.tick tk join pgq.queue q on q.queue_id = tk.tick_queue"
-		                   " where q.queue_name = $1 order by tk.tick_id desc limit 1) k"
-		                   " on true");
+		sky_buf_adds(&sql,
+		             " left join lateral (select tk.tick_id, tk.tick_time"
+		             " from pgq.tick tk join pgq.queue q on q.queue_id = tk.tick_queue"
+		             " where q.queue_name = $1 order by tk.tick_id desc limit 1) k"
+		             " on true");
 	rd_send(run, c, RD_READ, sql.data, 1, params);
 	sky_buf_release(&sql);
 }
@@ -388,7 +393,8 @@ static void lookup_done(struct rd_run *run, struct rd_conn *c)
 				continue;
 			n->tick_known = true;
 			n->last_tick_time = res_str(res, row, 1);
-			n->lag_s = secs > 0 ? secs : 0; /* a node read after the root may be ahead */
+			n->lag_s =
+			    secs > 0 ? secs : 0; /* a node read after the root may be ahead */
 			n->lag_ticks = ticks > 0 ? ticks : 0;
 		}
 	}

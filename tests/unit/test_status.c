@@ -69,8 +69,8 @@ static void node_fill(struct status_report *r, const char *name, const char *rol
 	n->fenced = STATUS_NO;
 }
 
-static void table_add(struct status_node *n, const char *name, const char *state,
-                      long long copied, long long estimate, double elapsed, const char *error)
+static void table_add(struct status_node *n, const char *name, const char *state, long long copied,
+                      long long estimate, double elapsed, const char *error)
 {
 	struct status_table *t;
 
@@ -119,7 +119,7 @@ static char *render(const struct status_report *r)
 	return sky_buf_detach(&b);
 }
 
-#define ck_assert_contains(hay, needle)                                                           \
+#define ck_assert_contains(hay, needle)                                                            \
 	ck_assert_msg(strstr((hay), (needle)) != NULL, "\"%s\" not in:\n%s", (needle), (hay))
 
 START_TEST(test_tree_order)
@@ -170,10 +170,12 @@ START_TEST(test_text_healthy)
 	struct status_report *r = report_healthy(&topo);
 	char *text = render(r);
 
-	ck_assert_contains(text, "Cascade \"app\": root db1, newest tick 120 at 2024-05-01 10:02:00+00\n");
+	ck_assert_contains(
+	    text, "Cascade \"app\": root db1, newest tick 120 at 2024-05-01 10:02:00+00\n");
 	ck_assert_contains(text, "\ndb1 (root)\n    newest tick 120");
 	ck_assert_contains(text, "\n  db2 (branch, provider db1)\n");
-	ck_assert_contains(text, "tick 118 at 2024-05-01 10:00:58+00, behind the root: 1.5 s, 2 ticks\n");
+	ck_assert_contains(text,
+	                   "tick 118 at 2024-05-01 10:00:58+00, behind the root: 1.5 s, 2 ticks\n");
 	ck_assert_contains(text, "\n    db3 (leaf, provider db2)\n");
 	/* behind its provider db2: 4.0 - 1.5 s, 5 - 2 ticks */
 	ck_assert_contains(text, "behind the root: 4.0 s, 5 ticks; behind db2: 2.5 s, 3 ticks\n");
@@ -184,7 +186,8 @@ START_TEST(test_text_healthy)
 	ck_assert_contains(text, "public.b pending\n");
 	ck_assert_contains(text, "tables: 1 ok, 1 catching-up\n");
 	ck_assert_contains(text, "db4 (branch, provider db1, dead)\n");
-	ck_assert_contains(text, "unreachable: could not connect to node \"db4\": refused (dead: expected)");
+	ck_assert_contains(
+	    text, "unreachable: could not connect to node \"db4\": refused (dead: expected)");
 	ck_assert_contains(text, "\nAll 3 live nodes fine.\n");
 	ck_assert_int_eq(status_problems(NULL, r), 0);
 	free(text);
@@ -210,10 +213,10 @@ START_TEST(test_problems)
 	sky_buf_init(&b);
 	/* in topology order */
 	ck_assert_int_eq(status_problems(&b, r), 3);
-	ck_assert_str_eq(b.data,
-	                 "db3: unreachable: timeout: no answer within 5.0 s (connecting)\n"
-	                 "db2: worker error: could not connect to provider \"db1\": boom\n"
-	                 "db2: public.c copying: copy failed: relation \"public.c\" does not exist\n");
+	ck_assert_str_eq(
+	    b.data, "db3: unreachable: timeout: no answer within 5.0 s (connecting)\n"
+	            "db2: worker error: could not connect to provider \"db1\": boom\n"
+	            "db2: public.c copying: copy failed: relation \"public.c\" does not exist\n");
 	sky_buf_release(&b);
 	text = render(r);
 	ck_assert_contains(text, "\n3 problems:\n  db3: unreachable:");
@@ -321,8 +324,9 @@ START_TEST(test_paused_fenced_revision_text)
 	ck_assert_contains(text, "paused (acknowledged)\n");
 	ck_assert_contains(text, "revision: 3f2a1bc add table public.c\n");
 	/* the old root, fenced: its own top, after the live tree */
-	ck_assert_contains(text, "\ndb4 (root, dead, fenced)\n    tick 90 (not on the root: lag unknown)\n"
-	                         "    worker down (never seen) (dead: expected)\n");
+	ck_assert_contains(
+	    text, "\ndb4 (root, dead, fenced)\n    tick 90 (not on the root: lag unknown)\n"
+	          "    worker down (never seen) (dead: expected)\n");
 	ck_assert_contains(text, "All 3 live nodes fine.");
 	free(text);
 	status_report_free(r);
@@ -355,18 +359,18 @@ START_TEST(test_json)
 	n = json_array_get(nodes, 2);
 	ck_assert_str_eq(json_string_value(json_object_get(n, "node")), "db3");
 	ck_assert_int_eq(json_integer_value(json_object_get(n, "depth")), 2);
-	ck_assert(json_real_value(json_object_get(json_object_get(json_object_get(n, "lag"), "root"),
-	                                          "seconds")) == 4.0);
+	ck_assert(json_real_value(json_object_get(
+	              json_object_get(json_object_get(n, "lag"), "root"), "seconds")) == 4.0);
 	/* db2 unread: no lag behind it */
-	ck_assert(json_is_null(json_object_get(
-	    json_object_get(json_object_get(n, "lag"), "provider"), "ticks")));
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(json_object_get(n, "worker"), "state")), "up");
+	ck_assert(json_is_null(
+	    json_object_get(json_object_get(json_object_get(n, "lag"), "provider"), "ticks")));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(n, "worker"), "state")),
+	                 "up");
 	t = json_array_get(json_object_get(json_object_get(n, "tables"), "list"), 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(t, "percent")), 25);
 	ck_assert(json_real_value(json_object_get(t, "eta_seconds")) == 30.0);
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(n, "tables"), "pending")),
-	                 1);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(json_object_get(n, "tables"), "pending")), 1);
 	dump = json_dumps(doc, 0);
 	ck_assert_ptr_null(strstr(dump, "s3cret"));
 	ck_assert_ptr_null(strstr(dump, "10.0.0."));
