@@ -119,6 +119,12 @@ int catalog_state_read(struct actual_state **out, PGconn **conns, const struct t
 int catalog_node_read(struct actual_node *node, PGconn *conn, const char *cascade,
                       struct sky_error *err);
 
+/*
+ * A text from a server, libpq or a worker made fit for output: one line, and the password of
+ * every DSN of topo masked as "********". Returns a new string (caller frees).
+ */
+char *catalog_text_scrub(const char *text, const struct topology *topo);
+
 /* PQfinish every non-NULL conns[i], i < n, and set it to NULL. */
 void catalog_conns_close(PGconn **conns, size_t n);
 

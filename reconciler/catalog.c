@@ -615,3 +615,8 @@ const struct actual_subscriber *actual_node_subscriber(const struct actual_node 
 	}
 	return NULL;
 }
+
+char *catalog_text_scrub(const char *text, const struct topology *topo)
+{
+	return error_text_scrub(text, topo);
+}

@@ -23,5 +23,8 @@ void cmd_watch_usage(FILE *out);
  * the error to stderr and return -1 (cmd_common.c).
  */
 int cmd_seconds_parse(int *out, const char *name, const char *value, int min);
+/* Show the cascade as a tree (cmd_status.c): 0 every live node fine, 1 a problem or error. */
+int cmd_status(int argc, char **argv);
+void cmd_status_usage(FILE *out);
 
 #endif

@@ -74,7 +74,7 @@ void cmd_apply_usage(FILE *out)
 	      "skyreconcile --version prints the version, the pgq_set version it installs and\n"
 	      "the build's git describe.\n"
 	      "skyreconcile watch --help: reconcile on every commit and periodically.\n"
-	      "Not implemented yet: skyreconcile status.\n",
+	      "skyreconcile status shows the cascade (skyreconcile status --help).\n",
 	      out);
 }
 

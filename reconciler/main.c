@@ -53,10 +53,8 @@ int main(int argc, char **argv)
 		return cmd_watch(argc - 1, argv + 1);
 	if (strcmp(sub, "apply") == 0)
 		return cmd_apply_saved(argc - 1, argv + 1);
-	if (strcmp(sub, "status") == 0) {
-		fprintf(stderr, "error: skyreconcile %s: not implemented yet\n", sub);
-		return 1;
-	}
+	if (strcmp(sub, "status") == 0)
+		return cmd_status(argc, argv);
 	fprintf(stderr, "error: unknown command \"%s\"\n", sub);
 	cmd_apply_usage(stderr);
 	return 1;

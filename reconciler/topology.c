@@ -1442,7 +1442,8 @@ static int yaml_fail(struct topo_parse *p, const yaml_parser_t *parser, const ch
 		return fail(p, mark_pos(parser->context_mark),
 		            "invalid YAML: unclosed quote: %s (%s at %d:%d)",
 		            parser->problem ? parser->problem : "syntax error", parser->context,
-		            mark_pos(parser->context_mark).line, mark_pos(parser->context_mark).col);
+		            mark_pos(parser->context_mark).line,
+		            mark_pos(parser->context_mark).col);
 	if (parser->context && parser->error != YAML_READER_ERROR)
 		return fail(p, pos, "invalid YAML: %s (%s at %d:%d)",
 		            parser->problem ? parser->problem : "syntax error", parser->context,
