@@ -223,14 +223,17 @@ cascade_probe_first_ok() {
 # (the log's stamps are UTC, milliseconds)
 cascade_step_ms() {
 	local line
-	line=$(grep -m1 "step [0-9]* done: $2" "$1") || return 1
+	# stdout's "op ... " and stderr's debug lines can share a line: start at the timestamp
+	line=$(grep -o '[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9:.]* skyreconcile.*' "$1" |
+		grep -m1 "step [0-9]* done: $2") || return 1
 	date -u -d "${line:0:23}" +%s%3N
 }
 
 # cascade_steps LOG T0_MS: every step of the log as "+MS node: step N done: what", from T0_MS
 cascade_steps() {
 	local line ms
-	grep 'step [0-9]* done:' "$1" | while IFS= read -r line; do
+	grep -o '[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9:.]* skyreconcile.*' "$1" |
+		grep 'step [0-9]* done:' | while IFS= read -r line; do
 		ms=$(date -u -d "${line:0:23}" +%s%3N)
 		printf '+%d %s\n' "$((ms - $2))" "${line#*debug: }"
 	done
