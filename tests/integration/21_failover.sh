@@ -16,7 +16,8 @@
 # - the load goes on on db2: serial keys continue past the keys of the lost transactions;
 # - db1 rejoins as a branch under db2 (dead: true removed): its lost transactions are in the
 #   JSON file named by the plan (as many as the counter says), then it is re-created, copied
-#   from db2 and replicates; all four nodes equal.
+#   from db2 and replicates (the rejoin is killed once right after the reset, and the next
+#   apply creates it); all four nodes equal.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -141,9 +142,14 @@ sky_expect_rc 2 "the dry-run finds the rejoin"
 LOST=$SKY_TMP/skycascade-lost-app-db1.json
 sky_assert_contains "$SKY_OUT" "~ db1: rejoin under db2: write its lost transactions to $LOST, re-create it, copy its tables from db2" \
 	"the plan names the file"
+SKY_RECONCILE_KILL_AFTER_STEP=2 sky_run rejoin-killed "$RECONCILE" -f "$TOPO" --lost-dir "$SKY_TMP" -v
+[ "$SKY_RC" = 137 ] || sky_fail "the rejoin was to be killed after step 2 (exit $SKY_RC)"
+sky_assert_contains "$SKY_ERR" "killed after step 2 (db1: reset)" "killed right after the reset"
+[ -s "$LOST" ] || sky_fail "no lost-transactions file $LOST after the interrupted rejoin"
 sky_run rejoin "$RECONCILE" -f "$TOPO" --lost-dir "$SKY_TMP" -v
-sky_expect_rc 0 "rejoin applied"
-[ -s "$LOST" ] || sky_fail "no lost-transactions file $LOST"
+sky_expect_rc 0 "the next apply finishes the rejoin (db1 is created again under db2)"
+sky_assert_contains "$SKY_OUT" "+ db1: create branch (provider db2)" "re-created as a branch"
+[ ! -e "$LOST.1" ] || sky_fail "the re-run wrote a second lost-transactions file"
 lost_txns=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['transactions'])" "$LOST")
 sky_assert_eq "$lost_txns" "$((n_db1 - n_surv))" "the file lists exactly the transactions the survivors lack"
 sky_assert_eq "$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for e in d['events'] if e['table']=='public.counter'))" "$LOST")" \
