@@ -1,6 +1,5 @@
 #include "sky_pg.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,95 +135,59 @@ char *sky_pg_quote_ident(const char *ident)
 	return sky_buf_detach(&b);
 }
 
-/* URI form: postgresql://user:secret@host/db?password=secret */
-static char *redact_uri(const char *dsn)
+/*
+ * Collect the non-empty password of dsn (key=value or URI, as libpq reads it) into *secrets.
+ */
+static void secret_collect(char ***secrets, size_t *n, const char *dsn)
 {
-	struct sky_buf b;
-	const char *scheme_end = strstr(dsn, "://");
-	const char *auth_start, *at, *colon, *p;
+	PQconninfoOption *opts = dsn ? PQconninfoParse(dsn, NULL) : NULL;
 
-	sky_buf_init(&b);
-	auth_start = scheme_end + 3;
-	at = strpbrk(auth_start, "@/?");
-	if (at && *at == '@') {
-		colon = memchr(auth_start, ':', (size_t)(at - auth_start));
-		if (colon) {
-			sky_buf_add(&b, dsn, (size_t)(colon - dsn));
-			sky_buf_adds(&b, ":********");
-			p = at;
-		} else {
-			p = dsn;
-		}
-	} else {
-		p = dsn;
+	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+		if (strcmp(o->keyword, "password") != 0 || !o->val || !o->val[0])
+			continue;
+		*secrets = sky_realloc(*secrets, (*n + 1) * sizeof(**secrets));
+		(*secrets)[(*n)++] = sky_strdup(o->val);
 	}
-	/* query parameters: password=... */
-	while (*p) {
-		if (p > dsn && (p[-1] == '?' || p[-1] == '&') && strncmp(p, "password=", 9) == 0) {
-			sky_buf_adds(&b, "password=********");
-			p += 9;
-			while (*p && *p != '&')
-				p++;
+	PQconninfoFree(opts);
+}
+
+char *sky_text_scrub(const char *text, const char *const *dsns, size_t n_dsns)
+{
+	char **secrets = NULL;
+	size_t n_secrets = 0;
+	struct sky_buf b;
+	const char *p;
+
+	for (size_t i = 0; i < n_dsns; i++)
+		secret_collect(&secrets, &n_secrets, dsns[i]);
+	sky_buf_init(&b);
+	for (p = text ? text : ""; *p;) {
+		size_t hit = 0;
+
+		/* the longest password that matches here: one may begin with another */
+		for (size_t i = 0; i < n_secrets; i++) {
+			size_t len = strlen(secrets[i]);
+
+			if (len > hit && strncmp(p, secrets[i], len) == 0)
+				hit = len;
+		}
+		if (hit) {
+			sky_buf_adds(&b, "********");
+			p += hit;
+			continue;
+		}
+		if (*p == '\n' || *p == '\t' || *p == '\r') {
+			if (b.len > 0 && b.data[b.len - 1] != ' ')
+				sky_buf_addch(&b, ' ');
+			p++;
 			continue;
 		}
 		sky_buf_addch(&b, *p++);
 	}
-	return sky_buf_detach(&b);
-}
-
-char *sky_dsn_redact(const char *dsn)
-{
-	struct sky_buf b;
-	const char *p = dsn;
-
-	if (!dsn)
-		return sky_strdup("");
-	if (strncmp(dsn, "postgresql://", 13) == 0 || strncmp(dsn, "postgres://", 11) == 0)
-		return redact_uri(dsn);
-	sky_buf_init(&b);
-	while (*p) {
-		const char *key = p, *key_end;
-
-		while (*p && isspace((unsigned char)*p))
-			sky_buf_addch(&b, *p++);
-		if (!*p)
-			break;
-		key = p;
-		while (*p && *p != '=' && !isspace((unsigned char)*p))
-			p++;
-		key_end = p;
-		while (*p && isspace((unsigned char)*p))
-			p++;
-		sky_buf_add(&b, key, (size_t)(key_end - key));
-		if (*p != '=')
-			continue;
-		p++;
-		while (*p && isspace((unsigned char)*p))
-			p++;
-		sky_buf_addch(&b, '=');
-		{
-			bool secret =
-			    (size_t)(key_end - key) == 8 && strncmp(key, "password", 8) == 0;
-			const char *v = p;
-
-			if (*p == '\'') {
-				p++;
-				while (*p && *p != '\'') {
-					if (*p == '\\' && p[1])
-						p++;
-					p++;
-				}
-				if (*p == '\'')
-					p++;
-			} else {
-				while (*p && !isspace((unsigned char)*p))
-					p++;
-			}
-			if (secret)
-				sky_buf_adds(&b, "********");
-			else
-				sky_buf_add(&b, v, (size_t)(p - v));
-		}
-	}
+	while (b.len > 0 && b.data[b.len - 1] == ' ')
+		b.data[--b.len] = '\0';
+	for (size_t i = 0; i < n_secrets; i++)
+		free(secrets[i]);
+	free(secrets);
 	return sky_buf_detach(&b);
 }

@@ -37,10 +37,13 @@ int sky_pg_error(struct sky_error *err, PGconn *conn, const PGresult *res);
 bool sky_pg_alive(PGconn *conn);
 
 /*
- * Write a copy of dsn with any password value replaced by "********" into a new string
- * (caller frees with free()). Handles both key=value and URI forms.
+ * The one password masker: a copy of text fit for a log line, a plan or an error: on one line
+ * (newlines and tabs folded to a space), every password of the DSNs dsns[0..n_dsns-1] (as
+ * libpq reads them, key=value or URI) replaced by "********", the longest first where one
+ * begins another. A text from a server or a worker may carry another node's DSN (a worker's
+ * error about its provider): pass every DSN the caller knows. Caller frees with free().
  */
-char *sky_dsn_redact(const char *dsn);
+char *sky_text_scrub(const char *text, const char *const *dsns, size_t n_dsns);
 
 /*
  * The settings under which every session of ours reads or writes values as text (events, COPY,

@@ -37,65 +37,20 @@ static long long bigint_value(const PGresult *res, int row, int col)
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-/* Append to secrets the password of dsn, if it has a non-empty one. */
-static void secret_collect(char ***secrets, size_t *n, const char *dsn)
-{
-	PQconninfoOption *opts = dsn ? PQconninfoParse(dsn, NULL) : NULL;
-
-	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
-		if (strcmp(o->keyword, "password") != 0 || !o->val || !o->val[0])
-			continue;
-		*secrets = sky_realloc(*secrets, (*n + 1) * sizeof(**secrets));
-		(*secrets)[(*n)++] = sky_strdup(o->val);
-	}
-	PQconninfoFree(opts);
-}
-
 /*
  * Make a text from a server or a worker fit for a plan line: one line, and never a password
- * of any node of the topology, even if a server, libpq or a worker put it into the text
- * (a worker's error may be about its provider, whose DSN is another node's). Returns a new
- * string (caller frees).
+ * of any node of the topology (sky_text_scrub over every node's DSN). Returns a new string.
  */
 static char *error_text_scrub(const char *message, const struct topology *topo)
 {
-	char **secrets = NULL;
-	size_t n_secrets = 0;
-	struct sky_buf b;
-	const char *p;
+	const char **dsns = sky_calloc(topo->n_nodes + 1, sizeof(*dsns));
+	char *out;
 
 	for (size_t i = 0; i < topo->n_nodes; i++)
-		secret_collect(&secrets, &n_secrets, topo->nodes[i].dsn);
-	sky_buf_init(&b);
-	for (p = message; *p;) {
-		size_t hit = 0;
-
-		/* the longest password that matches here: one may begin with another */
-		for (size_t i = 0; i < n_secrets; i++) {
-			size_t len = strlen(secrets[i]);
-
-			if (len > hit && strncmp(p, secrets[i], len) == 0)
-				hit = len;
-		}
-		if (hit) {
-			sky_buf_adds(&b, "********");
-			p += hit;
-			continue;
-		}
-		if (*p == '\n' || *p == '\t' || *p == '\r') {
-			if (b.len > 0 && b.data[b.len - 1] != ' ')
-				sky_buf_addch(&b, ' ');
-			p++;
-			continue;
-		}
-		sky_buf_addch(&b, *p++);
-	}
-	while (b.len > 0 && b.data[b.len - 1] == ' ')
-		b.data[--b.len] = '\0';
-	for (size_t i = 0; i < n_secrets; i++)
-		free(secrets[i]);
-	free(secrets);
-	return sky_buf_detach(&b);
+		dsns[i] = topo->nodes[i].dsn;
+	out = sky_text_scrub(message, dsns, topo->n_nodes);
+	free(dsns);
+	return out;
 }
 
 /* Replace *text (when set) by its scrubbed form. */
