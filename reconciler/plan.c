@@ -152,31 +152,27 @@ static size_t topo_index(const struct topology *topo, const char *name)
 }
 
 /*
- * Fill ctx->order with the nodes that hang off the root, in provider order: the root, then
- * repeated passes in file order adding every node whose provider is already placed. Nodes
- * that never get placed (no root, unknown provider, a cycle) become problems.
+ * Fill ctx->order with the live nodes in provider order: the root, then repeated passes in
+ * file order adding every node whose provider is already placed. The topology's rules (one
+ * live root, providers that exist, are not leaves or dead, no cycles) are checked once, by
+ * topology.c when the file is read; a topology that breaks them here was not checked and is
+ * refused as unusable input (-1, err set), not reported as a user's problem.
  */
-static void order_nodes(struct plan_ctx *ctx)
+static int order_nodes(struct plan_ctx *ctx, struct sky_error *err)
 {
 	const struct topology *topo = ctx->topo;
 	bool *placed = sky_calloc(topo->n_nodes + 1, sizeof(*placed));
-	size_t n_roots = 0;
+	const struct topo_node *root = topology_root(topo);
 	bool progress = true;
+	int ret = -1;
 
 	ctx->order = sky_calloc(topo->n_nodes + 1, sizeof(*ctx->order));
-	for (size_t i = 0; i < topo->n_nodes; i++) {
-		if (topo->nodes[i].role != SKY_ROLE_ROOT || topo->nodes[i].dead)
-			continue;
-		if (n_roots++ == 0) {
-			placed[i] = true;
-			ctx->order[ctx->n_order++] = i;
-		} else {
-			problem_add(ctx, topo->nodes[i].name,
-			            "second root: only one node can have role root");
-		}
+	if (!root) {
+		sky_error_set(err, "plan: the topology has no live root (it was not checked)");
+		goto out;
 	}
-	if (n_roots == 0)
-		problem_add(ctx, NULL, "the topology has no root node");
+	placed[root - topo->nodes] = true;
+	ctx->order[ctx->n_order++] = (size_t)(root - topo->nodes);
 	while (progress) {
 		progress = false;
 		for (size_t i = 0; i < topo->n_nodes; i++) {
@@ -186,7 +182,7 @@ static void order_nodes(struct plan_ctx *ctx)
 			if (placed[i] || tn->role == SKY_ROLE_ROOT || !tn->provider || tn->dead)
 				continue;
 			p = topo_index(topo, tn->provider);
-			if (p == (size_t)-1 || !placed[p])
+			if (p == (size_t)-1 || !placed[p] || topo->nodes[p].role == SKY_ROLE_LEAF)
 				continue;
 			placed[i] = true;
 			ctx->order[ctx->n_order++] = i;
@@ -194,22 +190,19 @@ static void order_nodes(struct plan_ctx *ctx)
 		}
 	}
 	for (size_t i = 0; i < topo->n_nodes; i++) {
-		const struct topo_node *tn = &topo->nodes[i];
-
-		if (placed[i] || tn->role == SKY_ROLE_ROOT || tn->dead)
-			continue;
-		if (!tn->provider)
-			problem_add(ctx, tn->name, "a %s needs a provider",
-			            sky_role_name(tn->role));
-		else if (topo_index(topo, tn->provider) == (size_t)-1)
-			problem_add(ctx, tn->name, "provider \"%s\" is not a node of the topology",
-			            tn->provider);
-		else
-			problem_add(ctx, tn->name,
-			            "provider chain from \"%s\" does not reach the root",
-			            tn->provider);
+		if (!placed[i] && !topo->nodes[i].dead) {
+			sky_error_set(
+			    err,
+			    "plan: node \"%s\" does not hang off the root \"%s\" (the topology "
+			    "was not checked)",
+			    topo->nodes[i].name, root->name);
+			goto out;
+		}
 	}
+	ret = 0;
+out:
 	free(placed);
+	return ret;
 }
 
 /* What a node looks like for planning: its catalog, or empty once we plan to install. */
@@ -489,12 +482,8 @@ static void plan_check_identity(struct plan_ctx *ctx, const struct node_view *v)
 {
 	const struct topo_node *tn = v->want;
 	const struct actual_identity *id = &v->have->self;
-	const struct topo_node *prov = tn->provider ? topology_node(ctx->topo, tn->provider) : NULL;
 	struct plan_op *op;
 
-	if (prov && prov->role == SKY_ROLE_LEAF)
-		problem_add(ctx, tn->name, "provider \"%s\" is a leaf: a leaf cannot be a provider",
-		            prov->name);
 	if (!view_created(v)) {
 		if (v->usable && tn->paused)
 			problem_add(ctx, tn->name, "creating a paused node is not supported yet");
@@ -963,7 +952,8 @@ int plan_build(struct plan **out, const struct topology *topo, const struct actu
 		goto out;
 	}
 
-	order_nodes(&ctx);
+	if (order_nodes(&ctx, err) < 0)
+		goto out;
 	views = sky_calloc(topo->n_nodes + 1, sizeof(*views));
 	for (size_t k = 0; k < ctx.n_order; k++) {
 		struct node_view *v = &views[k];
