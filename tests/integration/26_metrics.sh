@@ -6,7 +6,8 @@
 # - skyworker_batches_total and skyworker_events_total grow after writes on the root;
 # - `skyreconcile graph` (DOT, from the catalogs) renders with `dot -Tsvg` and names every node,
 #   with the edge db1 -> db2 labelled with a lag in ticks; --mermaid names every node too;
-# - a worker killed with SIGKILL is down: its endpoint is gone.
+# - a worker killed with SIGKILL is down: its endpoint is gone; the graph then still draws db2
+#   (its server is up) and, with db2's server stopped, marks it unreachable.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -82,6 +83,25 @@ sky_assert_tables_equal public.acct db1 db2
 grep -v '^#' "$SKY_TMP/after.prom" | sed 's/^/  [metrics] /'
 sky_ok "skyworker_batches_total $b0 -> $b1, skyworker_events_total $e0 -> $e1"
 
+sky_check "skyreconcile graph: DOT from the catalogs renders with dot -Tsvg and names every node"
+sky_run graph "$RECONCILE" graph -f "$TOPO"
+sky_expect_rc 0 "skyreconcile graph"
+cp "$SKY_OUT" "$SKY_TMP/cascade.dot"
+if ! dot -Tsvg "$SKY_TMP/cascade.dot" >"$SKY_TMP/cascade.svg" 2>"$SKY_TMP/log/dot.err"; then
+	cat "$SKY_TMP/log/dot.err" >&2
+	sky_fail "dot -Tsvg refused the graph"
+fi
+for n in "${NODES[@]}"; do
+	grep -q ">$n<" "$SKY_TMP/cascade.svg" || sky_fail "the rendered graph does not name $n"
+done
+sky_assert_contains "$SKY_TMP/cascade.dot" '"db1" -> "db2" [label="lag ' "the edge db1 -> db2 with its lag"
+sky_run graph-mermaid "$RECONCILE" graph --mermaid -f "$TOPO"
+sky_expect_rc 0 "skyreconcile graph --mermaid"
+for n in "${NODES[@]}"; do
+	grep -q "n_$n" "$SKY_OUT" || sky_fail "the Mermaid graph does not name $n"
+done
+sky_ok "the DOT renders to SVG naming db1 and db2; the Mermaid flowchart names them too"
+
 sky_check "a worker killed with SIGKILL is down: its endpoint is gone"
 sky_worker_kill9 db2
 if curl -fsS --max-time 3 "$URL" >/dev/null 2>&1; then
@@ -89,5 +109,12 @@ if curl -fsS --max-time 3 "$URL" >/dev/null 2>&1; then
 fi
 _sky_port_release "$MPORT"
 sky_ok "$URL refuses connections"
+
+sky_check "skyreconcile graph with db2's server stopped: db2 is drawn unreachable"
+sky_pg_stop db2
+sky_run graph-down "$RECONCILE" graph -f "$TOPO"
+sky_expect_rc 0 "skyreconcile graph with a node down"
+sky_assert_contains "$SKY_OUT" 'db2\nleaf\nunreachable' "db2 marked unreachable"
+dot -Tsvg "$SKY_OUT" >/dev/null || sky_fail "dot -Tsvg refused the graph with a node down"
 
 sky_log "passed"
