@@ -8,6 +8,7 @@ PACKAGES=(
 	postgresql-15 postgresql-15-pgq3 pgqd postgresql-client-15 iproute2 procps
 	python3 python3-yaml python3-jsonschema git
 	clang dpkg-dev scdoc man-db systemd
+	libmicrohttpd-dev prometheus graphviz curl
 )
 
 missing=()

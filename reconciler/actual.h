@@ -125,6 +125,13 @@ int catalog_node_read(struct actual_node *node, PGconn *conn, const char *cascad
  */
 char *catalog_text_scrub(const char *text, const struct topology *topo);
 
+/*
+ * The newest tick in the queue of cascade on conn (pgq.tick, readable by everyone), -1 when the
+ * queue has none or does not exist. Reads only.
+ */
+int catalog_head_tick_read(long long *out, PGconn *conn, const char *cascade,
+                           struct sky_error *err);
+
 /* PQfinish every non-NULL conns[i], i < n, and set it to NULL. */
 void catalog_conns_close(PGconn **conns, size_t n);
 

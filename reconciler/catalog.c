@@ -575,3 +575,23 @@ char *catalog_text_scrub(const char *text, const struct topology *topo)
 {
 	return error_text_scrub(text, topo);
 }
+
+int catalog_head_tick_read(long long *out, PGconn *conn, const char *cascade, struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+	const char *params[1] = {cascade};
+
+	if (sky_pg_exec(&res, conn, err,
+	                "select max(t.tick_id) from pgq.tick t join pgq.queue q"
+	                " on q.queue_id = t.tick_queue where q.queue_name = $1",
+	                1, params) < 0) {
+		sky_error_prefix(err, "could not read the newest tick");
+		goto out;
+	}
+	*out = PQgetisnull(res, 0, 0) ? -1 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}

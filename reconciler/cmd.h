@@ -18,6 +18,10 @@ void cmd_apply_usage(FILE *out);
 int cmd_watch(int argc, char **argv);
 void cmd_watch_usage(FILE *out);
 
+/* Print the cascade as Graphviz DOT or Mermaid (cmd_graph.c). */
+int cmd_graph(int argc, char **argv);
+void cmd_graph_usage(FILE *out);
+
 /*
  * Parse a number of seconds for option `name` (min to 86400) into *out; on a bad value print
  * the error to stderr and return -1 (cmd_common.c).

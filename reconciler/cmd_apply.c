@@ -74,7 +74,8 @@ void cmd_apply_usage(FILE *out)
 	      "skyreconcile --version prints the version, the pgq_set version it installs and\n"
 	      "the build's git describe.\n"
 	      "skyreconcile watch --help: reconcile on every commit and periodically.\n"
-	      "skyreconcile status shows the cascade (skyreconcile status --help).\n",
+	      "skyreconcile status shows the cascade (skyreconcile status --help).\n"
+	      "skyreconcile graph --help: the cascade as a Graphviz DOT (or Mermaid) picture.\n",
 	      out);
 }
 

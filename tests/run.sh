@@ -146,7 +146,7 @@ if [ -n "$deb" ]; then
 	depends=$(dpkg-deb -f "$deb" Depends)
 	contents=$(dpkg-deb -c "$deb")
 	missing=()
-	for p in libpq5 libyaml-0-2 libgit2-1.5 libjansson4 postgresql-15-pgq3 pgqd adduser; do
+	for p in libpq5 libyaml-0-2 libgit2-1.5 libjansson4 libmicrohttpd12 postgresql-15-pgq3 pgqd adduser; do
 		grep -Eq "(^|, )$p( |,|$)" <<<"$depends" || missing+=("Depends: $p")
 	done
 	for f in ./usr/bin/skyworker ./usr/bin/skyreconcile ./usr/share/man/man1/skyworker.1.gz \

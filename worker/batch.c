@@ -80,7 +80,10 @@ int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *q
 	        " b.cur_tick_event_seq,"
 	        " case when b.batch_id is not null then pgq.batch_event_sql(b.batch_id) end,"
 	        " b.prev_tick_time, b.prev_tick_event_seq,"
-	        " case when b.batch_id is not null then pgq_set.tick_xmin($1, b.cur_tick_id) end"
+	        " case when b.batch_id is not null then pgq_set.tick_xmin($1, b.cur_tick_id) end,"
+	        " extract(epoch from b.cur_tick_time),"
+	        " case when b.batch_id is not null then (select max(t.tick_id) from pgq.tick t"
+	        "  join pgq.queue q on q.queue_id = t.tick_queue where q.queue_name = $1) end"
 	        " from pgq.next_batch_info($1, $2) b",
 	        2, params) < 0) {
 		sky_error_prefix(err, "could not get the next batch");
@@ -103,6 +106,9 @@ int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *q
 	b->prev_tick_time = sky_strdup(PQgetvalue(res, 0, 6));
 	b->prev_tick_event_seq = sky_strdup(PQgetvalue(res, 0, 7));
 	b->cur_tick_xmin = PQgetisnull(res, 0, 8) ? NULL : sky_strdup(PQgetvalue(res, 0, 8));
+	/* for the metrics only: never a reason to refuse a batch */
+	b->cur_tick_epoch = PQgetisnull(res, 0, 9) ? 0 : strtod(PQgetvalue(res, 0, 9), NULL);
+	b->head_tick = PQgetisnull(res, 0, 10) ? -1 : strtoll(PQgetvalue(res, 0, 10), NULL, 10);
 	*found = true;
 	ret = 0;
 out:

@@ -29,9 +29,11 @@ struct sky_batch {
 	char *cur_tick_event_seq; /* as the provider prints it */
 	char *prev_tick_time;
 	char *prev_tick_event_seq;
-	char *cur_tick_xmin; /* xmin of tick cur's snapshot (hand-over of root copies) */
-	char *event_sql;     /* pgq.batch_event_sql: the SELECT of the batch's events */
-	bool cursor_open;    /* the cursor's transaction is open on the provider */
+	char *cur_tick_xmin;   /* xmin of tick cur's snapshot (hand-over of root copies) */
+	double cur_tick_epoch; /* tick cur's time as Unix time (metrics: lag) */
+	long long head_tick;   /* the provider's newest tick when the batch was taken; -1 */
+	char *event_sql;       /* pgq.batch_event_sql: the SELECT of the batch's events */
+	bool cursor_open;      /* the cursor's transaction is open on the provider */
 };
 
 void sky_batch_init(struct sky_batch *b);

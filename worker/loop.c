@@ -26,6 +26,7 @@
 #include "apply.h"
 #include "batch.h"
 #include "copy.h"
+#include "metrics.h"
 #include "pgscript.h"
 #include "sky_error.h"
 #include "sky_log.h"
@@ -90,6 +91,7 @@ struct wk {
 	double last_copy_check;
 	char *watermark; /* local watermark to report with the finish */
 	double batch_start;
+	long long batch_events;  /* events applied from the batch (0: applied before) */
 	char batch_summary[128]; /* for the batch's debug line */
 
 	double sleep_for;
@@ -234,6 +236,7 @@ static enum wk_state provider_down(struct wk *w, const struct sky_error *err)
 	double pause = next_pause(&w->retry_pause, RETRY_PAUSE_MAX);
 
 	w->failures++;
+	sky_metrics_error(w->opt->metrics, SKY_METRICS_ERR_RETRYABLE);
 	set_str(&w->prov_down, w->provider);
 	w->prov_retry_at = now_s() + pause;
 	sky_warning("%s: %s; retrying provider \"%s\" in %.1f s", ctx(w, c, sizeof(c)),
@@ -290,11 +293,14 @@ static enum wk_state fail(struct wk *w, struct sky_error *err, bool record)
 		next = provider_down(w, err);
 	} else if (lost || fenced) {
 		/* never guess a position; a fenced node must not run at all */
+		sky_metrics_error(w->opt->metrics,
+		                  lost ? SKY_METRICS_ERR_LOST_POSITION : SKY_METRICS_ERR_PERMANENT);
 		sky_errorlog("%s: %s", c, err->message);
 		record_error(w, msg);
 		w->exit_code = 1;
 		next = WK_EXIT;
 	} else if (err->retryable) {
+		sky_metrics_error(w->opt->metrics, SKY_METRICS_ERR_RETRYABLE);
 		w->sleep_for = next_pause(&w->retry_pause, RETRY_PAUSE_MAX);
 		sky_warning("%s: %s; retrying in %.1f s", c, err->message, w->sleep_for);
 		if (!conn_usable(w->local))
@@ -307,6 +313,7 @@ static enum wk_state fail(struct wk *w, struct sky_error *err, bool record)
 			next = WK_EXIT;
 		}
 	} else {
+		sky_metrics_error(w->opt->metrics, SKY_METRICS_ERR_PERMANENT);
 		w->sleep_for = next_pause(&w->error_pause, ERROR_PAUSE_MAX);
 		if (w->opt->once)
 			sky_errorlog("%s: %s", c, err->message);
@@ -444,6 +451,41 @@ out:
 	return ret;
 }
 
+/*
+ * --metrics: the tables' states and copy progress, read with the heartbeat (once a second).
+ * Best effort: a failure is logged and the loop goes on (the next state query finds a broken
+ * session).
+ */
+static void metrics_tables(struct wk *w)
+{
+	struct sky_error err;
+	PGresult *res = NULL;
+	const char *params[1] = {w->cascade};
+	struct sky_metrics_table *t = NULL;
+	char c[256];
+	int i, n;
+
+	if (sky_pg_exec(&res, w->local, &err,
+	                "select table_name, state, rows_copied from pgq_set.get_tables($1)", 1,
+	                params) < 0) {
+		sky_debug("%s: metrics: could not read the tables: %s", ctx(w, c, sizeof(c)),
+		          err.message);
+		goto out;
+	}
+	n = PQntuples(res);
+	t = n ? sky_calloc((size_t)n, sizeof(*t)) : NULL;
+	for (i = 0; i < n; i++) {
+		t[i].name = PQgetvalue(res, i, 0);
+		t[i].state = PQgetvalue(res, i, 1);
+		t[i].rows_copied =
+		    PQgetisnull(res, i, 2) ? -1 : strtoll(PQgetvalue(res, i, 2), NULL, 10);
+	}
+	sky_metrics_set_tables(w->opt->metrics, t, (size_t)n);
+out:
+	free(t);
+	PQclear(res);
+}
+
 static enum wk_state st_read_state(struct wk *w)
 {
 	struct sky_error err;
@@ -488,6 +530,9 @@ static enum wk_state st_read_state(struct wk *w)
 	w->paused_ack = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
 	PQclear(res);
 	res = NULL;
+	sky_metrics_set_state(w->opt->metrics, w->cascade, w->node, w->role, w->paused);
+	if (heartbeat && w->opt->metrics)
+		metrics_tables(w);
 
 	if (!w->locked) {
 		/* one worker per node and cascade */
@@ -737,6 +782,7 @@ static enum wk_state st_next_batch(struct wk *w)
 	}
 	w->in_batch = true;
 	w->batch_start = now_s();
+	w->batch_events = 0;
 	if (w->has_last_tick && w->last_tick == w->batch.prev_tick) {
 		next = WK_APPLY;
 	} else if (w->has_last_tick && w->last_tick == w->batch.cur_tick) {
@@ -849,6 +895,7 @@ static enum wk_state st_apply(struct wk *w)
 	st = sky_apply_get_stats(w->apply);
 	w->batches++;
 	w->events += (long long)st.events;
+	w->batch_events = (long long)st.events;
 	if (st.set_aside || st.backlog)
 		snprintf(w->batch_summary, sizeof(w->batch_summary),
 		         "%zu events, %zu applied, %zu skipped, %zu set aside, %zu from backlog",
@@ -917,6 +964,9 @@ static enum wk_state st_finish(struct wk *w)
 	}
 	sky_debug("%s: %s, %.1f ms", ctx(w, c, sizeof(c)), w->batch_summary,
 	          (now_s() - w->batch_start) * 1e3);
+	sky_metrics_batch_done(
+	    w->opt->metrics, w->batch_events, now_s() - w->batch_start, w->batch.cur_tick_epoch,
+	    w->batch.head_tick >= 0 ? w->batch.head_tick - w->batch.cur_tick : -1);
 	free(w->watermark);
 	w->watermark = NULL;
 	w->in_batch = false;

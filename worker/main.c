@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "sky_log.h"
 #include "sky_version.h"
 #include "worker.h"
@@ -35,6 +36,8 @@ static void usage(FILE *out)
 	    "  --poll-interval SECONDS sleep this long when no batch is ready (default 0.2)\n"
 	    "  --fetch-size N          events per cursor fetch (default 10000)\n"
 	    "  --once                  exit 0 as soon as no batch is pending\n"
+	    "  --metrics ADDR:PORT     serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+	    "                          (e.g. 127.0.0.1:9187; [::1]:9187 for IPv6)\n"
 	    "  -v, --verbose           debug log: one line per batch\n"
 	    "  -V, --version           print the version, the pgq_set catalog version and the\n"
 	    "                          build's git describe\n"
@@ -87,13 +90,14 @@ out:
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CASCADE = 256, OPT_POLL, OPT_FETCH, OPT_ONCE };
+	enum { OPT_CASCADE = 256, OPT_POLL, OPT_FETCH, OPT_ONCE, OPT_METRICS };
 	const char *env_dsn;
 	static const struct option longopts[] = {
 	    {"cascade", required_argument, NULL, OPT_CASCADE},
 	    {"poll-interval", required_argument, NULL, OPT_POLL},
 	    {"fetch-size", required_argument, NULL, OPT_FETCH},
 	    {"once", no_argument, NULL, OPT_ONCE},
+	    {"metrics", required_argument, NULL, OPT_METRICS},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -105,7 +109,10 @@ int main(int argc, char **argv)
 	    .poll_interval = 0.2,
 	    .once = false,
 	    .fetch_size = 10000,
+	    .metrics = NULL,
 	};
+	const char *metrics_listen = NULL;
+	struct sky_error err;
 	struct sigaction sa;
 	int ret = 2;
 	int c;
@@ -136,6 +143,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_ONCE:
 			opt.once = true;
+			break;
+		case OPT_METRICS:
+			metrics_listen = optarg;
 			break;
 		case 'v':
 			sky_log_set_level(SKY_LOG_DEBUG);
@@ -180,7 +190,21 @@ int main(int argc, char **argv)
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/*
+	 * After the handlers: the HTTP thread starts with every signal blocked (metrics.c), so
+	 * SIGTERM and SIGCHLD keep reaching the loop's thread.
+	 */
+	if (metrics_listen) {
+		opt.metrics = sky_metrics_new();
+		if (sky_metrics_serve(opt.metrics, metrics_listen, &err) < 0) {
+			fprintf(stderr, "skyworker: %s\n", err.message);
+			ret = 1;
+			goto out;
+		}
+	}
+
 	ret = sky_worker_run(&opt);
 out:
+	sky_metrics_free(opt.metrics);
 	return ret;
 }

@@ -7,12 +7,15 @@
 #include <signal.h>
 #include <stdbool.h>
 
+struct sky_metrics;
+
 struct sky_worker_options {
-	const char *dsn;      /* the local node; may hold a password: never printed */
-	const char *cascade;  /* NULL: the only cascade of the node */
-	double poll_interval; /* seconds to sleep when no batch is ready */
-	bool once;            /* exit 0 as soon as no batch is pending */
-	int fetch_size;       /* events per cursor fetch */
+	const char *dsn;             /* the local node; may hold a password: never printed */
+	const char *cascade;         /* NULL: the only cascade of the node */
+	double poll_interval;        /* seconds to sleep when no batch is ready */
+	bool once;                   /* exit 0 as soon as no batch is pending */
+	int fetch_size;              /* events per cursor fetch */
+	struct sky_metrics *metrics; /* NULL: no --metrics; borrowed, updated by the loop */
 };
 
 /* Set from a signal handler: finish or abort the current batch and return. */
