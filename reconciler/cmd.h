@@ -5,7 +5,10 @@
 #ifndef SKY_CMD_H
 #define SKY_CMD_H
 
+#include <getopt.h>
 #include <stdio.h>
+
+#include "source.h"
 
 /* Reconcile once (cmd_apply.c): 0 nothing to do or applied, 2 dry-run found changes,
  * 1 error. */
@@ -21,6 +24,25 @@ void cmd_watch_usage(FILE *out);
 /* Print the cascade as Graphviz DOT or Mermaid (cmd_graph.c). */
 int cmd_graph(int argc, char **argv);
 void cmd_graph_usage(FILE *out);
+
+/*
+ * The options every subcommand takes to name the desired state (-f FILE | --repo DIR [--ref
+ * REF] [--path PATH]), shared by their getopt_long tables: CMD_SOURCE_LONGOPTS in the table,
+ * the subcommand's own long-only options numbered from CMD_OPT_OWN, and in the switch's
+ * default branch cmd_source_opt (1: it was one of these, stored) then cmd_getopt_error.
+ */
+enum { CMD_OPT_REPO = 256, CMD_OPT_REF, CMD_OPT_PATH, CMD_OPT_OWN };
+#define CMD_SOURCE_LONGOPTS                                                                        \
+	{"file", required_argument, NULL, 'f'}, {"repo", required_argument, NULL, CMD_OPT_REPO},   \
+	    {"ref", required_argument, NULL, CMD_OPT_REF},                                         \
+	{                                                                                          \
+		"path", required_argument, NULL, CMD_OPT_PATH                                      \
+	}
+int cmd_source_opt(struct source_opts *s, int c, const char *arg);
+/* -f with --repo, or --ref/--path without --repo: print the error and return -1; else 0. */
+int cmd_source_check(const struct source_opts *s);
+/* getopt_long returned ':' (a value missing) or an unknown option: print it, return -1. */
+int cmd_getopt_error(int c, char **argv);
 
 /*
  * Parse a number of seconds for option `name` (min to 86400) into *out; on a bad value print

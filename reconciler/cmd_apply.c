@@ -83,9 +83,7 @@ void cmd_apply_usage(FILE *out)
 static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 {
 	enum {
-		OPT_REPO = 256,
-		OPT_REF,
-		OPT_PATH,
+		OPT_FIRST_OWN_ = CMD_OPT_OWN - 1,
 		OPT_JSON,
 		OPT_WAIT,
 		OPT_LOCK,
@@ -94,10 +92,7 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 		OPT_OUT
 	};
 	static const struct option longopts[] = {
-	    {"file", required_argument, NULL, 'f'},
-	    {"repo", required_argument, NULL, OPT_REPO},
-	    {"ref", required_argument, NULL, OPT_REF},
-	    {"path", required_argument, NULL, OPT_PATH},
+	    CMD_SOURCE_LONGOPTS,
 	    {"dry-run", no_argument, NULL, 'n'},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"wait-timeout", required_argument, NULL, OPT_WAIT},
@@ -119,18 +114,6 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":f:nvh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			o.source.file = optarg;
-			break;
-		case OPT_REPO:
-			o.source.repo = optarg;
-			break;
-		case OPT_REF:
-			o.source.ref = optarg;
-			break;
-		case OPT_PATH:
-			o.source.path = optarg;
-			break;
 		case 'n':
 			o.dry_run = true;
 			break;
@@ -171,12 +154,10 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 		case 'h':
 			cmd_apply_usage(stdout);
 			return 1;
-		case ':':
-			fprintf(stderr, "error: option \"%s\" needs a value\n", argv[optind - 1]);
-			return -1;
 		default:
-			fprintf(stderr, "error: unknown option \"%s\"\n", argv[optind - 1]);
-			return -1;
+			if (cmd_source_opt(&o.source, c, optarg))
+				break;
+			return cmd_getopt_error(c, argv);
 		}
 	}
 	if (saved_plan_mode) {
@@ -200,17 +181,11 @@ static int apply_opts_parse(struct apply_opts *out, int argc, char **argv)
 		                "\"skyreconcile apply FILE\")\n");
 		return -1;
 	}
-	if (o.source.file && o.source.repo) {
-		fprintf(stderr, "error: -f and --repo cannot be used together\n");
+	if (cmd_source_check(&o.source) < 0)
 		return -1;
-	}
 	if (o.simulate_dead && !o.dry_run) {
 		fprintf(stderr,
 		        "error: --simulate-dead needs --dry-run (it only shows a failover)\n");
-		return -1;
-	}
-	if ((o.source.ref || o.source.path) && !o.source.repo) {
-		fprintf(stderr, "error: --ref and --path need --repo\n");
 		return -1;
 	}
 	*out = o;

@@ -44,12 +44,9 @@ void cmd_graph_usage(FILE *out)
 
 int cmd_graph(int argc, char **argv)
 {
-	enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_MERMAID, OPT_OFFLINE };
+	enum { OPT_FIRST_OWN_ = CMD_OPT_OWN - 1, OPT_MERMAID, OPT_OFFLINE };
 	static const struct option longopts[] = {
-	    {"file", required_argument, NULL, 'f'},
-	    {"repo", required_argument, NULL, OPT_REPO},
-	    {"ref", required_argument, NULL, OPT_REF},
-	    {"path", required_argument, NULL, OPT_PATH},
+	    CMD_SOURCE_LONGOPTS,
 	    {"mermaid", no_argument, NULL, OPT_MERMAID},
 	    {"offline", no_argument, NULL, OPT_OFFLINE},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -77,18 +74,6 @@ int cmd_graph(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":f:vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			src.file = optarg;
-			break;
-		case OPT_REPO:
-			src.repo = optarg;
-			break;
-		case OPT_REF:
-			src.ref = optarg;
-			break;
-		case OPT_PATH:
-			src.path = optarg;
-			break;
 		case OPT_MERMAID:
 			format = GRAPH_MERMAID;
 			break;
@@ -102,12 +87,10 @@ int cmd_graph(int argc, char **argv)
 			cmd_graph_usage(stdout);
 			ret = 0;
 			goto out;
-		case ':':
-			fprintf(stderr, "error: option \"%s\" needs a value\n", argv[optind - 1]);
-			goto out;
 		default:
-			fprintf(stderr, "error: unknown option \"%s\"\n", argv[optind - 1]);
-			cmd_graph_usage(stderr);
+			if (cmd_source_opt(&src, c, optarg))
+				break;
+			cmd_getopt_error(c, argv);
 			goto out;
 		}
 	}
@@ -115,14 +98,8 @@ int cmd_graph(int argc, char **argv)
 		fprintf(stderr, "error: unexpected argument \"%s\"\n", argv[optind]);
 		goto out;
 	}
-	if (src.file && src.repo) {
-		fprintf(stderr, "error: -f and --repo cannot be used together\n");
+	if (cmd_source_check(&src) < 0)
 		goto out;
-	}
-	if ((src.ref || src.path) && !src.repo) {
-		fprintf(stderr, "error: --ref and --path need --repo\n");
-		goto out;
-	}
 
 	sky_error_clear(&err);
 	if (source_topology_load(&topo, &src, &err) < 0) {

@@ -54,12 +54,9 @@ void cmd_status_usage(FILE *out)
 /* 0 and *out filled, 1 when the caller should exit 0 (--help), -1 on a usage error. */
 static int status_opts_parse(struct status_opts *out, int argc, char **argv)
 {
-	enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_JSON, OPT_TIMEOUT };
+	enum { OPT_FIRST_OWN_ = CMD_OPT_OWN - 1, OPT_JSON, OPT_TIMEOUT };
 	static const struct option longopts[] = {
-	    {"file", required_argument, NULL, 'f'},
-	    {"repo", required_argument, NULL, OPT_REPO},
-	    {"ref", required_argument, NULL, OPT_REF},
-	    {"path", required_argument, NULL, OPT_PATH},
+	    CMD_SOURCE_LONGOPTS,
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -75,18 +72,6 @@ static int status_opts_parse(struct status_opts *out, int argc, char **argv)
 	optind = 2; /* argv[1] is "status" */
 	while ((c = getopt_long(argc, argv, ":f:vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			o.source.file = optarg;
-			break;
-		case OPT_REPO:
-			o.source.repo = optarg;
-			break;
-		case OPT_REF:
-			o.source.ref = optarg;
-			break;
-		case OPT_PATH:
-			o.source.path = optarg;
-			break;
 		case OPT_JSON:
 			o.json = true;
 			break;
@@ -110,26 +95,18 @@ static int status_opts_parse(struct status_opts *out, int argc, char **argv)
 		case 'h':
 			cmd_status_usage(stdout);
 			return 1;
-		case ':':
-			fprintf(stderr, "error: option \"%s\" needs a value\n", argv[optind - 1]);
-			return -1;
 		default:
-			fprintf(stderr, "error: unknown option \"%s\"\n", argv[optind - 1]);
-			return -1;
+			if (cmd_source_opt(&o.source, c, optarg))
+				break;
+			return cmd_getopt_error(c, argv);
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "error: unexpected argument \"%s\"\n", argv[optind]);
 		return -1;
 	}
-	if (o.source.file && o.source.repo) {
-		fprintf(stderr, "error: -f and --repo cannot be used together\n");
+	if (cmd_source_check(&o.source) < 0)
 		return -1;
-	}
-	if ((o.source.ref || o.source.path) && !o.source.repo) {
-		fprintf(stderr, "error: --ref and --path need --repo\n");
-		return -1;
-	}
 	*out = o;
 	return 0;
 }

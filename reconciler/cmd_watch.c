@@ -98,12 +98,9 @@ void cmd_watch_usage(FILE *out)
 /* 0 and *out filled, 1 for --help, -1 on a usage error. */
 static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 {
-	enum { OPT_REPO = 256, OPT_REF, OPT_PATH, OPT_INTERVAL, OPT_WAIT, OPT_LOCK };
+	enum { OPT_FIRST_OWN_ = CMD_OPT_OWN - 1, OPT_INTERVAL, OPT_WAIT, OPT_LOCK };
 	static const struct option longopts[] = {
-	    {"file", required_argument, NULL, 'f'},
-	    {"repo", required_argument, NULL, OPT_REPO},
-	    {"ref", required_argument, NULL, OPT_REF},
-	    {"path", required_argument, NULL, OPT_PATH},
+	    CMD_SOURCE_LONGOPTS,
 	    {"interval", required_argument, NULL, OPT_INTERVAL},
 	    {"wait-timeout", required_argument, NULL, OPT_WAIT},
 	    {"lock-timeout", required_argument, NULL, OPT_LOCK},
@@ -122,18 +119,6 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":f:vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			o.source.file = optarg;
-			break;
-		case OPT_REPO:
-			o.source.repo = optarg;
-			break;
-		case OPT_REF:
-			o.source.ref = optarg;
-			break;
-		case OPT_PATH:
-			o.source.path = optarg;
-			break;
 		case OPT_INTERVAL:
 			if (cmd_seconds_parse(&o.interval_s, "--interval", optarg, 1) < 0)
 				return -1;
@@ -152,26 +137,18 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 		case 'h':
 			cmd_watch_usage(stdout);
 			return 1;
-		case ':':
-			fprintf(stderr, "error: option \"%s\" needs a value\n", argv[optind - 1]);
-			return -1;
 		default:
-			fprintf(stderr, "error: unknown option \"%s\"\n", argv[optind - 1]);
-			return -1;
+			if (cmd_source_opt(&o.source, c, optarg))
+				break;
+			return cmd_getopt_error(c, argv);
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "error: unexpected argument \"%s\"\n", argv[optind]);
 		return -1;
 	}
-	if (o.source.file && o.source.repo) {
-		fprintf(stderr, "error: -f and --repo cannot be used together\n");
+	if (cmd_source_check(&o.source) < 0)
 		return -1;
-	}
-	if ((o.source.ref || o.source.path) && !o.source.repo) {
-		fprintf(stderr, "error: --ref and --path need --repo\n");
-		return -1;
-	}
 	*out = o;
 	return 0;
 }
