@@ -49,6 +49,7 @@ create extension if not exists pgq;
 \ir functions/lock_writers.sql
 \ir functions/logutriga.sql
 \ir functions/lost_events.sql
+\ir functions/owned_sequences.sql
 \ir functions/pause_ack.sql
 \ir functions/promote_root.sql
 \ir functions/publish_sequences.sql
@@ -63,6 +64,7 @@ create extension if not exists pgq;
 \ir functions/rename_node.sql
 \ir functions/report_watermark.sql
 \ir functions/reset_node.sql
+\ir functions/retrigger_tables.sql
 \ir functions/row_urlencode.sql
 \ir functions/sequence_positions.sql
 \ir functions/sequences_past_keys.sql

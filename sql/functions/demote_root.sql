@@ -14,7 +14,6 @@ as $$
 declare
 	v_node pgq_set.node%rowtype;
 	v_q    pgq.queue%rowtype;
-	v_t    record;
 begin
 	select * into v_node from pgq_set.node where cascade = i_cascade for update;
 	if not found then
@@ -48,15 +47,7 @@ begin
 		delete from pgq_set.subscriber where cascade = i_cascade;
 		perform pgq.drop_queue(i_cascade, true);
 	end if;
-	for v_t in select table_name, schema_name, rel_name from pgq_set.table_info
-		    where cascade = i_cascade order by table_name
-	loop
-		if to_regclass(format('%I.%I', v_t.schema_name, v_t.rel_name)) is null then
-			continue;
-		end if;
-		perform pgq_set.drop_table_triggers(i_cascade, format('%I.%I', v_t.schema_name, v_t.rel_name)::regclass);
-		perform pgq_set.add_table(i_cascade, v_t.table_name);
-	end loop;
+	perform pgq_set.retrigger_tables(i_cascade);
 	return 1;
 end;
 $$;

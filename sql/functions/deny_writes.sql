@@ -4,7 +4,7 @@ language plpgsql
 as $$
 -- Make every replicated table of this node refuse application writes from the commit of this
 -- call on (lock_writers on a root in a switchover, fence on a dead node), whatever its role:
--- a write-deny trigger next to the others. Creating it waits for the transactions writing the
+-- a write-deny trigger of kind 'lock' (pgq_set.trigger_name) next to the others. Creating it waits for the transactions writing the
 -- table and blocks new ones until the commit. All tables are locked at once, in name order.
 -- Safe to re-run. Returns the tables locked now.
 declare
@@ -29,13 +29,13 @@ begin
 		 where ti.cascade = i_cascade
 		 order by ti.table_name
 	loop
+		-- a branch's or leaf's own write-deny trigger refuses writes already
 		if pgq_set.writers_locked(i_cascade, v_t.oid) then
 			continue;
 		end if;
-		execute format('create trigger %I before insert or update or delete or truncate on %s '
-			       'for each statement execute function pgq_set.deny_write(%L)',
-			       '_sky_lock_' || md5(i_cascade), v_t.fq, i_cascade);
-		v_n := v_n + 1;
+		v_n := v_n + pgq_set.put_trigger(v_t.oid, i_cascade, 'lock', format(
+			'before insert or update or delete or truncate on %s for each statement '
+			'execute function pgq_set.deny_write(%L)', v_t.fq, i_cascade));
 	end loop;
 	return v_n;
 end;

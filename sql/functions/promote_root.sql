@@ -50,15 +50,7 @@ begin
 	update pgq.queue set queue_external_ticker = false, queue_disable_insert = false
 	 where queue_id = v_q.queue_id;
 	update pgq_set.node set node_role = 'root', provider_node = null where cascade = i_cascade;
-	for v_t in select table_name, schema_name, rel_name from pgq_set.table_info
-		    where cascade = i_cascade order by table_name
-	loop
-		if to_regclass(format('%I.%I', v_t.schema_name, v_t.rel_name)) is null then
-			continue;
-		end if;
-		perform pgq_set.drop_table_triggers(i_cascade, format('%I.%I', v_t.schema_name, v_t.rel_name)::regclass);
-		perform pgq_set.add_table(i_cascade, v_t.table_name);
-	end loop;
+	perform pgq_set.retrigger_tables(i_cascade);
 	for v_seq in select key, value from jsonb_each_text(coalesce(i_sequences, '{}'))
 	loop
 		if to_regclass(v_seq.key) is not null then

@@ -13,7 +13,6 @@ as $$
 declare
 	v_info pgq_set.table_info%rowtype;
 	v_oid  oid;
-	v_trg  text;
 begin
 	select * into v_info from pgq_set.table_info
 	 where cascade = i_cascade and table_name = i_table_name for update;
@@ -31,18 +30,8 @@ begin
 		  where l.locktype = 'relation' and l.relation = v_oid and l.granted
 		    and l.pid <> pg_backend_pid() and a.application_name = 'skyworker copy';
 		execute format('lock table %I.%I in access exclusive mode', v_info.schema_name, v_info.rel_name);
-		for v_trg in
-			-- named by pgq_set.trigger_name, or as versions before 3 named them (cut to 63
-			-- bytes for long cascade names)
-			select tgname from pg_trigger
-			 where tgrelid = v_oid and tgname in (
-				select n from unnest(array['capture', 'capture_upd', 'capture_key',
-							   'capture_trunc', 'deny']) as k,
-				     lateral (values (pgq_set.trigger_name(i_cascade, k)),
-						     (left('_sky_' || i_cascade || '_' || k, 63))) as v(n))
-		loop
-			execute format('drop trigger %I on %I.%I', v_trg, v_info.schema_name, v_info.rel_name);
-		end loop;
+		-- every trigger of ours, whatever its name (today's, or cut by versions before 3)
+		perform pgq_set.drop_table_triggers(i_cascade, v_oid);
 	end if;
 	delete from pgq_set.copy_backlog where cascade = i_cascade and table_name = i_table_name;
 	delete from pgq_set.table_info where cascade = i_cascade and table_name = i_table_name;

@@ -11,15 +11,7 @@ declare
 	v_val bigint;
 begin
 	for v_s in
-		select format('%I.%I', sn.nspname, sc.relname) as fq, sn.nspname || '.' || sc.relname as name
-		  from pgq_set.table_info ti
-		  join pg_namespace n on n.nspname = ti.schema_name
-		  join pg_class c on c.relnamespace = n.oid and c.relname = ti.rel_name
-		  join pg_depend d on d.refobjid = c.oid and d.refclassid = 'pg_class'::regclass
-				  and d.classid = 'pg_class'::regclass and d.deptype in ('a', 'i')
-		  join pg_class sc on sc.oid = d.objid and sc.relkind = 'S'
-		  join pg_namespace sn on sn.oid = sc.relnamespace
-		 where ti.cascade = i_cascade
+		select o.seq_fq as fq, o.seq_name as name from pgq_set.owned_sequences(i_cascade) o
 		union
 		select format('%I.%I', sn.nspname, sc.relname), sn.nspname || '.' || sc.relname
 		  from pgq_set.sequence_info si

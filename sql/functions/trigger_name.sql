@@ -3,7 +3,7 @@ returns text
 language sql immutable strict
 as $$
 	-- The name of our trigger of kind i_kind (capture, capture_upd, capture_key, capture_trunc,
-	-- deny) for cascade i_cascade. '_sky_<cascade>_<kind>' while the longest such name fits in
+	-- deny, lock) for cascade i_cascade. '_sky_<cascade>_<kind>' while the longest such name fits in
 	-- an identifier (63 bytes: cascades of up to 44 characters), so triggers created before keep
 	-- their names; for a longer cascade (PostgreSQL would cut the name, and for 49 characters or
 	-- more cut two kinds to the same name) '_sky_<first 24 characters>_<12 hex digits of
