@@ -44,6 +44,7 @@ create extension if not exists pgq;
 \ir functions/get_sequences.sql
 \ir functions/get_subscribers.sql
 \ir functions/get_tables.sql
+\ir functions/get_ticker.sql
 \ir functions/is_fenced.sql
 \ir functions/local_watermark.sql
 \ir functions/lock_writers.sql
@@ -73,6 +74,7 @@ create extension if not exists pgq;
 \ir functions/set_paused.sql
 \ir functions/set_provider.sql
 \ir functions/set_reconciler.sql
+\ir functions/set_ticker.sql
 \ir functions/set_worker_error.sql
 \ir functions/table_ddl.sql
 \ir functions/take_backlog.sql

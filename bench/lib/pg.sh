@@ -123,8 +123,8 @@ bench_sql() {
 	bench_psql "$1" -qc "$2"
 }
 
-# bench_pgqd_start NAME: a pgqd for one instance (ticker every second as deployed, or every
-# BENCH_PGQD_TICKER seconds);
+# bench_pgqd_start NAME: a pgqd for one instance (ticker every 0.1 s as shipped in
+# dist/pgqd.ini, or every BENCH_PGQD_TICKER seconds);
 # its pid goes to BENCH_LAST_PID (not printed: a command substitution would lose the tracking)
 bench_pgqd_start() {
 	local name=$1 cf=$BENCH_DIR/pgqd-$1.ini
@@ -135,7 +135,7 @@ pidfile = $BENCH_DIR/pgqd-$name.pid
 base_connstr = host=$BENCH_DIR/sock port=${BENCH_PORT[$name]} user=postgres
 initial_database = $BENCH_DB
 database_list = $BENCH_DB
-ticker_period = ${BENCH_PGQD_TICKER:-1}
+ticker_period = ${BENCH_PGQD_TICKER:-0.1}
 check_period = 60
 EOF
 	pgqd -q "$cf" >/dev/null 2>&1 &
