@@ -9,6 +9,8 @@
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 BENCH_DB=${BENCH_DB:-bench}
 declare -A BENCH_PORT=()
+# the replicated tables (run.sh adds pgbench_history, given a primary key)
+BENCH_TABLES=${BENCH_TABLES:-pgbench_accounts pgbench_tellers pgbench_branches}
 
 # The one settings block used for every instance of every system (written into the report).
 BENCH_PG_SETTINGS="shared_buffers = 256MB
@@ -143,12 +145,14 @@ EOF
 	bench_track "$BENCH_LAST_PID"
 }
 
-# bench_tables_md5 NAME: one md5 over the ordered contents of the replicated pgbench tables
+# bench_tables_md5 NAME: one md5 over the ordered contents of the replicated tables
+# (BENCH_TABLES, rows in row order)
 bench_tables_md5() {
-	bench_sql "$1" "select md5(
-		(select string_agg(t::text, ',' order by aid) from pgbench_accounts t) ||
-		(select string_agg(t::text, ',' order by tid) from pgbench_tellers t) ||
-		(select string_agg(t::text, ',' order by bid) from pgbench_branches t))"
+	local t q=
+	for t in $BENCH_TABLES; do
+		q+="${q:+ || }coalesce((select string_agg(t::text, ',' order by t) from $t t), '')"
+	done
+	bench_sql "$1" "select md5($q)"
 }
 
 # bench_pgq_events SRC QUEUE: events in the queue's event tables (nothing rotates during a run)
