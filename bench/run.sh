@@ -41,6 +41,7 @@ LOAD_SECONDS=20
 DRAIN_EVENTS=160000
 BIG_ROWS=1000000
 MEM_EVENTS=1000000
+IDLE_SECONDS=60
 SYSTEMS="skyworker native"
 DOC=$SKY_ROOT/docs/performance.md
 WRITE_DOC=1
@@ -51,11 +52,14 @@ usage() {
 	cat <<EOF
 usage: $0 [options]
   --runs N            runs per system, medians reported (default $RUNS)
+  --systems "A B"     of: skyworker native (default: "$SYSTEMS")
   --scale N           pgbench scale (default $SCALE)
   --seconds N         pgbench -T of the lag / tps phase (default $LOAD_SECONDS)
   --drain-events N    row events of the drain backlog (default $DRAIN_EVENTS)
   --big-rows N        rows of the table added for add -> live (default $BIG_ROWS)
   --mem-events N      events of the single-batch drain (bench/drain.sh), 0 = skip (default $MEM_EVENTS)
+  --idle N            seconds of the idle-cost measurement (skycascade, run 1), 0 = skip
+                      (default $IDLE_SECONDS)
   --skyworker PATH    worker binary (default: build*/worker/skyworker of this tree)
   --doc FILE          the page the table goes into (default docs/performance.md)
   --no-doc            print the table only
@@ -69,11 +73,13 @@ EOF
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) RUNS=$2; shift ;;
+	--systems) SYSTEMS=$2; shift ;;
 	--scale) SCALE=$2; shift ;;
 	--seconds) LOAD_SECONDS=$2; shift ;;
 	--drain-events) DRAIN_EVENTS=$2; shift ;;
 	--big-rows) BIG_ROWS=$2; shift ;;
 	--mem-events) MEM_EVENTS=$2; shift ;;
+	--idle) IDLE_SECONDS=$2; shift ;;
 	--skyworker) SKYWORKER=$2; shift ;;
 	--doc) DOC=$2; shift ;;
 	--no-doc) WRITE_DOC=0 ;;
@@ -94,8 +100,7 @@ fi
 for t in pgbench psql pgqd; do
 	command -v $t >/dev/null || bench_die "$t not found"
 done
-DRAIN_SYSTEMS=$SYSTEMS
-[ -z "${NO_LONDISTE:-}" ] && command -v londiste >/dev/null && DRAIN_SYSTEMS="skyworker londiste native"
+[ -z "${NO_LONDISTE:-}" ] && command -v londiste >/dev/null && SYSTEMS+=" londiste"
 
 # the issue's protocol: durability on; commit timestamps give the last commit's time
 BENCH_PG_EXTRA="synchronous_commit = on
@@ -189,6 +194,7 @@ measure_drain() {
 		bench_kill "$SKY_PID"
 		;;
 	native) native_stop src dst ;;
+	londiste) bench_kill "$LONDISTE_PID" ;;
 	esac
 	NATIVE_DISABLED_AT=$SECONDS
 	bench_run pgb src -n -c "$CLIENTS" -j "$JOBS" -t "$per" >"$BENCH_DIR/pgbench-drain.log" 2>&1 ||
@@ -248,11 +254,45 @@ measure_live() {
 	result live "$sys" "$run" "$(sub "$t0" "$t1")"
 }
 
+# What an idle cascade costs: after the load, IDLE_SECONDS without writes; ticks made on the
+# root, transactions per second on each instance (pgqd's ticker rounds, the worker's polls, its
+# heartbeat and the watermark), and how many tick rows the two queues hold
+idle_stats() { # idle_stats NAME: ticks xacts
+	bench_sql "$1" "select (select count(*) from pgq.tick) || ' ' || (select coalesce(max(tick_id), 0)
+		from pgq.tick) || ' ' || (select xact_commit + xact_rollback from pg_stat_database
+		where datname = current_database())" | tr -d '\n'
+}
+measure_idle() {
+	local sys=$1 run=$2 a b c d rows1 max1 x1 rows2 max2 x2 rows3 max3 x3 rows4 max4 x4
+	sleep 5 # the load's last batches, the copy's hand-over
+	read -r rows1 max1 x1 <<<"$(idle_stats src)"
+	read -r rows3 max3 x3 <<<"$(idle_stats dst)"
+	sleep "$IDLE_SECONDS"
+	read -r rows2 max2 x2 <<<"$(idle_stats src)"
+	read -r rows4 max4 x4 <<<"$(idle_stats dst)"
+	# minus the two statements of idle_stats itself
+	a=$(awk -v t="$((max2 - max1))" -v s="$IDLE_SECONDS" 'BEGIN { printf "%.3f", t / s }')
+	b=$(awk -v t="$((x2 - x1 - 1))" -v s="$IDLE_SECONDS" 'BEGIN { printf "%.1f", t / s }')
+	c=$(awk -v t="$((x4 - x3 - 1))" -v s="$IDLE_SECONDS" 'BEGIN { printf "%.1f", t / s }')
+	d="tick rows root $rows1 -> $rows2, branch $rows3 -> $rows4"
+	result idle_ticks_per_s "$sys" "$run" "$a" "$d"
+	result idle_xacts_per_s_root "$sys" "$run" "$b"
+	result idle_xacts_per_s_branch "$sys" "$run" "$c"
+}
+
 one_run() {
 	local sys=$1 run=$2 ok=no rss=-
 	bench_log "$sys run $run: two instances, pgbench -i -s $SCALE"
 	pair_new
 	"${sys}_setup" src dst
+	ROOT_PID=
+	if [ "$sys" = skyworker ]; then
+		# the root's worker, as deployed: it publishes the global watermark (an event
+		# that, on an idle cascade, could keep the queue ticking: measure_idle)
+		"$SKYWORKER" "$(bench_dsn src)" >>"$BENCH_DIR/skyworker-root.log" 2>&1 &
+		ROOT_PID=$!
+		bench_track "$ROOT_PID"
+	fi
 	"${sys}_start" src dst
 	if [ "$sys" = native ]; then
 		# the launcher starts the apply worker within wal_retrieve_retry_interval: measure
@@ -262,15 +302,20 @@ one_run() {
 	fi
 	measure_lag_tps "$sys" "$run"
 	measure_drain "$sys" "$run"
-	measure_live "$sys" "$run"
+	# londiste3's copy (add-table without --expect-sync) is not measured here
+	[ "$sys" = londiste ] || measure_live "$sys" "$run"
 	sleep 1
 	poll_until dst "(select count(*) from pgbench_history) = $(bench_sql src \
 		"select count(*) from pgbench_history")" >/dev/null
+	if [ "$sys" = skyworker ] && [ "$run" = 1 ] && [ "$IDLE_SECONDS" -gt 0 ]; then
+		measure_idle "$sys" "$run"
+	fi
 	if [ "$sys" = skyworker ]; then
 		rss=$(bench_rss_peak "$SKY_PID")
 		[ "${RSS_BEFORE:-0}" -gt "$rss" ] && rss=$RSS_BEFORE
 		result rss "$sys" "$run" "$rss"
 	fi
+	[ -n "$ROOT_PID" ] && bench_kill "$ROOT_PID"
 	"${sys}_stop" src dst
 	BENCH_TABLES+=" big"
 	[ "$(bench_tables_md5 src)" = "$(bench_tables_md5 dst)" ] && ok=yes
@@ -282,21 +327,19 @@ one_run() {
 	rm -f "$BENCH_DIR"/*.pid
 }
 
-# the skyworker and native runs, interleaved so that the machine's load hits both alike
+# the systems' runs, interleaved so that the machine's load hits both alike
 for run in $(seq 1 "$RUNS"); do
 	for sys in $SYSTEMS; do
 		one_run "$sys" "$run"
 	done
 done
-# londiste3 (drain only, where installed): drain.sh's scale-1 three-table protocol at the
-# same settings, and the single 1,000,000-event batch of distinct keys for every system
+# the single 1,000,000-event batch of distinct keys: bench/drain.sh's memory test (its
+# scale-1 three-table setup), at the same settings, skyworker and native
 DRAIN_TSV=$BENCH_DIR/drain.tsv
-londiste_runs=0
-case " $DRAIN_SYSTEMS " in *" londiste "*) londiste_runs=$RUNS ;; esac
-if [ "$MEM_EVENTS" -gt 0 ] || [ "$londiste_runs" -gt 0 ]; then
+if [ "$MEM_EVENTS" -gt 0 ]; then
 	BENCH_TABLES="pgbench_accounts pgbench_tellers pgbench_branches" \
-		bench_run "$BENCH_HOME/drain.sh" --runs "$londiste_runs" --systems "$DRAIN_SYSTEMS" \
-		--mem-events "$MEM_EVENTS" --mem-systems "$SYSTEMS" --skyworker "$SKYWORKER" \
+		bench_run "$BENCH_HOME/drain.sh" --runs 0 --systems "skyworker native" \
+		--mem-events "$MEM_EVENTS" --mem-systems "skyworker native" --skyworker "$SKYWORKER" \
 		--out "$DRAIN_TSV" >"$BENCH_DIR/drain.out" || bench_die "bench/drain.sh failed"
 fi
 
@@ -314,32 +357,37 @@ dmed() { # dmed TEST SYSTEM COLUMN (drain.sh TSV)
 }
 
 report() {
-	local sl nl sp np slive nlive st nt sd nd sm nm ld lm
+	local sl nl sp np slive nlive st nt sd nd sm nm lcol=0 L
 	sl=$(med lag skyworker); nl=$(med lag native)
 	sp=$(med pipe skyworker); np=$(med pipe native)
 	slive=$(med live skyworker); nlive=$(med live native)
 	st=$(med tps skyworker); nt=$(med tps native)
 	sd=$(med drain skyworker); nd=$(med drain native)
 	sm=$(dmed mem skyworker 8); nm=$(dmed mem native 8)
-	ld=$(dmed drain londiste 8)
+	case " $SYSTEMS " in *" londiste "*) lcol=1 ;; esac
+	L() { [ "$lcol" = 1 ] && printf ' %s |' "$1"; return 0; }
 	echo "<!-- bench/run.sh: begin (generated; edit the text around it, not this block) -->"
 	echo "## Result of \`bench/run.sh\` (issue 13; commit $COMMIT, $(date -u +%Y-%m-%d) $T_START – $(date -u +%H:%M) UTC, $RUNS runs, medians)"
 	echo
-	echo "| figure | skycascade | native logical | skycascade / native | target | per run (sky; native) |"
-	echo "|---|---:|---:|---:|---|---|"
-	echo "| lag: last commit on the root → all of it on the branch (s) | $sl | $nl | $(ratio "$sl" "$nl") | ≤ 0.3 s | $(all lag skyworker); $(all lag native) |"
-	echo "| source tps while replicating (capture cost) | $st | $nt | $(ratio "$st" "$nt") | ≥ 0.95 | $(all tps skyworker); $(all tps native) |"
-	echo "| backlog drain, scale 10, $DRAIN_EVENTS events (events/s) | $sd | $nd | $(ratio "$sd" "$nd") | ≥ 1.5 | $(all drain skyworker); $(all drain native) |"
-	echo "| single batch, $MEM_EVENTS distinct-key events (events/s, drain.sh) | $sm | $nm | $(ratio "$sm" "$nm") | ≥ 1.2 | 1 run |"
-	echo "| add a $BIG_ROWS-row table → a later change visible (s) | $slive | $nlive | $(ratio "$slive" "$nlive") | | $(all live skyworker); $(all live native) |"
-	echo "| raw \`COPY \\| COPY\` pipe, key rebuilt, same pair (s) | $sp | $np | | | $(all pipe skyworker); $(all pipe native) |"
-	echo "| add → live / raw pipe | $(ratio "$slive" "$sp") | $(ratio "$nlive" "$np") | | ≤ 1.3 | |"
-	echo "| worker peak RSS, whole run (MB) | $(awk -v k="$(med rss skyworker)" 'BEGIN { printf "%.1f", k / 1024 }') | n/a | | ≤ 32 | |"
-	echo "| single batch: worker peak RSS (MB) | $(awk -v k="$(dmed mem skyworker 9)" 'BEGIN { printf "%.1f", k / 1024 }') | n/a | | ≤ 32 | |"
-	echo "| tables md5-equal after the run | $(all equal skyworker) | $(all equal native) | | | |"
-	if [ "$ld" != nan ] && [ -n "$ld" ]; then
-		echo "| londiste3: drain.sh scale-1 drain (events/s; skyworker, native same run) | $(dmed drain skyworker 8) ($(dmed drain londiste 8) londiste3) | $(dmed drain native 8) | | | |"
+	echo "| figure | skycascade | native logical |$(L 'londiste3') skycascade / native | target | per run (skycascade; native$([ "$lcol" = 1 ] && echo '; londiste3')) |"
+	echo "|---|---:|---:|$(L '---:')---:|---|---|"
+	echo "| lag: last commit on the root → all of it on the branch (s) | $sl | $nl |$(L "$(med lag londiste)") $(ratio "$sl" "$nl") | ≤ 0.3 s | $(all lag skyworker); $(all lag native)$([ "$lcol" = 1 ] && echo "; $(all lag londiste)") |"
+	echo "| source tps while replicating (capture cost) | $st | $nt |$(L "$(med tps londiste)") $(ratio "$st" "$nt") | ≥ 0.95 | $(all tps skyworker); $(all tps native)$([ "$lcol" = 1 ] && echo "; $(all tps londiste)") |"
+	echo "| backlog drain, scale 10, $DRAIN_EVENTS events (events/s) | $sd | $nd |$(L "$(med drain londiste)") $(ratio "$sd" "$nd") | ≥ 1.5 | $(all drain skyworker); $(all drain native)$([ "$lcol" = 1 ] && echo "; $(all drain londiste)") |"
+	if [ "$MEM_EVENTS" -gt 0 ]; then
+		echo "| single batch, $MEM_EVENTS distinct-key events (events/s, drain.sh) | $sm | $nm |$(L '—') $(ratio "$sm" "$nm") | ≥ 1.2 | 1 run |"
 	fi
+	echo "| add a $BIG_ROWS-row table → a later change visible (s) | $slive | $nlive |$(L '—') $(ratio "$slive" "$nlive") | | $(all live skyworker); $(all live native) |"
+	echo "| raw \`COPY \\| COPY\` pipe, key rebuilt, same pair (s) | $sp | $np |$(L '—') | | $(all pipe skyworker); $(all pipe native) |"
+	echo "| add → live / raw pipe | $(ratio "$slive" "$sp") | $(ratio "$nlive" "$np") |$(L '—') | ≤ 1.3 | |"
+	echo "| worker peak RSS, whole run (MB) | $(awk -v k="$(med rss skyworker)" 'BEGIN { printf "%.1f", k / 1024 }') | n/a |$(L '—') | | ≤ 32 | |"
+	if [ "$MEM_EVENTS" -gt 0 ]; then
+		echo "| single batch: worker peak RSS (MB) | $(awk -v k="$(dmed mem skyworker 9)" 'BEGIN { printf "%.1f", k / 1024 }') | n/a |$(L '—') | | ≤ 32 | |"
+	fi
+	if [ -n "$(med idle_ticks_per_s skyworker | grep -v nan)" ]; then
+		echo "| idle cascade, $IDLE_SECONDS s without writes: ticks/s on the root; transactions/s root, branch (pgqd + workers) | $(med idle_ticks_per_s skyworker); $(med idle_xacts_per_s_root skyworker), $(med idle_xacts_per_s_branch skyworker) | |$(L '')| bounded | $(awk -F'\t' '$1 == "idle_ticks_per_s" { print $5 }' "$RESULTS") |"
+	fi
+	echo "| tables md5-equal after the run | $(all equal skyworker) | $(all equal native) |$(L "$(all equal londiste)") | | |"
 	echo
 	echo "Load average during the run: $(awk -F'\t' 'NR > 1 { print $6 }' "$RESULTS" | sort -g | sed -n '1p;$p' | paste -sd' ' | sed 's/ / – /') (2 cores, shared with other engineers' builds and tests: noisy)."
 	echo
