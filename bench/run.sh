@@ -100,7 +100,9 @@ fi
 for t in pgbench psql pgqd; do
 	command -v $t >/dev/null || bench_die "$t not found"
 done
-[ -z "${NO_LONDISTE:-}" ] && command -v londiste >/dev/null && SYSTEMS+=" londiste"
+if [ -z "${NO_LONDISTE:-}" ] && command -v londiste >/dev/null; then
+	case " $SYSTEMS " in *" londiste "*) ;; *) SYSTEMS+=" londiste" ;; esac
+fi
 
 # the issue's protocol: durability on; commit timestamps give the last commit's time
 BENCH_PG_EXTRA="synchronous_commit = on
@@ -178,7 +180,7 @@ measure_lag_tps() {
 	IFS='|' read -r n t_commit < <(bench_sql src "select count(*),
 		extract(epoch from max(pg_xact_commit_timestamp(xmin))) from pgbench_history")
 	t_seen=$(poll_until dst "(select count(*) from pgbench_history) >= $n")
-	result tps "$sys" "$run" "$tps"
+	result tps "$sys" "$run" "$(printf '%.0f' "$tps")"
 	result lag "$sys" "$run" "$(sub "$t_commit" "$t_seen")"
 }
 
@@ -317,9 +319,10 @@ one_run() {
 	fi
 	[ -n "$ROOT_PID" ] && bench_kill "$ROOT_PID"
 	"${sys}_stop" src dst
-	BENCH_TABLES+=" big"
-	[ "$(bench_tables_md5 src)" = "$(bench_tables_md5 dst)" ] && ok=yes
-	BENCH_TABLES=${BENCH_TABLES% big}
+	local tables=$BENCH_TABLES a b
+	[ "$sys" = londiste ] || BENCH_TABLES+=" big"
+	a=$(bench_tables_md5 src) && b=$(bench_tables_md5 dst) && [ -n "$a" ] && [ "$a" = "$b" ] && ok=yes
+	BENCH_TABLES=$tables
 	result equal "$sys" "$run" "$ok"
 	BENCH_KEEP_TAG=$sys-$run
 	bench_pg_drop src
@@ -373,19 +376,19 @@ report() {
 	echo "|---|---:|---:|$(L '---:')---:|---|---|"
 	echo "| lag: last commit on the root → all of it on the branch (s) | $sl | $nl |$(L "$(med lag londiste)") $(ratio "$sl" "$nl") | ≤ 0.3 s | $(all lag skyworker); $(all lag native)$([ "$lcol" = 1 ] && echo "; $(all lag londiste)") |"
 	echo "| source tps while replicating (capture cost) | $st | $nt |$(L "$(med tps londiste)") $(ratio "$st" "$nt") | ≥ 0.95 | $(all tps skyworker); $(all tps native)$([ "$lcol" = 1 ] && echo "; $(all tps londiste)") |"
-	echo "| backlog drain, scale 10, $DRAIN_EVENTS events (events/s) | $sd | $nd |$(L "$(med drain londiste)") $(ratio "$sd" "$nd") | ≥ 1.5 | $(all drain skyworker); $(all drain native)$([ "$lcol" = 1 ] && echo "; $(all drain londiste)") |"
+	echo "| backlog drain, scale $SCALE, $DRAIN_EVENTS events (events/s) | $sd | $nd |$(L "$(med drain londiste)") $(ratio "$sd" "$nd") | ≥ 1.5 | $(all drain skyworker); $(all drain native)$([ "$lcol" = 1 ] && echo "; $(all drain londiste)") |"
 	if [ "$MEM_EVENTS" -gt 0 ]; then
 		echo "| single batch, $MEM_EVENTS distinct-key events (events/s, drain.sh) | $sm | $nm |$(L '—') $(ratio "$sm" "$nm") | ≥ 1.2 | 1 run |"
 	fi
 	echo "| add a $BIG_ROWS-row table → a later change visible (s) | $slive | $nlive |$(L '—') $(ratio "$slive" "$nlive") | | $(all live skyworker); $(all live native) |"
 	echo "| raw \`COPY \\| COPY\` pipe, key rebuilt, same pair (s) | $sp | $np |$(L '—') | | $(all pipe skyworker); $(all pipe native) |"
 	echo "| add → live / raw pipe | $(ratio "$slive" "$sp") | $(ratio "$nlive" "$np") |$(L '—') | ≤ 1.3 | |"
-	echo "| worker peak RSS, whole run (MB) | $(awk -v k="$(med rss skyworker)" 'BEGIN { printf "%.1f", k / 1024 }') | n/a |$(L '—') | | ≤ 32 | |"
+	echo "| worker peak RSS, whole run (MB) | $(awk -v k="$(med rss skyworker)" 'BEGIN { printf "%.1f", k / 1024 }') | n/a |$(L '—') | ≤ 32 | |"
 	if [ "$MEM_EVENTS" -gt 0 ]; then
-		echo "| single batch: worker peak RSS (MB) | $(awk -v k="$(dmed mem skyworker 9)" 'BEGIN { printf "%.1f", k / 1024 }') | n/a |$(L '—') | | ≤ 32 | |"
+		echo "| single batch: worker peak RSS (MB) | $(awk -v k="$(dmed mem skyworker 9)" 'BEGIN { printf "%.1f", k / 1024 }') | n/a |$(L '—') | ≤ 32 | |"
 	fi
 	if [ -n "$(med idle_ticks_per_s skyworker | grep -v nan)" ]; then
-		echo "| idle cascade, $IDLE_SECONDS s without writes: ticks/s on the root; transactions/s root, branch (pgqd + workers) | $(med idle_ticks_per_s skyworker); $(med idle_xacts_per_s_root skyworker), $(med idle_xacts_per_s_branch skyworker) | |$(L '')| bounded | $(awk -F'\t' '$1 == "idle_ticks_per_s" { print $5 }' "$RESULTS") |"
+		echo "| idle cascade, $IDLE_SECONDS s without writes: ticks/s on the root; transactions/s root, branch (pgqd + workers) | $(med idle_ticks_per_s skyworker); $(med idle_xacts_per_s_root skyworker), $(med idle_xacts_per_s_branch skyworker) | |$(L '') | bounded | $(awk -F'\t' '$1 == "idle_ticks_per_s" { print $5 }' "$RESULTS") |"
 	fi
 	echo "| tables md5-equal after the run | $(all equal skyworker) | $(all equal native) |$(L "$(all equal londiste)") | | |"
 	echo
