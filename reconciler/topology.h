@@ -115,7 +115,7 @@ int topology_parallel_copies(const struct topology *topo, const struct topo_node
  * (TOPO_TICKER_*) for the keys it leaves out. Milliseconds for the two periods.
  */
 #define TOPO_TICKER_MAX_COUNT 500
-#define TOPO_TICKER_MAX_LAG_MS 100
+#define TOPO_TICKER_MAX_LAG_MS 50
 #define TOPO_TICKER_IDLE_PERIOD_MS 60000
 void topology_ticker(const struct topology *topo, int *max_count, int *max_lag_ms,
                      int *idle_period_ms);

@@ -5,8 +5,8 @@ language plpgsql
 as $$
 -- On the root: the thresholds of the cascade's queue that decide when pgqd's ticker makes a
 -- tick (PgQ's queue_ticker_max_count, queue_ticker_max_lag, queue_ticker_idle_period): a
--- tick once max_count events are waiting or the oldest waiting one is max_lag old, and on an
--- idle queue at intervals growing up to idle_period. A NULL argument keeps that value.
+-- tick once max_count events wait, or events wait and the last tick is max_lag old, and on
+-- an idle queue at intervals growing up to idle_period. A NULL argument keeps that value.
 -- Returns 1 when something changed. Branches tick from their provider and keep PgQ's
 -- defaults (a promotion keeps the old queue settings; the reconciler sets them again).
 declare

@@ -1189,7 +1189,7 @@ START_TEST(test_ticker_settings)
 	t->ticker_max_count = 1000;
 	plan = plan_of(t, s);
 	ck_plan(plan, "~ db1: set ticker_max_count 500 -> 1000\n"
-	              "~ db1: set ticker_max_lag 3 -> 0.1\n");
+	              "~ db1: set ticker_max_lag 3 -> 0.05\n");
 	plan_free(plan);
 
 	/* a root to create: its defaults first, then what differs, before the tables */
@@ -1201,7 +1201,7 @@ START_TEST(test_ticker_settings)
 	plan = plan_of(t, s);
 	text = plan_text(plan);
 	ck_assert_msg(strstr(text, "+ db1: create root") &&
-	                  strstr(text, "~ db1: set ticker_max_lag 0.1 -> 0\n") >
+	                  strstr(text, "~ db1: set ticker_max_lag 0.05 -> 0\n") >
 	                      strstr(text, "+ db1: create root") &&
 	                  !strstr(text, "ticker_max_count") && !strstr(text, "ticker_idle"),
 	              "plan:\n%s", text);
