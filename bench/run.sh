@@ -187,7 +187,8 @@ measure_lag_tps() {
 # drain: consumer stopped, DRAIN_EVENTS row events (4 per tpcb-like transaction) and a marker,
 # consumer started, until the marker is visible
 measure_drain() {
-	local sys=$1 run=$2 txns per t0 t1 marker=drain-$sys-$run-$$ processed
+	local sys=$1 run=$2
+	local txns per t0 t1 marker=drain-$sys-$run-$$ processed
 	txns=$(((DRAIN_EVENTS + 3) / 4))
 	per=$(((txns + CLIENTS - 1) / CLIENTS))
 	case $sys in
@@ -218,7 +219,8 @@ measure_drain() {
 # pipe into a key-less copy with the key added after; then the system's add, a change on the
 # source once the copy runs, and the time until that change is visible
 measure_live() {
-	local sys=$1 run=$2 t0 t1 marker=-$run$$
+	local sys=$1 run=$2
+	local t0 t1 marker=-$run$$
 	bench_sql src "create table public.big (id integer primary key, v integer not null,
 		pad text not null);
 		insert into public.big select i, 0, repeat('x', 80) from generate_series(1, $BIG_ROWS) i"
@@ -265,13 +267,13 @@ idle_stats() { # idle_stats NAME: ticks xacts
 		where datname = current_database())" | tr -d '\n'
 }
 measure_idle() {
-	local sys=$1 run=$2 a b c d rows1 max1 x1 rows2 max2 x2 rows3 max3 x3 rows4 max4 x4
+	local sys=$1 run=$2 a b c d rows1 max1 x1 rows2 max2 x2 rows3 x3 rows4 x4
 	sleep 5 # the load's last batches, the copy's hand-over
 	read -r rows1 max1 x1 <<<"$(idle_stats src)"
-	read -r rows3 max3 x3 <<<"$(idle_stats dst)"
+	read -r rows3 _ x3 <<<"$(idle_stats dst)"
 	sleep "$IDLE_SECONDS"
 	read -r rows2 max2 x2 <<<"$(idle_stats src)"
-	read -r rows4 max4 x4 <<<"$(idle_stats dst)"
+	read -r rows4 _ x4 <<<"$(idle_stats dst)"
 	# minus the two statements of idle_stats itself
 	a=$(awk -v t="$((max2 - max1))" -v s="$IDLE_SECONDS" 'BEGIN { printf "%.3f", t / s }')
 	b=$(awk -v t="$((x2 - x1 - 1))" -v s="$IDLE_SECONDS" 'BEGIN { printf "%.1f", t / s }')
@@ -360,7 +362,7 @@ dmed() { # dmed TEST SYSTEM COLUMN (drain.sh TSV)
 }
 
 report() {
-	local sl nl sp np slive nlive st nt sd nd sm nm lcol=0 L
+	local sl nl sp np slive nlive st nt sd nd sm nm lcol=0
 	sl=$(med lag skyworker); nl=$(med lag native)
 	sp=$(med pipe skyworker); np=$(med pipe native)
 	slive=$(med live skyworker); nlive=$(med live native)
