@@ -28,11 +28,6 @@ static const char SQL_TRY_LOCK[] =
 static const char SQL_UNLOCK[] =
     "select pg_advisory_unlock(hashtext('skyreconcile'), hashtext($1))";
 
-size_t lock_majority(size_t n_live)
-{
-	return n_live / 2 + 1;
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "drift.h"
 #include "revision.h"
 #include "sky_log.h"
