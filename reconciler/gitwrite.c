@@ -278,6 +278,40 @@ out:
 	git_reference_free(head);
 }
 
+/*
+ * The remote to push to: a configured remote's name (its pushurl, else its url) or a URL or
+ * path. Made as an anonymous remote without url.*.insteadOf rewriting: libgit2 1.5's
+ * insteadOf lookup matches every configuration entry against a PCRE2 pattern and leaks the
+ * match data of each entry that does not match (fixed in libgit2 1.6), which the valgrind
+ * and LeakSanitizer runs of the unit tests would report.
+ */
+static int remote_open(git_remote **out, git_repository *repo, const char *name_or_url)
+{
+	git_remote_create_options o;
+	git_config *cfg = NULL;
+	git_buf url = {NULL, 0, 0};
+	char *key = NULL;
+	int rc;
+
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = repo;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_repository_config_snapshot(&cfg, repo) == 0) {
+		key = sky_asprintf("remote.%s.pushurl", name_or_url);
+		if (git_config_get_string_buf(&url, cfg, key) < 0 || url.size == 0) {
+			free(key);
+			key = sky_asprintf("remote.%s.url", name_or_url);
+			git_config_get_string_buf(&url, cfg, key);
+		}
+		git_error_clear();
+	}
+	rc = git_remote_create_with_opts(out, url.size ? url.ptr : name_or_url, &o);
+	git_buf_dispose(&url);
+	git_config_free(cfg);
+	free(key);
+	return rc;
+}
+
 /* What the remote said about our ref: NULL accepted, else its reason (owned). */
 struct push_state {
 	const char *refname;
@@ -523,8 +557,7 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 	/* 4. push */
 	if (req->push_remote) {
 		shown = remote_shown(req->push_remote);
-		if (git_remote_lookup(&remote, repo, req->push_remote) < 0 &&
-		    git_remote_create_anonymous(&remote, repo, req->push_remote) < 0) {
+		if (remote_open(&remote, repo, req->push_remote) < 0) {
 			git_fail(err, "could not use remote \"%s\"", shown);
 			ret = GITWRITE_ERROR;
 		} else {
