@@ -32,6 +32,8 @@
 
 #define GITWRITE_DEFAULT_PATH "topology.yaml"
 
+void (*gitwrite_test_before_swap)(const char *repo_dir, const char *refname);
+
 static int git_fail(struct sky_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -540,6 +542,8 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 	git_oid_tostr(hex, sizeof(hex), &commit_id);
 
 	/* 3. compare-and-swap */
+	if (gitwrite_test_before_swap)
+		gitwrite_test_before_swap(req->repo_dir, refname);
 	rc = git_reference_create_matching(&updated, repo, refname, &commit_id, 1, &expected,
 	                                   "skyreconcile: failover");
 	if (rc == GIT_EMODIFIED) {

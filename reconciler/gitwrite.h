@@ -41,4 +41,11 @@ enum gitwrite_result { GITWRITE_ERROR = -1, GITWRITE_OK = 0, GITWRITE_RACE = 1 }
  */
 int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky_error *err);
 
+/*
+ * Test hook (tests/unit/test_gitwrite.c): when not NULL, called after the commit object is
+ * written and before the compare-and-swap of the ref, so a test can move the ref in that
+ * window. NULL in the programs.
+ */
+extern void (*gitwrite_test_before_swap)(const char *repo_dir, const char *refname);
+
 #endif

@@ -45,7 +45,10 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 
 static void teardown(void)
 {
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (!getenv("SKY_TEST_KEEP")) /* keep the repositories to look at them with git */
+		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	else
+		fprintf(stderr, "kept %s\n", tmpdir);
 	git_libgit2_shutdown();
 }
 
@@ -321,6 +324,73 @@ START_TEST(test_cas_race)
 }
 END_TEST
 
+static char moved_to[41];
+
+/* The hook: someone commits in the window between the commit object and the ref update. */
+static void move_ref(const char *repo_dir, const char *refname)
+{
+	ck_assert_str_eq(refname, "refs/heads/main");
+	commit_on(repo_dir, TOPO_C, moved_to);
+}
+
+START_TEST(test_cas_race_in_window)
+{
+	char base[41], out[41] = "", now[41];
+	char *dir = tpath("wt"), *file = tpath("wt/topology.yaml"), *s;
+	struct gitwrite_req r;
+	struct sky_error err;
+
+	repo_make("wt", false, base);
+	r = req_for(dir, base, TOPO_B);
+	sky_error_clear(&err);
+	gitwrite_test_before_swap = move_ref;
+	ck_assert_msg(gitwrite_commit(&r, out, &err) == GITWRITE_RACE, "%s", err.message);
+	gitwrite_test_before_swap = NULL;
+	ck_assert_str_eq(out, "");
+	ref_hex(dir, now);
+	ck_assert_str_eq(now, moved_to); /* the other commit stays, ours is not on the ref */
+	s = read_file(file);
+	ck_assert_str_eq(s, TOPO_A);
+	free(s);
+	free(file);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_worktree_staged_kept)
+{
+	static const char staged[] = TOPO_A "# staged by a person\n";
+	char base[41], out[41];
+	char *dir = tpath("wt"), *file = tpath("wt/topology.yaml"), *s;
+	struct gitwrite_req r;
+	struct sky_error err;
+	git_repository *repo;
+	git_index *index;
+	unsigned int flags;
+
+	repo_make("wt", false, base);
+	write_file(file, staged);
+	ck_assert_int_eq(git_repository_open(&repo, dir), 0);
+	ck_assert_int_eq(git_repository_index(&index, repo), 0);
+	ck_assert_int_eq(git_index_add_bypath(index, "topology.yaml"), 0);
+	ck_assert_int_eq(git_index_write(index), 0);
+	git_index_free(index);
+	git_repository_free(repo);
+	r = req_for(dir, base, TOPO_B);
+	sky_error_clear(&err);
+	ck_assert_msg(gitwrite_commit(&r, out, &err) == GITWRITE_OK, "%s", err.message);
+	/* the staged content is neither lost nor overwritten: index and file as the person left
+	 * them */
+	s = read_file(file);
+	ck_assert_str_eq(s, staged);
+	free(s);
+	ck_assert_uint_eq(status_count(dir, &flags), 1);
+	ck_assert_uint_eq(flags, GIT_STATUS_INDEX_MODIFIED);
+	free(file);
+	free(dir);
+}
+END_TEST
+
 /* Fetch refs/heads/main into refs/remotes/origin/main. */
 static void fetch(git_repository *repo, git_remote *origin)
 {
@@ -497,6 +567,8 @@ static Suite *gitwrite_suite(void)
 	tcase_add_test(tc, test_worktree_local_edit_kept);
 	tcase_add_test(tc, test_bare_and_crlf);
 	tcase_add_test(tc, test_cas_race);
+	tcase_add_test(tc, test_cas_race_in_window);
+	tcase_add_test(tc, test_worktree_staged_kept);
 	tcase_add_test(tc, test_push_ok);
 	tcase_add_test(tc, test_push_rejected);
 	tcase_add_test(tc, test_push_rejected_known);
