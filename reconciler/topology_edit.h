@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "policy.h"
 #include "sky_error.h"
+#include "topology.h"
+
+struct policy_decision; /* policy.h */
 
 /*
  * Rewrite topology.yaml TEXT (len bytes; file is the name used in messages) for a failover
