@@ -554,7 +554,8 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 	}
 	if (rc < 0) {
 		git_fail(err, "could not update \"%s\"", refname);
-		err->retryable = rc == GIT_ELOCKED;
+		if (err)
+			err->retryable = rc == GIT_ELOCKED;
 		goto out;
 	}
 
