@@ -527,6 +527,39 @@ START_TEST(test_push_rejected_known)
 }
 END_TEST
 
+START_TEST(test_push_refused_rolls_back)
+{
+	/* the remote refuses the update for another reason (its ref is locked): an error, and
+	 * the local ref goes back to where it was */
+	char base[41], out[41] = "", now[41];
+	char *remote = tpath("remote.git"), *clone = tpath("clone");
+	char *lockf = tpath("remote.git/refs/heads/main.lock"),
+	     *file = tpath("clone/topology.yaml");
+	char *s;
+	struct gitwrite_req r;
+	struct sky_error err;
+
+	remote_and_clone(base);
+	write_file(lockf, "");
+	r = req_for(clone, base, TOPO_B);
+	r.push_remote = "origin";
+	sky_error_clear(&err);
+	ck_assert_int_eq(gitwrite_commit(&r, out, &err), GITWRITE_ERROR);
+	ck_assert_msg(strstr(err.message, "push") != NULL, "%s", err.message);
+	ref_hex(remote, now);
+	ck_assert_str_eq(now, base);
+	ref_hex(clone, now);
+	ck_assert_str_eq(now, base);
+	s = read_file(file);
+	ck_assert_str_eq(s, TOPO_A);
+	free(s);
+	free(file);
+	free(lockf);
+	free(remote);
+	free(clone);
+}
+END_TEST
+
 START_TEST(test_bad_requests)
 {
 	char base[41], out[41];
@@ -572,6 +605,7 @@ static Suite *gitwrite_suite(void)
 	tcase_add_test(tc, test_push_ok);
 	tcase_add_test(tc, test_push_rejected);
 	tcase_add_test(tc, test_push_rejected_known);
+	tcase_add_test(tc, test_push_refused_rolls_back);
 	tcase_add_test(tc, test_bad_requests);
 	suite_add_tcase(s, tc);
 	return s;
