@@ -287,6 +287,15 @@ static int pair_insert(struct editor *e, const char *node, yaml_node_t *map, con
 	return 0;
 }
 
+/* True when an edit already made touches the bytes [a, b]. */
+static bool edits_touch(const struct editor *e, size_t a, size_t b)
+{
+	for (size_t i = 0; i < e->n_edits; i++)
+		if (e->edits[i].start <= b && e->edits[i].end >= a)
+			return true;
+	return false;
+}
+
 /*
  * True when the word at pos (a key, up to its colon) starts at the same column on the line
  * before or after: the file aligns its flow mappings in columns.
@@ -348,7 +357,7 @@ static int pair_set(struct editor *e, const char *node, yaml_node_t *map, const 
 		size_t k = strspn(e->text + end + 1, " ");
 		long pad = (long)k + (long)(end - start) - (long)strlen(text);
 
-		if (k > 1 || aligned(e, end + 1 + k)) {
+		if ((k > 1 || aligned(e, end + 1 + k)) && !edits_touch(e, end, end + 1 + k)) {
 			char *t = sky_asprintf("%s,%*s", text, (int)(pad < 1 ? 1 : pad), "");
 
 			free(text);
@@ -455,17 +464,16 @@ static int node_edit(struct editor *e, yaml_node_t *nodes, const struct topo_nod
 		                     "the failover edit by hand",
 		                     e->file, map->start_mark.line + 1, map->start_mark.column + 1,
 		                     was->name);
+	/* a removal first: a value set next to it then leaves the spacing it touches alone */
+	if (!str_eq(was->provider, want->provider) && !want->provider &&
+	    pair_remove(e, was->name, map, "provider") < 0)
+		return -1;
 	if (was->role != want->role &&
 	    pair_set(e, was->name, map, "role", sky_role_name(want->role), false) < 0)
 		return -1;
-	if (!str_eq(was->provider, want->provider)) {
-		if (!want->provider) {
-			if (pair_remove(e, was->name, map, "provider") < 0)
-				return -1;
-		} else if (pair_set(e, was->name, map, "provider", want->provider, false) < 0) {
-			return -1;
-		}
-	}
+	if (!str_eq(was->provider, want->provider) && want->provider &&
+	    pair_set(e, was->name, map, "provider", want->provider, false) < 0)
+		return -1;
 	if (was->dead != want->dead) {
 		if (!want->dead) {
 			if (pair_remove(e, was->name, map, "dead") < 0)

@@ -149,14 +149,26 @@ START_TEST(test_flow_aligned_columns)
 	                             "nodes:\n"
 	                             "  db1: {role: root,   dsn: \"host=h1\"}\n"
 	                             "  db2: {role: branch, dsn: \"host=h2\",  provider: db1}\n"
-	                             "  db3: {role: leaf,   dsn: \"host=h3\",  provider: db1}\n";
+	                             "  db3: {role: leaf,   dsn: \"host=h3\",  provider: db1}\n"
+	                             "  db4: {dsn: \"host=h4\", role: branch,   provider: db1}\n";
 	static const char after[] = "cascade: app\n"
 	                            "nodes:\n"
 	                            "  db1: {role: root,   dsn: \"host=h1\", dead: true}\n"
 	                            "  db2: {role: root,   dsn: \"host=h2\"}\n"
-	                            "  db3: {role: leaf,   dsn: \"host=h3\",  provider: db2}\n";
+	                            "  db3: {role: leaf,   dsn: \"host=h3\",  provider: db2}\n"
+	                            "  db4: {dsn: \"host=h4\", role: branch,   provider: db2}\n";
 
 	check_edit(before, "db1", "db2", after);
+	/* the chosen node's role is set next to the provider pair that goes */
+	check_edit("cascade: app\n"
+	           "nodes:\n"
+	           "  db1: {dsn: \"host=h1\", role: root}\n"
+	           "  db2: {dsn: \"host=h2\", role: branch,   provider: db1}\n",
+	           "db1", "db2",
+	           "cascade: app\n"
+	           "nodes:\n"
+	           "  db1: {dsn: \"host=h1\", role: root, dead: true}\n"
+	           "  db2: {dsn: \"host=h2\", role: root}\n");
 }
 END_TEST
 
