@@ -324,6 +324,140 @@ START_TEST(test_leaf_under_dead_root_and_last_line)
 }
 END_TEST
 
+/* A small deterministic generator for the shapes test. */
+static unsigned int rnd(unsigned int *state, unsigned int n)
+{
+	*state = *state * 1103515245u + 12345u;
+	return (*state >> 16) % n;
+}
+
+/* key or value in a random quoting style */
+static void add_quoted(struct sky_buf *b, unsigned int *st, const char *s)
+{
+	static const char *const q[] = {"", "'", "\""};
+	const char *c = q[rnd(st, 3)];
+
+	sky_buf_addf(b, "%s%s%s", c, s, c);
+}
+
+/*
+ * One node in a random shape: block, flow on one line or flow one pair per line; keys in a
+ * rotated order, keys and values quoted at random, comments here and there.
+ */
+static void add_node(struct sky_buf *b, unsigned int *st, const char *eol, const char *name,
+                     const char *role, const char *dsn, const char *provider)
+{
+	const char *keys[4] = {"role", "dsn", "provider", "paused"};
+	const char *vals[4] = {role, dsn, provider, "false"};
+	size_t n = provider ? 3 : 2, rot, style = rnd(st, 3);
+
+	if (rnd(st, 2)) { /* paused: false, in the provider's slot when there is none */
+		keys[n] = "paused";
+		vals[n] = "false";
+		n++;
+		if (!provider) {
+			keys[2] = "paused";
+			vals[2] = "false";
+		}
+	}
+	rot = rnd(st, (unsigned int)n);
+	sky_buf_addf(b, "  %s:", name);
+	if (style == 0)
+		sky_buf_adds(b, rnd(st, 2) ? " # the node" : "");
+	else
+		sky_buf_adds(b, style == 1 ? " {" : " {");
+	if (style != 1)
+		sky_buf_adds(b, eol);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (i + rot) % n;
+		bool bool_val = strcmp(keys[k], "paused") == 0;
+
+		if (style == 0)
+			sky_buf_adds(b, rnd(st, 4) == 0 ? "    # about the next key" : "");
+		if (style == 0 && b->data[b->len - 1] == 'y')
+			sky_buf_adds(b, eol);
+		if (style != 1)
+			sky_buf_adds(b, "    ");
+		add_quoted(b, st, keys[k]);
+		sky_buf_adds(b, ": ");
+		if (bool_val)
+			sky_buf_adds(b, vals[k]);
+		else
+			add_quoted(b, st, vals[k]);
+		if (style == 1) {
+			sky_buf_adds(b, i + 1 < n ? ", " : "}");
+		} else if (style == 2) {
+			if (i + 1 < n || rnd(st, 2))
+				sky_buf_adds(b, ",");
+			sky_buf_adds(b, rnd(st, 3) == 0 ? " # c" : "");
+			sky_buf_adds(b, eol);
+		} else {
+			sky_buf_adds(b, rnd(st, 3) == 0 ? "   # c" : "");
+			sky_buf_adds(b, eol);
+		}
+	}
+	if (style == 2)
+		sky_buf_addf(b, "   }%s", eol);
+	else if (style == 1)
+		sky_buf_addf(b, "%s%s", rnd(st, 2) ? " # flow" : "", eol);
+}
+
+START_TEST(test_many_shapes)
+{
+	size_t edited = 0;
+
+	for (unsigned int seed = 1; seed <= 400; seed++) {
+		unsigned int st = seed;
+		const char *eol = rnd(&st, 2) ? "\r\n" : "\n";
+		struct policy_decision *d;
+		struct sky_buf b;
+		struct sky_error err;
+		char *out = NULL;
+		static const char *const order[4][4] = {{"db1", "db2", "db3", "db4"},
+		                                        {"db4", "db3", "db2", "db1"},
+		                                        {"db2", "db1", "db4", "db3"},
+		                                        {"db3", "db1", "db2", "db4"}};
+		unsigned int o = rnd(&st, 4);
+
+		sky_buf_init(&b);
+		sky_buf_addf(&b, "# shape %u%scascade: app%snodes:%s", seed, eol, eol, eol);
+		for (int i = 0; i < 4; i++) {
+			const char *n = order[o][i];
+
+			if (strcmp(n, "db1") == 0)
+				add_node(&b, &st, eol, n, "root", "host=h1", NULL);
+			else if (strcmp(n, "db2") == 0)
+				add_node(&b, &st, eol, n, "branch", "host=h2", "db1");
+			else if (strcmp(n, "db3") == 0)
+				add_node(&b, &st, eol, n, "leaf", "host=h3", "db1");
+			else
+				add_node(&b, &st, eol, n, "leaf", "host=h4", "db2");
+		}
+		sky_buf_addf(&b, "tables:%s  - public.t", eol);
+		if (rnd(&st, 2))
+			sky_buf_adds(&b, eol);
+		d = decision_for(b.data, "db1", "db2");
+		sky_error_clear(&err);
+		ck_assert_msg(topology_edit_failover(&out, "t.yaml", b.data, b.len, d, &err) == 0,
+		              "seed %u: %s\n%s", seed, err.message, b.data);
+		/* the header and the tables are untouched, the line endings are the file's */
+		ck_assert(strncmp(out, b.data, strlen("# shape ")) == 0);
+		ck_assert_msg(strstr(out, "tables:") &&
+		                  strcmp(strstr(out, "tables:"), strstr(b.data, "tables:")) == 0,
+		              "seed %u", seed);
+		if (strcmp(eol, "\r\n") == 0)
+			for (const char *p = strchr(out, '\n'); p; p = strchr(p + 1, '\n'))
+				ck_assert_msg(p[-1] == '\r', "seed %u: a bare LF in\n%s", seed,
+				              out);
+		free(out);
+		policy_decision_free(d);
+		sky_buf_release(&b);
+		edited++;
+	}
+	ck_assert_uint_eq(edited, 400);
+}
+END_TEST
+
 /* The file's bytes (caller frees). */
 static char *slurp(const char *path, size_t *len)
 {
@@ -512,6 +646,7 @@ static Suite *topology_edit_suite(void)
 	tcase_add_test(tc, test_crlf_and_no_final_newline);
 	tcase_add_test(tc, test_bom_and_wide_characters);
 	tcase_add_test(tc, test_leaf_under_dead_root_and_last_line);
+	tcase_add_test(tc, test_many_shapes);
 	tcase_add_test(tc, test_shipped_files);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_equal);
