@@ -406,7 +406,7 @@ START_TEST(test_many_shapes)
 {
 	size_t edited = 0;
 
-	for (unsigned int seed = 1; seed <= 400; seed++) {
+	for (unsigned int seed = 1; seed <= 200; seed++) {
 		unsigned int st = seed;
 		const char *eol = rnd(&st, 2) ? "\r\n" : "\n";
 		struct policy_decision *d;
@@ -454,7 +454,7 @@ START_TEST(test_many_shapes)
 		sky_buf_release(&b);
 		edited++;
 	}
-	ck_assert_uint_eq(edited, 400);
+	ck_assert_uint_eq(edited, 200);
 }
 END_TEST
 
