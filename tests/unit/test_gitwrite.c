@@ -278,6 +278,49 @@ START_TEST(test_worktree_local_edit_kept)
 }
 END_TEST
 
+START_TEST(test_worktree_autocrlf)
+{
+	/* core.autocrlf: the commit has LF (as the edit made it from the blob), the working file
+	 * gets CR LF as git would check it out, and git status stays clean */
+	char base[41], out[41];
+	char *dir = tpath("wt"), *file = tpath("wt/topology.yaml"), *s;
+	struct gitwrite_req r;
+	struct sky_error err;
+	git_checkout_options co;
+	git_repository *repo;
+	git_config *cfg;
+	unsigned int flags;
+
+	repo_make("wt", false, base);
+	ck_assert_int_eq(git_repository_open(&repo, dir), 0);
+	ck_assert_int_eq(git_repository_config(&cfg, repo), 0);
+	ck_assert_int_eq(git_config_set_string(cfg, "core.autocrlf", "true"), 0);
+	git_config_free(cfg);
+	remove(file);
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	co.checkout_strategy = GIT_CHECKOUT_FORCE;
+	ck_assert_int_eq(git_checkout_head(repo, &co), 0);
+	git_repository_free(repo);
+	s = read_file(file);
+	ck_assert_ptr_nonnull(strstr(s, "app\r\n"));
+	free(s);
+
+	r = req_for(dir, base, TOPO_B);
+	sky_error_clear(&err);
+	ck_assert_msg(gitwrite_commit(&r, out, &err) == GITWRITE_OK, "%s", err.message);
+	s = blob_at(dir, out);
+	ck_assert_str_eq(s, TOPO_B);
+	free(s);
+	s = read_file(file);
+	ck_assert_str_eq(s, "cascade: app\r\nnodes:\r\n  db1: {role: root, dsn: \"host=h1\", dead: "
+	                    "true}\r\n");
+	free(s);
+	ck_assert_uint_eq(status_count(dir, &flags), 0);
+	free(file);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_bare_and_crlf)
 {
 	static const char crlf[] = "cascade: app\r\nnodes:\r\n  db1: {role: root, dead: true}\r\n";
@@ -598,6 +641,7 @@ static Suite *gitwrite_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_worktree_clean);
 	tcase_add_test(tc, test_worktree_local_edit_kept);
+	tcase_add_test(tc, test_worktree_autocrlf);
 	tcase_add_test(tc, test_bare_and_crlf);
 	tcase_add_test(tc, test_cas_race);
 	tcase_add_test(tc, test_cas_race_in_window);
