@@ -314,6 +314,50 @@ static int remote_open(git_remote **out, git_repository *repo, const char *name_
 	return rc;
 }
 
+struct tracking {
+	git_repository *repo;
+	const char *refname;
+	const git_oid *oid;
+};
+
+static int tracking_one(const git_config_entry *entry, void *payload)
+{
+	struct tracking *t = payload;
+	git_refspec *spec = NULL;
+	git_buf dst = {NULL, 0, 0};
+	git_reference *r = NULL;
+
+	if (git_refspec_parse(&spec, entry->value, 1) == 0 &&
+	    git_refspec_src_matches(spec, t->refname) &&
+	    git_refspec_transform(&dst, spec, t->refname) == 0 &&
+	    git_reference_create(&r, t->repo, dst.ptr, t->oid, 1, "skyreconcile: push") < 0)
+		sky_warning("could not update \"%s\": %s", dst.ptr,
+		            git_error_last() ? git_error_last()->message : "unknown error");
+	git_reference_free(r);
+	git_buf_dispose(&dst);
+	git_refspec_free(spec);
+	return 0;
+}
+
+/*
+ * The remote is a configured one (name): its remote-tracking ref for refname (through its
+ * fetch refspecs, e.g. refs/remotes/origin/main) follows what the remote now has, as a push
+ * or fetch by git would leave it. Nothing for a URL.
+ */
+static void tracking_update(git_repository *repo, const char *name, const char *refname,
+                            const git_oid *oid)
+{
+	struct tracking t = {.repo = repo, .refname = refname, .oid = oid};
+	git_config *cfg = NULL;
+	char *key = sky_asprintf("remote.%s.fetch", name);
+
+	if (git_repository_config_snapshot(&cfg, repo) == 0)
+		git_config_get_multivar_foreach(cfg, key, NULL, tracking_one, &t);
+	git_error_clear();
+	git_config_free(cfg);
+	free(key);
+}
+
 /* What the remote said about our ref: NULL accepted, else its reason (owned). */
 struct push_state {
 	const char *refname;
@@ -372,7 +416,7 @@ static int fetchhead_cb(const char *ref_name, const char *remote_url, const git_
  * to it when it descends from expected (so the caller re-reads what won). Returns
  * GITWRITE_RACE, or GITWRITE_ERROR when the remote cannot be read or has diverged.
  */
-static int catch_up(git_repository *repo, git_remote *remote, const char *shown,
+static int catch_up(git_repository *repo, git_remote *remote, const char *name, const char *shown,
                     const char *refname, const git_oid *expected, struct sky_error *err)
 {
 	git_fetch_options fo;
@@ -402,6 +446,7 @@ static int catch_up(git_repository *repo, git_remote *remote, const char *shown,
 		goto out;
 	}
 	git_oid_tostr(hex, sizeof(hex), &f.oid);
+	tracking_update(repo, name, refname, &f.oid);
 	if (git_oid_equal(&f.oid, expected)) {
 		ret = GITWRITE_RACE; /* moved and back again: try again */
 		goto out;
@@ -582,9 +627,11 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 				sky_info("\"%s\" moved back to %s; commit %s is left unreferenced",
 				         refname, req->expected_oid, hex);
 			if (ret == GITWRITE_RACE)
-				ret = catch_up(repo, remote, shown, refname, &expected, err);
+				ret = catch_up(repo, remote, req->push_remote, shown, refname,
+				               &expected, err);
 			goto out;
 		}
+		tracking_update(repo, req->push_remote, refname, &commit_id);
 		sky_info("pushed \"%s\" (%s) to \"%s\"", refname, hex, shown);
 	}
 

@@ -147,6 +147,18 @@ static void ref_hex(const char *dir, char hex[41])
 	git_repository_free(repo);
 }
 
+/* The hex id refs/remotes/origin/main points at in dir. */
+static void tracking_hex(const char *dir, char hex[41])
+{
+	git_repository *repo;
+	git_oid id;
+
+	ck_assert_int_eq(git_repository_open(&repo, dir), 0);
+	ck_assert_int_eq(git_reference_name_to_id(&id, repo, "refs/remotes/origin/main"), 0);
+	git_oid_tostr(hex, 41, &id);
+	git_repository_free(repo);
+}
+
 /* topology.yaml's bytes in commit hex of dir (caller frees). */
 static char *blob_at(const char *dir, const char *hex)
 {
@@ -495,6 +507,9 @@ START_TEST(test_push_ok)
 	ref_hex(clone, now);
 	ck_assert_str_eq(now, out);
 	ck_assert_uint_eq(status_count(clone, &flags), 0);
+	/* origin/main follows, as after a git push */
+	tracking_hex(clone, now);
+	ck_assert_str_eq(now, out);
 	free(remote);
 	free(clone);
 }
@@ -564,6 +579,8 @@ START_TEST(test_push_rejected_known)
 	ref_hex(remote, now);
 	ck_assert_str_eq(now, other);
 	ref_hex(clone, now);
+	ck_assert_str_eq(now, other);
+	tracking_hex(clone, now);
 	ck_assert_str_eq(now, other);
 	free(remote);
 	free(clone);
