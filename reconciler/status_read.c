@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "actual.h"
+#include "catalog.h"
 #include "sky_log.h"
 #include "sky_mem.h"
 

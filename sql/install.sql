@@ -14,6 +14,7 @@ create extension if not exists pgq;
 \ir schema/001_base.sql
 \ir schema/002_table_copy.sql
 \ir schema/005_sequences.sql
+\ir schema/006_tick_identity.sql
 \ir functions/add_member.sql
 \ir functions/add_sequence.sql
 \ir functions/add_table.sql
