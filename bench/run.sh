@@ -64,6 +64,7 @@ usage: $0 [options]
   --doc FILE          the page the table goes into (default docs/performance.md)
   --no-doc            print the table only
   --no-londiste       leave londiste3 out even where it is installed
+  --pgqd-ticker S     pgqd's ticker_period (default 0.1, as dist/pgqd.ini)
   --keep              keep the work directory
 londiste3's drain is measured too when londiste is installed (python3-londiste,
 postgresql-15-pgq-node, postgresql-15-londiste-sql).
@@ -84,6 +85,7 @@ while [ $# -gt 0 ]; do
 	--doc) DOC=$2; shift ;;
 	--no-doc) WRITE_DOC=0 ;;
 	--no-londiste) NO_LONDISTE=1 ;;
+	--pgqd-ticker) PGQD_TICKER=$2; shift ;;
 	--keep) BENCH_KEEP=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -107,7 +109,7 @@ fi
 # the issue's protocol: durability on; commit timestamps give the last commit's time
 BENCH_PG_EXTRA="synchronous_commit = on
 track_commit_timestamp = on"
-BENCH_PGQD_TICKER=0.1
+BENCH_PGQD_TICKER=${PGQD_TICKER:-0.1}
 BENCH_TABLES="pgbench_accounts pgbench_tellers pgbench_branches pgbench_history"
 export BENCH_PG_EXTRA BENCH_PGQD_TICKER
 
