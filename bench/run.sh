@@ -66,7 +66,7 @@ usage: $0 [options]
   --no-londiste       leave londiste3 out even where it is installed
   --pgqd-ticker S     pgqd's ticker_period (default 0.1, as dist/pgqd.ini)
   --keep              keep the work directory
-londiste3's drain is measured too when londiste is installed (python3-londiste,
+londiste3 (lag, tps, drain; not add -> live) is measured too when londiste is installed (python3-londiste,
 postgresql-15-pgq-node, postgresql-15-londiste-sql).
 EOF
 }
