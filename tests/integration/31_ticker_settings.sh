@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 28: the root queue's ticker thresholds (issue 13). Root db1, leaf db2, table public.t.
+# 31: the root queue's ticker thresholds (issue 13). Root db1, leaf db2, table public.t.
 # - create_root gives the queue 500 events / 0.05 s / 60 s idle (pgq.queue), and a file without
 #   settings.ticker_* plans nothing for them;
 # - settings.ticker_max_lag / ticker_idle_period are planned as one "~ db1: set ticker_..." change
