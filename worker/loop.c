@@ -18,6 +18,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,11 @@ struct wk {
 	long long batches;
 	long long events;
 	double t_state, t_next, t_fetch, t_apply, t_commit, t_tick, t_finish, t_idle;
+
+	/* test hook SKY_WORKER_KILL_AFTER_CHUNKS=N: SIGKILL itself once the N-th chunk of this
+	 * process is in flight (docs/testing.md) */
+	long kill_after_chunks;
+	long chunks_in_flight;
 };
 
 static double now_s(void)
@@ -849,8 +855,22 @@ static enum wk_state st_apply(struct wk *w)
 		next = fail(w, &err, true);
 		goto out;
 	}
+	/*
+	 * The pipeline (docs/worker.md, "The apply pipeline"): the FETCH of chunk k+1 is sent
+	 * before chunk k is decoded, and chunk k's script runs on the local server while chunk
+	 * k+1 is received and decoded. At most one FETCH and one chunk are in flight.
+	 */
 	for (;;) {
+		bool more;
+
 		n = PQntuples(res);
+		more = n >= w->opt->fetch_size;
+		if (more &&
+		    sky_batch_fetch_send(&w->batch, w->prov, w->opt->fetch_size, &err) < 0) {
+			sky_error_prefix(&err, "provider \"%s\"", w->provider);
+			next = fail(w, &err, true);
+			goto out;
+		}
 		for (i = 0; i < n; i++) {
 			sky_batch_event(&ev, res, i);
 			if (sky_apply_event(w->apply, w->local, &ev, &err) < 0) {
@@ -860,7 +880,7 @@ static enum wk_state st_apply(struct wk *w)
 		}
 		PQclear(res);
 		res = NULL;
-		if (n < w->opt->fetch_size)
+		if (!more)
 			break;
 		if (sky_worker_stop_requested) {
 			sky_info("%s: stopping: batch rolled back", ctx(w, c, sizeof(c)));
@@ -869,12 +889,18 @@ static enum wk_state st_apply(struct wk *w)
 			next = WK_EXIT;
 			goto out;
 		}
-		if (sky_apply_flush(w->apply, w->local, &err) < 0) {
+		if (sky_apply_send(w->apply, w->local, &err) < 0) {
 			next = fail(w, &err, true);
 			goto out;
 		}
+		if (sky_apply_in_flight(w->apply) &&
+		    ++w->chunks_in_flight == w->kill_after_chunks) {
+			sky_info("%s: test hook: SIGKILL with chunk %ld in flight",
+			         ctx(w, c, sizeof(c)), w->chunks_in_flight);
+			raise(SIGKILL);
+		}
 		t = now_s();
-		rc = sky_batch_fetch(&res, &w->batch, w->prov, w->opt->fetch_size, &err);
+		rc = sky_batch_fetch_recv(&res, &w->batch, w->prov, &err);
 		w->t_fetch += now_s() - t;
 		if (rc < 0) {
 			sky_error_prefix(&err, "provider \"%s\"", w->provider);
@@ -1022,6 +1048,8 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	w.error_recorded = true; /* a previous run may have left one */
 	w.last_heartbeat = w.last_publish = -HEARTBEAT_PERIOD;
 	sky_batch_init(&w.batch);
+	if (getenv("SKY_WORKER_KILL_AFTER_CHUNKS"))
+		w.kill_after_chunks = strtol(getenv("SKY_WORKER_KILL_AFTER_CHUNKS"), NULL, 10);
 
 	while (state != WK_EXIT) {
 		/* a batch in flight is finished (after its commit) or rolled back (before) */
