@@ -24,7 +24,7 @@ skyworker_setup() {
 	bench_sql "$dst" "select pgq_set.create_branch('$SKY_CASCADE', 'branch', 'root', $tick,
 		'$tick_time', $tick_seq)" >/dev/null
 	for n in "$src" "$dst"; do
-		for t in pgbench_accounts pgbench_tellers pgbench_branches; do
+		for t in "${BENCH_TABLES[@]}"; do
 			bench_sql "$n" "select pgq_set.add_table('$SKY_CASCADE', 'public.$t')" >/dev/null
 		done
 	done
@@ -39,7 +39,7 @@ skyworker_setup() {
 	skyworker_start "$src" "$dst"
 	for _ in $(seq 1 600); do
 		[ "$(bench_sql "$dst" "select count(*) filter (where state = 'ok') || '/' || count(*)
-			from pgq_set.get_tables('$SKY_CASCADE')")" = 3/3 ] &&
+			from pgq_set.get_tables('$SKY_CASCADE')")" = "${#BENCH_TABLES[@]}/${#BENCH_TABLES[@]}" ] &&
 			[ "$(bench_sql "$src" "select coalesce(sum(pending_events), -1)
 				from pgq.get_consumer_info('$SKY_CASCADE', 'branch')")" = 0 ] && break
 		kill -0 "$SKY_PID" 2>/dev/null || bench_die "skyworker: worker exited during the initial copy"
@@ -48,7 +48,7 @@ skyworker_setup() {
 	done
 	bench_kill "$SKY_PID"
 	[ "$(bench_sql "$dst" "select count(*) from pgq_set.get_tables('$SKY_CASCADE')
-		where state = 'ok'")" = 3 ] ||
+		where state = 'ok'")" = "${#BENCH_TABLES[@]}" ] ||
 		bench_die "skyworker: branch tables not in sync after the initial copy"
 }
 
