@@ -50,7 +50,9 @@ SKYWORKER=${SKYWORKER:-}
 usage() {
 	cat <<EOF
 usage: $0 [options]
-  --systems "A B"       systems to measure, of: skyworker londiste native (default: $SYSTEMS)
+  --systems "A B"       systems to measure, of: skyworker londiste native skyleaf
+                        (skyleaf: skyworker applying to a leaf, no queue copy)
+                        (default: $SYSTEMS)
   --runs N              drains per system, the median is reported (default: $RUNS)
   --events N            row events in the backlog (default: $EVENTS)
   --clients N           pgbench clients generating the backlog (default: $CLIENTS)
@@ -114,7 +116,7 @@ if [ -z "$SKYWORKER" ]; then
 fi
 [ "$MEM_EVENTS" -gt 0 ] || MEM_SYSTEMS=
 case " $SYSTEMS $MEM_SYSTEMS " in
-*" skyworker "*) [ -x "$SKYWORKER" ] ||
+*" skyworker "* | *" skyleaf "*) [ -x "$SKYWORKER" ] ||
 	bench_die "no skyworker binary: build it (cmake -S . -B build && cmake --build build)" \
 		"or pass --skyworker PATH, or leave skyworker out of --systems/--mem-systems" ;;
 esac
