@@ -37,6 +37,9 @@
 volatile sig_atomic_t sky_worker_stop_requested = 0;
 volatile sig_atomic_t sky_worker_child_exited = 0;
 
+/* the pipeline: chunks a batch is split into at least, and the smallest chunk (chunk_size) */
+#define PIPELINE_CHUNKS 4
+#define PIPELINE_MIN_CHUNK 1000
 #define HEARTBEAT_PERIOD 1.0 /* seconds between heartbeats and root watermark publishing */
 #define RETRY_PAUSE_MIN 0.1  /* first pause after a retryable failure, doubling ... */
 #define RETRY_PAUSE_MAX 5.0  /* ... up to this */
@@ -817,6 +820,28 @@ out:
 	return next;
 }
 
+/*
+ * Events per FETCH for this batch: --fetch-size, or less for a smaller batch, so that even a
+ * batch of a few thousand events is applied in several chunks and the pipeline overlaps them
+ * (docs/worker.md, "The apply pipeline"). The batch's size is estimated from the ticks' event
+ * sequences (the queue's event counter: events of transactions still open at a tick may move
+ * to a later batch, so it is an estimate, which is all a chunk size needs).
+ */
+static int chunk_size(const struct wk *w)
+{
+	long long size = w->opt->fetch_size, events = 0;
+
+	if (w->batch.cur_tick_event_seq && w->batch.prev_tick_event_seq)
+		events = strtoll(w->batch.cur_tick_event_seq, NULL, 10) -
+		         strtoll(w->batch.prev_tick_event_seq, NULL, 10);
+	if (events > 0 && events / PIPELINE_CHUNKS + 1 < size)
+		size = events / PIPELINE_CHUNKS + 1;
+	if (size < PIPELINE_MIN_CHUNK)
+		size = PIPELINE_MIN_CHUNK < w->opt->fetch_size ? PIPELINE_MIN_CHUNK
+		                                               : w->opt->fetch_size;
+	return (int)size;
+}
+
 static enum wk_state st_apply(struct wk *w)
 {
 	struct sky_error err;
@@ -824,7 +849,7 @@ static enum wk_state st_apply(struct wk *w)
 	enum wk_state next = WK_EXIT;
 	struct sky_event ev;
 	struct sky_apply_stats st;
-	int i, n, rc;
+	int i, n, rc, chunk;
 	char c[256];
 	double t;
 
@@ -852,7 +877,8 @@ static enum wk_state st_apply(struct wk *w)
 		goto out;
 	}
 	t = now_s();
-	rc = sky_batch_open(&res, &w->batch, w->prov, w->opt->fetch_size, &err);
+	chunk = chunk_size(w);
+	rc = sky_batch_open(&res, &w->batch, w->prov, chunk, &err);
 	w->t_fetch += now_s() - t;
 	if (rc < 0) {
 		sky_error_prefix(&err, "provider \"%s\"", w->provider);
@@ -868,9 +894,8 @@ static enum wk_state st_apply(struct wk *w)
 		bool more;
 
 		n = PQntuples(res);
-		more = n >= w->opt->fetch_size;
-		if (more &&
-		    sky_batch_fetch_send(&w->batch, w->prov, w->opt->fetch_size, &err) < 0) {
+		more = n >= chunk;
+		if (more && sky_batch_fetch_send(&w->batch, w->prov, chunk, &err) < 0) {
 			sky_error_prefix(&err, "provider \"%s\"", w->provider);
 			next = fail(w, &err, true);
 			goto out;
