@@ -373,15 +373,11 @@ static enum wk_state st_connect(struct wk *w)
 	 * root's capture printed them with (the client encoding follows once the provider is
 	 * known: st_provider); nested loops only: every join of the worker is a chunk of rows
 	 * against a primary key, and the apply statements are prepared once per session, so a
-	 * generic plan must never pick a hash join that scans a whole table; and every execution
-	 * planned afresh (force_custom_plan): a plan kept from the first chunks of a batch holds
-	 * the estimates of tables that were small then, and a nested loop with such a table
-	 * outside turns quadratic once the batch has filled it (seen: 7 s per 10,000-row chunk)
+	 * generic plan must never pick a hash join that scans a whole table
 	 */
 	if (sky_pg_command(w->local, &err,
 	                   "set session_replication_role = replica; " SKY_PG_VALUE_SETTINGS
 	                   "; set enable_hashjoin = off; set enable_mergejoin = off;"
-	                   " set plan_cache_mode = force_custom_plan;"
 	                   " set application_name = skyworker") < 0) {
 		sky_error_prefix(&err, "could not set up the local session");
 		next = fail(w, &err, true);
