@@ -468,7 +468,7 @@ static void shape_build_sql(struct apply_shape *s, const struct apply_table *t,
 		 * delete + insert) are sent as text and planned at every execution: a generic
 		 * plan made during the first chunks of a batch keeps the estimates of a table
 		 * that was small then, and a nested loop with that table outside turned quadratic
-		 * once a giant batch had filled it (7 s per 10,000-row chunk, test 27).
+		 * once a giant batch had filled it (7 s per 10,000-row chunk, test 30).
 		 */
 		sky_buf_addf(&b,
 		             "insert into %s (%s) overriding system value select %s from"

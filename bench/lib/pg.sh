@@ -146,7 +146,7 @@ EOF
 # bench_tables_md5 NAME: one md5 over the ordered contents of the replicated pgbench tables
 # (BENCH_TABLES, each ordered by its key)
 bench_tables_md5() {
-	local t key parts=()
+	local t key sql=""
 	for t in "${BENCH_TABLES[@]}"; do
 		case $t in
 		pgbench_accounts) key=aid ;;
@@ -154,9 +154,9 @@ bench_tables_md5() {
 		pgbench_branches) key=bid ;;
 		pgbench_history) key=hid ;;
 		esac
-		parts+=("coalesce((select string_agg(t::text, ',' order by $key) from $t t), '')")
+		sql+="${sql:+ || }coalesce((select string_agg(t::text, ',' order by $key) from $t t), '')"
 	done
-	bench_sql "$1" "select md5($(IFS='|'; echo "${parts[*]}" | sed 's/|/ || /g'))"
+	bench_sql "$1" "select md5($sql)"
 }
 
 # bench_pgq_events SRC QUEUE: events in the queue's event tables (nothing rotates during a run)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 27: one giant batch after a ticker outage (issue 13): bounded worker memory and exactly-once
+# 30: one giant batch after a ticker outage (issue 13): bounded worker memory and exactly-once
 # through a kill -9 while a pipelined apply is in flight.
 # Root db1 -> branch db2 -> leaf db3, the counter workload (sky_counter_nodes). The root's pgqd is
 # stopped (a ticker outage) while pgbench and a few bulk transactions queue hundreds of thousands
@@ -67,7 +67,8 @@ sky_bg_wait load || sky_fail "pgbench on the root failed (see $SKY_TMP/log/load.
 sky_assert_eq "$(newest_tick)" "$t0" "no tick during the outage"
 
 sky_pgqd_start db1
-sky_wait_for 30 "pgqd ticks the root again" eval '[ "$(newest_tick)" -gt "$t0" ]'
+ticked() { [ "$(newest_tick)" -gt "$t0" ]; }
+sky_wait_for 30 "pgqd ticks the root again" ticked
 t1=$(newest_tick)
 sky_assert_eq "$t1" "$((t0 + 1))" "one tick closes the outage"
 events=$(sky_psql db1 -c "select count(*) from pgq.event_$(sky_psql db1 -c "select queue_id $queue_sql") e,
