@@ -21,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "apply.h"
+#include "autofail.h"
 #include "apply_print.h"
 #include "cmd.h"
 #include "reconcile.h"
@@ -40,6 +42,9 @@ struct watch_opts {
 	int wait_s;         /* --wait-timeout */
 	int lock_timeout_s; /* --lock-timeout */
 	bool verbose;
+	char *author_name; /* --identity "Name <email>" (default skyreconcile@HOST) */
+	char *author_email;
+	const char *push; /* --push REMOTE */
 };
 
 /* What the loop remembers between reconciles. */
@@ -74,7 +79,8 @@ void cmd_watch_usage(FILE *out)
 {
 	fputs("usage: skyreconcile watch (-f FILE | --repo DIR [--ref REF] [--path PATH])\n"
 	      "                          [--interval SECONDS] [--wait-timeout SECONDS]\n"
-	      "                          [--lock-timeout SECONDS] [-v]\n"
+	      "                          [--lock-timeout SECONDS] [--identity \"NAME <EMAIL>\"]\n"
+	      "                          [--push REMOTE] [-v]\n"
 	      "\n"
 	      "Keep the cascade at its topology: reconcile when the file or the repository's\n"
 	      "refs change (a new commit is applied within about a second), and every\n"
@@ -91,19 +97,52 @@ void cmd_watch_usage(FILE *out)
 	      "                    how long a step waits for a worker or a node (default 60)\n"
 	      "      --lock-timeout SECONDS\n"
 	      "                    how long to wait for another skyreconcile (default 30)\n"
+	      "      --identity \"NAME <EMAIL>\"\n"
+	      "                    author of the failover policy's commits (default\n"
+	      "                    \"skyreconcile <skyreconcile@HOSTNAME>\")\n"
+	      "      --push REMOTE push those commits to REMOTE (never forced)\n"
 	      "  -v, --verbose     debug diagnostics on stderr\n",
 	      out);
+}
+
+/* --identity "Name <email>": both parts non-empty. */
+static int identity_parse(struct watch_opts *o, const char *arg)
+{
+	const char *lt = strchr(arg, '<');
+	const char *gt = lt ? strchr(lt, '>') : NULL;
+	size_t nlen = lt ? (size_t)(lt - arg) : 0;
+
+	while (nlen > 0 && arg[nlen - 1] == ' ')
+		nlen--;
+	if (!lt || !gt || gt[1] != '\0' || nlen == 0 || gt == lt + 1) {
+		fprintf(stderr, "error: --identity: expected \"Name <email>\", got \"%s\"\n", arg);
+		return -1;
+	}
+	free(o->author_name);
+	free(o->author_email);
+	o->author_name = sky_asprintf("%.*s", (int)nlen, arg);
+	o->author_email = sky_asprintf("%.*s", (int)(gt - lt - 1), lt + 1);
+	return 0;
 }
 
 /* 0 and *out filled, 1 for --help, -1 on a usage error. */
 static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 {
-	enum { OPT_FIRST_OWN_ = CMD_OPT_OWN - 1, OPT_INTERVAL, OPT_WAIT, OPT_LOCK };
+	enum {
+		OPT_FIRST_OWN_ = CMD_OPT_OWN - 1,
+		OPT_INTERVAL,
+		OPT_WAIT,
+		OPT_LOCK,
+		OPT_IDENTITY,
+		OPT_PUSH
+	};
 	static const struct option longopts[] = {
 	    CMD_SOURCE_LONGOPTS,
 	    {"interval", required_argument, NULL, OPT_INTERVAL},
 	    {"wait-timeout", required_argument, NULL, OPT_WAIT},
 	    {"lock-timeout", required_argument, NULL, OPT_LOCK},
+	    {"identity", required_argument, NULL, OPT_IDENTITY},
+	    {"push", required_argument, NULL, OPT_PUSH},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -131,6 +170,13 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 			if (cmd_seconds_parse(&o.lock_timeout_s, "--lock-timeout", optarg, 0) < 0)
 				return -1;
 			break;
+		case OPT_IDENTITY:
+			if (identity_parse(&o, optarg) < 0)
+				return -1;
+			break;
+		case OPT_PUSH:
+			o.push = optarg;
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -149,6 +195,13 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 	}
 	if (cmd_source_check(&o.source) < 0)
 		return -1;
+	if (!o.author_name) {
+		char host[256] = "";
+
+		gethostname(host, sizeof(host) - 1);
+		o.author_name = sky_strdup("skyreconcile");
+		o.author_email = sky_asprintf("skyreconcile@%s", host[0] ? host : "localhost");
+	}
 	*out = o;
 	return 0;
 }
@@ -266,7 +319,7 @@ out:
  * reason, or NULL when stopped.
  */
 static const char *watch_wait(struct watch_inotify *w, const struct watch_state *st,
-                              const struct watch_opts *opts, long long due)
+                              const struct watch_opts *opts, long long due, long long probe)
 {
 	struct pollfd pfd = {.fd = watch_inotify_fd(w), .events = POLLIN};
 
@@ -277,6 +330,11 @@ static const char *watch_wait(struct watch_inotify *w, const struct watch_state 
 
 		if (left <= 0)
 			return st->last_ok ? "interval" : "retry";
+		/* the failover policy's next look at the root (0: none) */
+		if (probe > 0 && probe - now_ms() <= 0)
+			return "probe";
+		if (probe > 0 && probe - now_ms() < left)
+			left = probe - now_ms();
 		rc = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
 		if (rc < 0 && errno != EINTR) {
 			sky_errorlog("poll: %s", strerror(errno));
@@ -324,12 +382,17 @@ int cmd_watch(int argc, char **argv)
 	struct watch_opts opts;
 	struct watch_state st;
 	struct watch_inotify *w = NULL;
+	struct autofail af;
+	struct autofail_opts af_opts;
 	struct sky_error err;
 	const char *why = "start";
+	long long due = 0;
 	int ret = 1;
 	int rc;
 
 	memset(&st, 0, sizeof(st));
+	memset(&opts, 0, sizeof(opts));
+	autofail_init(&af);
 	sky_error_clear(&err);
 	rc = watch_opts_parse(&opts, argc, argv);
 	if (rc != 0) {
@@ -351,28 +414,55 @@ int cmd_watch(int argc, char **argv)
 	         opts.source.repo ? opts.source.repo
 	                          : (opts.source.file ? opts.source.file : SOURCE_DEFAULT_FILE),
 	         opts.interval_s);
+	af_opts.source = &opts.source;
+	af_opts.author_name = opts.author_name;
+	af_opts.author_email = opts.author_email;
+	af_opts.push_remote = opts.push;
+	af_opts.lock_timeout_ms = opts.lock_timeout_s * 1000;
 	st.backoff_ms = WATCH_BACKOFF_MIN_MS;
 	while (!watch_stop) {
-		long long due;
+		long long probe = 0;
 
-		if (watch_reconcile(&st, &opts, why) == 0) {
-			st.backoff_ms = WATCH_BACKOFF_MIN_MS;
-			due = now_ms() + (long long)opts.interval_s * 1000;
-		} else {
-			due = now_ms() + st.backoff_ms;
-			sky_info("next attempt in %d s", st.backoff_ms / 1000);
-			st.backoff_ms *= 2;
-			if (st.backoff_ms > WATCH_BACKOFF_MAX_MS)
-				st.backoff_ms = WATCH_BACKOFF_MAX_MS;
+		/* a look of the failover policy at the root alone does not reconcile */
+		if (strcmp(why, "probe") != 0) {
+			if (watch_reconcile(&st, &opts, why) == 0) {
+				st.backoff_ms = WATCH_BACKOFF_MIN_MS;
+				due = now_ms() + (long long)opts.interval_s * 1000;
+			} else {
+				due = now_ms() + st.backoff_ms;
+				sky_info("next attempt in %d s", st.backoff_ms / 1000);
+				st.backoff_ms *= 2;
+				if (st.backoff_ms > WATCH_BACKOFF_MAX_MS)
+					st.backoff_ms = WATCH_BACKOFF_MAX_MS;
+			}
 		}
-		why = watch_wait(w, &st, &opts, due);
+		/* failover.mode automatic: look at the root (autofail.c) */
+		switch (autofail_check(&af, st.last_valid, &af_opts, &watch_stop)) {
+		case AUTOFAIL_IDLE:
+			if (st.last_valid && st.last_valid->failover.automatic)
+				probe = now_ms() + AUTOFAIL_PROBE_MS;
+			break;
+		case AUTOFAIL_SUSPECT:
+			probe = now_ms() + AUTOFAIL_SUSPECT_PROBE_MS;
+			break;
+		case AUTOFAIL_COMMITTED:
+		case AUTOFAIL_MOVED:
+			/* the new commit is applied now, like any commit */
+			st.backoff_ms = WATCH_BACKOFF_MIN_MS;
+			why = "failover";
+			continue;
+		}
+		why = watch_wait(w, &st, &opts, due, probe);
 		if (!why)
 			break;
 	}
 	sky_info("stopped by a signal");
 	ret = 0;
 out:
+	autofail_release(&af);
 	watch_inotify_free(w);
 	topology_free(st.last_valid);
+	free(opts.author_name);
+	free(opts.author_email);
 	return ret;
 }

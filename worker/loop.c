@@ -103,6 +103,16 @@ struct wk {
 	double last_heartbeat;
 	double last_publish;
 
+	/*
+	 * The witness (pgq_set.witness_report, with the heartbeat): what this worker sees of its
+	 * provider, on the monotonic clock; 0 = not since it started or the provider changed.
+	 */
+	char *seen_provider; /* the provider the times below are about */
+	double contact_at;   /* the last successful next_batch call on it */
+	double progress_at;  /* the last new batch it offered */
+	long long prov_tick; /* that batch's tick (-1: none seen) */
+	double started_at;
+
 	/* totals for the exit summary (debug log) */
 	long long batches;
 	long long events;
@@ -492,17 +502,33 @@ static enum wk_state st_read_state(struct wk *w)
 	PGresult *res = NULL;
 	double now = now_s();
 	bool heartbeat = now - w->last_heartbeat >= HEARTBEAT_PERIOD;
-	const char *params[2] = {w->opt->cascade, NULL};
+	const char *params[6] = {w->opt->cascade, NULL, NULL, NULL, NULL, NULL};
+	char contact[32], progress[32], tick[32], up[32];
 	enum wk_state next = WK_EXIT;
 	char c[256];
 	bool claim_now;
 
 	params[1] = heartbeat ? "true" : "false";
+	/* what this worker saw of its provider when it last read the state (witness_report) */
+	if (w->contact_at > 0 && streq(w->seen_provider, w->provider)) {
+		snprintf(contact, sizeof(contact), "%.3f", now - w->contact_at);
+		params[2] = contact;
+	}
+	if (w->progress_at > 0 && streq(w->seen_provider, w->provider)) {
+		snprintf(progress, sizeof(progress), "%.3f", now - w->progress_at);
+		snprintf(tick, sizeof(tick), "%lld", w->prov_tick);
+		params[3] = progress;
+		params[4] = tick;
+	}
+	snprintf(up, sizeof(up), "%.3f", now - w->started_at);
+	params[5] = up;
 	if (sky_pg_exec(
 	        &res, w->local, &err,
 	        "select s.cascade, s.node_name, s.node_role, s.provider_node,"
 	        " s.provider_location, s.last_tick, s.paused,"
 	        " case when $2::boolean then pgq_set.worker_heartbeat(s.cascade) end,"
+	        " case when $2::boolean then pgq_set.witness_report(s.cascade, s.provider_node,"
+	        "  $3::float8, $4::float8, $5::bigint, $6::float8) end,"
 	        " exists (select 1 from pgq_set.table_info i"
 	        "  where i.cascade = s.cascade and i.state = 'pending')"
 	        " and (select count(*) from pgq_set.table_info i"
@@ -510,7 +536,7 @@ static enum wk_state st_read_state(struct wk *w)
 	        " < (select n.parallel_copies from pgq_set.node n where n.cascade = s.cascade),"
 	        " (select n.paused_ack from pgq_set.node n where n.cascade = s.cascade)"
 	        " from pgq_set.worker_state($1) s",
-	        2, params) < 0) {
+	        6, params) < 0) {
 		sky_error_prefix(&err, "could not read the node's state");
 		next = fail(w, &err, false);
 		goto out;
@@ -526,8 +552,8 @@ static enum wk_state st_read_state(struct wk *w)
 	w->last_tick = w->has_last_tick ? strtoll(PQgetvalue(res, 0, 5), NULL, 10) : 0;
 	w->paused = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
 	/* a table waits and a copy slot is free: claim it now, not at the next periodic check */
-	claim_now = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
-	w->paused_ack = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
+	claim_now = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
+	w->paused_ack = strcmp(PQgetvalue(res, 0, 10), "t") == 0;
 	PQclear(res);
 	res = NULL;
 	sky_metrics_set_state(w->opt->metrics, w->cascade, w->node, w->role, w->paused);
@@ -764,6 +790,17 @@ static enum wk_state st_next_batch(struct wk *w)
 		sky_error_prefix(&err, "provider \"%s\"", w->provider);
 		next = fail(w, &err, true);
 		goto out;
+	}
+	/* the witness: the provider answered, and maybe offered a new tick */
+	if (!streq(w->seen_provider, w->provider)) {
+		set_str(&w->seen_provider, w->provider);
+		w->progress_at = 0;
+		w->prov_tick = -1;
+	}
+	w->contact_at = now_s();
+	if (found && w->batch.cur_tick != w->prov_tick) {
+		w->progress_at = w->contact_at;
+		w->prov_tick = w->batch.cur_tick;
 	}
 	if (!found) {
 		/* nothing pending: a permanent error recorded earlier is gone */
@@ -1014,6 +1051,8 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	double t0, start = now_s();
 
 	memset(&w, 0, sizeof(w));
+	w.started_at = start;
+	w.prov_tick = -1;
 	w.opt = opt;
 	w.apply = sky_apply_new();
 	w.copies = sky_copies_new();
@@ -1093,6 +1132,7 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	free(w.node);
 	free(w.role);
 	free(w.provider);
+	free(w.seen_provider);
 	free(w.provider_location);
 	free(w.watermark);
 	return w.exit_code;
