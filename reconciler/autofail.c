@@ -275,8 +275,8 @@ static char *commit_message(const struct autofail *af, const struct topology *to
 	             d->dead);
 	sky_buf_addf(&b, "Anti-flap: automatic failover %d of at most %d in %d s.\n\n",
 	             n_before + 1, topo->failover.max_failovers, topo->failover.window);
-	sky_buf_addf(&b, "%s\n%s-Dead: %s\n%s-Root: %s\n", FAILOVER_TRAILER, FAILOVER_TRAILER_KEY,
-	             d->dead, FAILOVER_TRAILER_KEY, d->chosen);
+	sky_buf_addf(&b, "%s\nSkycascade-Dead: %s\nSkycascade-Root: %s\n", FAILOVER_TRAILER,
+	             d->dead, d->chosen);
 	return sky_buf_detach(&b);
 }
 
