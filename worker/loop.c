@@ -41,7 +41,13 @@ volatile sig_atomic_t sky_worker_child_exited = 0;
 #define RETRY_PAUSE_MAX 5.0  /* ... up to this */
 #define ERROR_PAUSE_MIN 10.0 /* first pause after a permanent failure, doubling ... */
 #define ERROR_PAUSE_MAX 60.0 /* ... up to this */
-#define ONCE_MAX_FAILURES 10 /* --once gives up after this many retryable failures in a row */
+#define ONCE_MAX_FAILURES 10
+#define PROVIDER_STALL_MS                                                                          \
+	1000 /* a provider call without an answer this long: does it answer? */ /* --once gives up \
+	                                                                           after this many \
+	                                                                           retryable       \
+	                                                                           failures in a   \
+	                                                                           row */
 
 enum wk_state {
 	WK_CONNECT,
@@ -193,6 +199,7 @@ static void drop_local(struct wk *w)
 
 static void drop_provider(struct wk *w)
 {
+	sky_pg_stall_guard(NULL, 0, NULL, NULL);
 	PQfinish(w->prov);
 	w->prov = NULL;
 	set_str(&w->prov_node, NULL);
@@ -719,6 +726,33 @@ out:
 	return next;
 }
 
+/*
+ * The stall guard's question (sky_pg_stall_guard): a provider call has had no answer for
+ * PROVIDER_STALL_MS; does the provider's server still take a new connection (within
+ * connect_timeout 2 s)? A busy server does, and the call goes on waiting; a stopped one
+ * (SIGSTOP, a hung host) does not, and the call fails as on a lost connection, so this worker
+ * records, as a witness, that it cannot reach its provider.
+ */
+static bool provider_answers(void *ctx)
+{
+	struct wk *w = ctx;
+	const char *keys[] = {"dbname", "connect_timeout", NULL};
+	const char *vals[] = {w->prov_location, "2", NULL};
+	PGconn *c;
+	bool ok;
+
+	if (!w->prov_location)
+		return true;
+	c = PQconnectdbParams(keys, vals, 1);
+	ok = c && PQstatus(c) == CONNECTION_OK;
+	PQfinish(c);
+	if (!ok)
+		sky_warning("node \"%s\": provider \"%s\" does not answer a call nor take a new "
+		            "connection: giving the call up",
+		            w->node ? w->node : "?", w->prov_node ? w->prov_node : "?");
+	return ok;
+}
+
 static enum wk_state st_provider(struct wk *w)
 {
 	enum wk_state next = WK_NEXT_BATCH;
@@ -772,6 +806,7 @@ static enum wk_state st_provider(struct wk *w)
 	}
 	set_str(&w->prov_node, w->provider);
 	set_str(&w->prov_location, w->provider_location);
+	sky_pg_stall_guard(w->prov, PROVIDER_STALL_MS, provider_answers, w);
 out:
 	if (next == WK_NEXT_BATCH)
 		next = match_encoding(w);

@@ -72,9 +72,6 @@ for w in watch1 watch2; do
 	PGSERVICEFILE=$SVC_R PGCONNECT_TIMEOUT=2 sky_bg "$w" "$RECONCILE" watch --repo "$REPO" \
 		--interval 3 --wait-timeout 30 --identity "Failover Bot <bot@example.com>"
 done
-for n in "${NODES[@]}"; do
-	sky_worker_start "$n"
-done
 all_applied() { # NODE...: every NODE records HEAD as applied
 	local n h
 	h=$(git -C "$REPO" rev-parse HEAD)
@@ -83,6 +80,9 @@ all_applied() { # NODE...: every NODE records HEAD as applied
 	done
 }
 sky_wait_for 60 "the watchers created the cascade" all_applied "${NODES[@]}"
+for n in "${NODES[@]}"; do
+	sky_worker_start "$n"
+done
 sky_wait_all_tables_ok 120 db2 db3 db4
 sky_pgbench_bg load db1 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 120 -R 100
 sky_wait_caught_up db2 db3 db4 60
