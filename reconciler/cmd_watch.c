@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "apply.h"
 #include "autofail.h"
@@ -105,26 +104,6 @@ void cmd_watch_usage(FILE *out)
 	      out);
 }
 
-/* --identity "Name <email>": both parts non-empty. */
-static int identity_parse(struct watch_opts *o, const char *arg)
-{
-	const char *lt = strchr(arg, '<');
-	const char *gt = lt ? strchr(lt, '>') : NULL;
-	size_t nlen = lt ? (size_t)(lt - arg) : 0;
-
-	while (nlen > 0 && arg[nlen - 1] == ' ')
-		nlen--;
-	if (!lt || !gt || gt[1] != '\0' || nlen == 0 || gt == lt + 1) {
-		fprintf(stderr, "error: --identity: expected \"Name <email>\", got \"%s\"\n", arg);
-		return -1;
-	}
-	free(o->author_name);
-	free(o->author_email);
-	o->author_name = sky_asprintf("%.*s", (int)nlen, arg);
-	o->author_email = sky_asprintf("%.*s", (int)(gt - lt - 1), lt + 1);
-	return 0;
-}
-
 /* 0 and *out filled, 1 for --help, -1 on a usage error. */
 static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 {
@@ -171,7 +150,7 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 				return -1;
 			break;
 		case OPT_IDENTITY:
-			if (identity_parse(&o, optarg) < 0)
+			if (cmd_identity_parse(&o.author_name, &o.author_email, optarg) < 0)
 				return -1;
 			break;
 		case OPT_PUSH:
@@ -195,13 +174,8 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 	}
 	if (cmd_source_check(&o.source) < 0)
 		return -1;
-	if (!o.author_name) {
-		char host[256] = "";
-
-		gethostname(host, sizeof(host) - 1);
-		o.author_name = sky_strdup("skyreconcile");
-		o.author_email = sky_asprintf("skyreconcile@%s", host[0] ? host : "localhost");
-	}
+	if (!o.author_name)
+		cmd_identity_default(&o.author_name, &o.author_email);
 	*out = o;
 	return 0;
 }

@@ -126,6 +126,29 @@ int policy_decide(struct policy_decision **out, const struct topology *topo,
 	return 0;
 }
 
+int policy_force(struct policy_decision *d, const struct topology *topo,
+                 const struct actual_state *actual, const char *node, struct sky_error *err)
+{
+	const struct topo_node *tn = topology_node(topo, node);
+	const struct actual_node *an = tn && !tn->dead ? survivor(actual, node, d->dead) : NULL;
+
+	if (!an)
+		return sky_error_set(err,
+		                     "node \"%s\" is not a reachable node that pulls from \"%s\"",
+		                     node, d->dead);
+	if (an->self.role != SKY_ROLE_BRANCH)
+		return sky_error_set(err, "node \"%s\" is a %s: only a branch can become the root",
+		                     node, sky_role_name(an->self.role));
+	free(d->chosen);
+	free(d->reason);
+	topology_free(d->proposed);
+	d->chosen = sky_strdup(node);
+	d->reason = sky_asprintf("%s: chosen by an operator's override (tick %lld of %lld)", node,
+	                         an->self.last_tick, d->last_tick);
+	d->proposed = propose(topo, d->dead, node);
+	return 0;
+}
+
 void policy_decision_free(struct policy_decision *d)
 {
 	if (!d)

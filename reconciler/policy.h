@@ -42,6 +42,16 @@ int policy_decide(struct policy_decision **out, const struct topology *topo,
                   const struct actual_state *actual, const char *dead, struct sky_error *err);
 void policy_decision_free(struct policy_decision *d);
 
+/*
+ * The operator's override (skyreconcile failover --to NODE --force): d, a decision of
+ * policy_decide for the same topology and state, gets `node` as its choice whatever the
+ * policy said (failover.never, max_lag_ticks, priorities, the anti-flap budget), and the
+ * proposal that goes with it. node must still be a surviving branch of d->dead (reachable, its
+ * catalog pulling from it): -1 and err otherwise, d unchanged.
+ */
+int policy_force(struct policy_decision *d, const struct topology *topo,
+                 const struct actual_state *actual, const char *node, struct sky_error *err);
+
 /* A worker's heartbeat is fresh (the worker runs and reports) when younger than this. */
 #define POLICY_WITNESS_FRESH_S 5.0
 
