@@ -361,6 +361,7 @@ int cmd_watch(int argc, char **argv)
 	struct sky_error err;
 	const char *why = "start";
 	long long due = 0;
+	bool suspect = false; /* the failover policy finds the root not answering */
 	int ret = 1;
 	int rc;
 
@@ -397,8 +398,13 @@ int cmd_watch(int argc, char **argv)
 	while (!watch_stop) {
 		long long probe = 0;
 
-		/* a look of the failover policy at the root alone does not reconcile */
-		if (strcmp(why, "probe") != 0) {
+		/*
+		 * A look of the failover policy at the root alone does not reconcile; nor does a
+		 * timer while the root does not answer (its plan cannot succeed, and it would hold
+		 * up the detection): a new commit still does.
+		 */
+		if (strcmp(why, "probe") != 0 &&
+		    !(suspect && (strcmp(why, "retry") == 0 || strcmp(why, "interval") == 0))) {
 			if (watch_reconcile(&st, &opts, why) == 0) {
 				st.backoff_ms = WATCH_BACKOFF_MIN_MS;
 				due = now_ms() + (long long)opts.interval_s * 1000;
@@ -411,12 +417,14 @@ int cmd_watch(int argc, char **argv)
 			}
 		}
 		/* failover.mode automatic: look at the root (autofail.c) */
+		suspect = false;
 		switch (autofail_check(&af, st.last_valid, &af_opts, &watch_stop)) {
 		case AUTOFAIL_IDLE:
 			if (st.last_valid && st.last_valid->failover.automatic)
 				probe = now_ms() + AUTOFAIL_PROBE_MS;
 			break;
 		case AUTOFAIL_SUSPECT:
+			suspect = true;
 			probe = now_ms() + AUTOFAIL_SUSPECT_PROBE_MS;
 			break;
 		case AUTOFAIL_COMMITTED:
