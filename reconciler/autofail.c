@@ -49,6 +49,7 @@ static void autofail_reset(struct autofail *af)
 {
 	session_close(&af->probe);
 	session_close(&af->fence);
+	af->probe_pending = false;
 	free(af->root);
 	free(af->last_error);
 	free(af->last_verdict);
@@ -88,23 +89,26 @@ static int root_connect(PGconn **out, const char *dsn, struct sky_error *err)
 	return 0;
 }
 
-/* sql on c, its result within timeout_ms, or -1 (the caller closes c). */
-static int exec_timed(PGconn *c, const char *sql, int timeout_ms, struct sky_error *err)
+/*
+ * Wait up to timeout_ms for the answer to what was sent on c: 1 answered (results drained),
+ * 0 not yet (still pending), -1 the session broke (err set).
+ */
+static int answer_wait(PGconn *c, int timeout_ms, struct sky_error *err)
 {
 	long long deadline = now_ms() + timeout_ms;
 	PGresult *res;
-	int ret = 0;
+	int ret = 1;
 
-	if (!PQsendQuery(c, sql))
+	if (!PQconsumeInput(c))
 		return sky_pg_error(err, c, NULL);
 	while (PQisBusy(c)) {
 		struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
 		long long left = deadline - now_ms();
 
 		if (left <= 0)
-			return sky_error_set(err, "no answer within %d ms", timeout_ms);
-		if (poll(&p, 1, (int)left) < 0 && errno == EINTR)
-			continue;
+			return 0;
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			return sky_error_set(err, "poll: %s", strerror(errno));
 		if (!PQconsumeInput(c))
 			return sky_pg_error(err, c, NULL);
 	}
@@ -118,25 +122,51 @@ static int exec_timed(PGconn *c, const char *sql, int timeout_ms, struct sky_err
 }
 
 /*
- * Is the root answering? The probe session answers `select 1` within AUTOFAIL_ANSWER_MS (it is
- * opened again when it broke). The fence session is kept open beside it while the root answers.
+ * Is the root answering? The probe session answers `select 1` within AUTOFAIL_ANSWER_MS. A
+ * probe still unanswered (a stalled server) stays pending: the next look only checks, for a
+ * moment, whether its answer came, so that looking at a stalled root costs next to nothing. A
+ * broken session is opened again (a refused connection fails at once; a stalled server holds
+ * the attempt for the connect timeout). The fence session is kept open beside it while the
+ * root answers.
  */
 static bool probe_root(struct autofail *af, const struct topology *topo,
                        const struct topo_node *root)
 {
 	struct sky_error err;
+	int rc;
 
 	sky_error_clear(&err);
 	af->last_probe = now_ms();
-	if (!af->probe && root_connect(&af->probe, root->dsn, &err) < 0) {
-		set_error(af, topo, err.message);
-		return false;
+	if (!af->probe) {
+		af->probe_pending = false;
+		if (root_connect(&af->probe, root->dsn, &err) < 0) {
+			set_error(af, topo, err.message);
+			return false;
+		}
 	}
-	if (exec_timed(af->probe, "select 1", AUTOFAIL_ANSWER_MS, &err) < 0) {
+	if (!af->probe_pending) {
+		if (!PQsendQuery(af->probe, "select 1")) {
+			sky_pg_error(&err, af->probe, NULL);
+			set_error(af, topo, err.message);
+			session_close(&af->probe);
+			return false;
+		}
+		af->probe_pending = true;
+		rc = answer_wait(af->probe, AUTOFAIL_ANSWER_MS, &err);
+	} else {
+		rc = answer_wait(af->probe, AUTOFAIL_SUSPECT_PROBE_MS / 2, &err);
+	}
+	if (rc < 0) {
 		set_error(af, topo, err.message);
 		session_close(&af->probe);
 		return false;
 	}
+	if (rc == 0) {
+		if (!af->down_since)
+			set_error(af, topo, "no answer within 1 s");
+		return false;
+	}
+	af->probe_pending = false;
 	if (af->fence && !af->fence_queued) {
 		/* reading settles whether the idle session is still there */
 		(void)PQconsumeInput(af->fence);
@@ -300,7 +330,7 @@ static enum autofail_outcome declare(struct autofail *af, const struct topology 
 	char *text = NULL, *label = NULL, *edited = NULL, *msg = NULL;
 	size_t len = 0, n_witnesses;
 	const struct topo_node *croot;
-	const struct actual_node *aroot;
+	struct topology *locked_topo = NULL;
 	int n_before = 0;
 	double down_s;
 	char oid[41];
@@ -313,7 +343,16 @@ static enum autofail_outcome declare(struct autofail *af, const struct topology 
 		        "automatic failover needs --repo (the decision is a commit): no failover");
 		goto out;
 	}
-	if (lock_acquire(&lock, topo, opts->lock_timeout_ms, stop, &err) < 0) {
+	/*
+	 * The lock on a majority of the nodes but the root (a stalled root would hold each
+	 * connection attempt): it always meets any majority of all live nodes that another
+	 * skyreconcile holds.
+	 */
+	locked_topo = topology_clone(topo);
+	for (size_t i = 0; i < locked_topo->n_nodes; i++)
+		if (strcmp(locked_topo->nodes[i].name, af->root) == 0)
+			locked_topo->nodes[i].dead = true;
+	if (lock_acquire(&lock, locked_topo, opts->lock_timeout_ms, stop, &err) < 0) {
 		sky_info("failover: %s", err.message);
 		goto out;
 	}
@@ -328,13 +367,13 @@ static enum autofail_outcome declare(struct autofail *af, const struct topology 
 		goto out;
 	}
 	conns = sky_calloc(cur->n_nodes + 1, sizeof(*conns));
-	if (catalog_state_read(&actual, conns, cur, &err) < 0) {
+	if (catalog_state_read_except(&actual, conns, cur, af->root, &err) < 0) {
 		verdict(af, err.message);
 		goto out;
 	}
-	aroot = actual_state_node(actual, af->root);
-	if (aroot && aroot->reachable) {
-		/* it answered the catalog read: not dead */
+	if (probe_root(af, cur, croot)) {
+		/* it answered meanwhile: not dead */
+		sky_info("failover: root \"%s\" answers again: no failover", af->root);
 		af->down_since = 0;
 		outcome = AUTOFAIL_IDLE;
 		goto out;
@@ -425,6 +464,7 @@ out:
 	actual_state_free(actual);
 	policy_decision_free(d);
 	lock_release(lock);
+	topology_free(locked_topo);
 	topology_free(cur);
 	source_revision_release(&rev);
 	sky_buf_release(&views);

@@ -39,6 +39,7 @@ struct autofail_opts {
 struct autofail {
 	char *root;           /* the root the sessions and times below are about */
 	PGconn *probe;        /* probed with select 1 */
+	bool probe_pending;   /* a select 1 sent on it is not answered yet */
 	PGconn *fence;        /* idle: the fence is queued on it */
 	bool fence_queued;    /* sent on `fence` (never waited for) */
 	long long down_since; /* monotonic ms of the first failed probe in a row; 0: reachable */

@@ -487,6 +487,12 @@ out:
 int catalog_state_read(struct actual_state **out, PGconn **conns, const struct topology *topo,
                        struct sky_error *err)
 {
+	return catalog_state_read_except(out, conns, topo, NULL, err);
+}
+
+int catalog_state_read_except(struct actual_state **out, PGconn **conns,
+                              const struct topology *topo, const char *skip, struct sky_error *err)
+{
 	struct actual_state *state = sky_calloc(1, sizeof(*state));
 
 	state->nodes = sky_calloc(topo->n_nodes + 1, sizeof(*state->nodes));
@@ -500,6 +506,10 @@ int catalog_state_read(struct actual_state **out, PGconn **conns, const struct t
 
 		sky_error_clear(&nerr);
 		an->name = sky_strdup(tn->name);
+		if (skip && strcmp(skip, tn->name) == 0) {
+			an->error = sky_strdup("not read: it does not answer");
+			continue;
+		}
 		snprintf(what, sizeof(what), "node \"%s\"", tn->name);
 		if (!conns[i] && conn_open(&conns[i], tn, what, &nerr) < 0) {
 			an->error = error_text_scrub(nerr.message, topo);

@@ -361,7 +361,6 @@ int cmd_watch(int argc, char **argv)
 	struct sky_error err;
 	const char *why = "start";
 	long long due = 0;
-	bool suspect = false; /* the failover policy finds the root not answering */
 	int ret = 1;
 	int rc;
 
@@ -396,15 +395,26 @@ int cmd_watch(int argc, char **argv)
 	af_opts.lock_timeout_ms = opts.lock_timeout_s * 1000;
 	st.backoff_ms = WATCH_BACKOFF_MIN_MS;
 	while (!watch_stop) {
+		bool timer = strcmp(why, "interval") == 0 || strcmp(why, "retry") == 0;
+		bool looked = false;
+		enum autofail_outcome outcome = AUTOFAIL_IDLE;
 		long long probe = 0;
 
 		/*
-		 * A look of the failover policy at the root alone does not reconcile; nor does a
-		 * timer while the root does not answer (its plan cannot succeed, and it would hold
-		 * up the detection): a new commit still does.
+		 * failover.mode automatic (autofail.c): before a timer reconcile, look at the root:
+		 * while it does not answer, a timer reconcile cannot succeed and would hold up the
+		 * detection (each attempt to reach a stalled root waits for the connect timeout). A
+		 * new commit is still reconciled at once; a look alone ("probe") never reconciles.
 		 */
-		if (strcmp(why, "probe") != 0 &&
-		    !(suspect && (strcmp(why, "retry") == 0 || strcmp(why, "interval") == 0))) {
+		if (timer && st.last_valid && st.last_valid->failover.automatic) {
+			outcome = autofail_check(&af, st.last_valid, &af_opts, &watch_stop);
+			looked = true;
+			if (outcome == AUTOFAIL_COMMITTED || outcome == AUTOFAIL_MOVED) {
+				why = "failover";
+				looked = false;
+			}
+		}
+		if (strcmp(why, "probe") != 0 && !(looked && outcome == AUTOFAIL_SUSPECT)) {
 			if (watch_reconcile(&st, &opts, why) == 0) {
 				st.backoff_ms = WATCH_BACKOFF_MIN_MS;
 				due = now_ms() + (long long)opts.interval_s * 1000;
@@ -416,15 +426,14 @@ int cmd_watch(int argc, char **argv)
 					st.backoff_ms = WATCH_BACKOFF_MAX_MS;
 			}
 		}
-		/* failover.mode automatic: look at the root (autofail.c) */
-		suspect = false;
-		switch (autofail_check(&af, st.last_valid, &af_opts, &watch_stop)) {
+		if (!looked)
+			outcome = autofail_check(&af, st.last_valid, &af_opts, &watch_stop);
+		switch (outcome) {
 		case AUTOFAIL_IDLE:
 			if (st.last_valid && st.last_valid->failover.automatic)
 				probe = now_ms() + AUTOFAIL_PROBE_MS;
 			break;
 		case AUTOFAIL_SUSPECT:
-			suspect = true;
 			probe = now_ms() + AUTOFAIL_SUSPECT_PROBE_MS;
 			break;
 		case AUTOFAIL_COMMITTED:

@@ -75,7 +75,7 @@ pg_procs() {
 }
 role() { sky_psql "$1" -c "select node_role || coalesce(' of ' || provider_node, '') from pgq_set.get_node('$SKY_CASCADE')"; }
 is_fenced() { [ "$(sky_psql "$1" -c "select pgq_set.is_fenced('$SKY_CASCADE')")" = t ]; }
-status_json() { "$RECONCILE" status --repo "$REPO" --json --timeout 4 >"$SKY_TMP/log/status.json" 2>/dev/null || true; }
+status_json() { "$RECONCILE" status --repo "$REPO" --json --timeout 2 >"$SKY_TMP/log/status.json" 2>/dev/null || true; }
 json_failover() { python3 -c "import json,sys; f=json.load(open(sys.argv[1]))['failover']; print(f and f['state'])" "$SKY_TMP/log/status.json"; }
 
 sky_bg watch "$RECONCILE" watch --repo "$REPO" --interval 2 --wait-timeout 20 -v
@@ -93,7 +93,7 @@ kill -STOP $DB1_PROCS
 sky_wait_for 40 "the watcher declines: the anti-flap budget is spent" in_log "anti-flap budget is spent"
 status_json
 sky_assert_eq "$(json_failover)" exhausted "status --json: failover.state"
-"$RECONCILE" status --repo "$REPO" --timeout 4 >"$SKY_TMP/log/status.txt" 2>&1 && sky_fail "status exits 0 with a declined failover"
+"$RECONCILE" status --repo "$REPO" --timeout 2 >"$SKY_TMP/log/status.txt" 2>&1 && sky_fail "status exits 0 with a declined failover"
 sky_assert_contains "$SKY_TMP/log/status.txt" 'failover of "db1" not made: anti-flap budget spent' "status says why"
 sky_assert_eq "$(count_trailer automatic)" 1 "no new automatic failover commit"
 
@@ -103,7 +103,7 @@ edit 's/^  never: \[\]/  never: [db2, db3, db4]/; s/^  candidates: .*/  candidat
 sky_wait_for 40 "the watcher declines: no candidate" in_log 'no candidate: no surviving branch'
 status_json
 sky_assert_eq "$(json_failover)" blocked "status --json: failover.state"
-"$RECONCILE" status --repo "$REPO" --timeout 4 >"$SKY_TMP/log/status.txt" 2>&1 && sky_fail "status exits 0 with a declined failover"
+"$RECONCILE" status --repo "$REPO" --timeout 2 >"$SKY_TMP/log/status.txt" 2>&1 && sky_fail "status exits 0 with a declined failover"
 sky_assert_contains "$SKY_TMP/log/status.txt" 'failover of "db1" not made: no candidate' "status says why"
 sky_assert_eq "$(count_trailer automatic)" 1 "no new automatic failover commit"
 
