@@ -32,6 +32,8 @@
 
 #define GITWRITE_DEFAULT_PATH "topology.yaml"
 
+void (*gitwrite_test_before_swap)(const char *repo_dir, const char *refname);
+
 static int git_fail(struct sky_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -278,6 +280,84 @@ out:
 	git_reference_free(head);
 }
 
+/*
+ * The remote to push to: a configured remote's name (its pushurl, else its url) or a URL or
+ * path. Made as an anonymous remote without url.*.insteadOf rewriting: libgit2 1.5's
+ * insteadOf lookup matches every configuration entry against a PCRE2 pattern and leaks the
+ * match data of each entry that does not match (fixed in libgit2 1.6), which the valgrind
+ * and LeakSanitizer runs of the unit tests would report.
+ */
+static int remote_open(git_remote **out, git_repository *repo, const char *name_or_url)
+{
+	git_remote_create_options o;
+	git_config *cfg = NULL;
+	git_buf url = {NULL, 0, 0};
+	char *key = NULL;
+	int rc;
+
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = repo;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_repository_config_snapshot(&cfg, repo) == 0) {
+		key = sky_asprintf("remote.%s.pushurl", name_or_url);
+		if (git_config_get_string_buf(&url, cfg, key) < 0 || url.size == 0) {
+			free(key);
+			key = sky_asprintf("remote.%s.url", name_or_url);
+			git_config_get_string_buf(&url, cfg, key);
+		}
+		git_error_clear();
+	}
+	rc = git_remote_create_with_opts(out, url.size ? url.ptr : name_or_url, &o);
+	git_buf_dispose(&url);
+	git_config_free(cfg);
+	free(key);
+	return rc;
+}
+
+struct tracking {
+	git_repository *repo;
+	const char *refname;
+	const git_oid *oid;
+};
+
+static int tracking_one(const git_config_entry *entry, void *payload)
+{
+	struct tracking *t = payload;
+	git_refspec *spec = NULL;
+	git_buf dst = {NULL, 0, 0};
+	git_reference *r = NULL;
+
+	if (git_refspec_parse(&spec, entry->value, 1) == 0 &&
+	    git_refspec_src_matches(spec, t->refname) &&
+	    git_refspec_transform(&dst, spec, t->refname) == 0 &&
+	    git_reference_create(&r, t->repo, dst.ptr, t->oid, 1, "skyreconcile: push") < 0)
+		sky_warning("could not update \"%s\": %s", dst.ptr,
+		            git_error_last() ? git_error_last()->message : "unknown error");
+	git_reference_free(r);
+	git_buf_dispose(&dst);
+	git_refspec_free(spec);
+	return 0;
+}
+
+/*
+ * The remote is a configured one (name): its remote-tracking ref for refname (through its
+ * fetch refspecs, e.g. refs/remotes/origin/main) follows what the remote now has, as a push
+ * or fetch by git would leave it. Nothing for a URL.
+ */
+static void tracking_update(git_repository *repo, const char *name, const char *refname,
+                            const git_oid *oid)
+{
+	struct tracking t = {.repo = repo, .refname = refname, .oid = oid};
+	git_config *cfg = NULL;
+	char *key = sky_asprintf("remote.%s.fetch", name);
+
+	if (git_repository_config_snapshot(&cfg, repo) == 0)
+		git_config_get_multivar_foreach(cfg, key, NULL, tracking_one, &t);
+	git_error_clear();
+	git_config_free(cfg);
+	free(key);
+}
+
 /* What the remote said about our ref: NULL accepted, else its reason (owned). */
 struct push_state {
 	const char *refname;
@@ -336,7 +416,7 @@ static int fetchhead_cb(const char *ref_name, const char *remote_url, const git_
  * to it when it descends from expected (so the caller re-reads what won). Returns
  * GITWRITE_RACE, or GITWRITE_ERROR when the remote cannot be read or has diverged.
  */
-static int catch_up(git_repository *repo, git_remote *remote, const char *shown,
+static int catch_up(git_repository *repo, git_remote *remote, const char *name, const char *shown,
                     const char *refname, const git_oid *expected, struct sky_error *err)
 {
 	git_fetch_options fo;
@@ -366,6 +446,7 @@ static int catch_up(git_repository *repo, git_remote *remote, const char *shown,
 		goto out;
 	}
 	git_oid_tostr(hex, sizeof(hex), &f.oid);
+	tracking_update(repo, name, refname, &f.oid);
 	if (git_oid_equal(&f.oid, expected)) {
 		ret = GITWRITE_RACE; /* moved and back again: try again */
 		goto out;
@@ -506,6 +587,8 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 	git_oid_tostr(hex, sizeof(hex), &commit_id);
 
 	/* 3. compare-and-swap */
+	if (gitwrite_test_before_swap)
+		gitwrite_test_before_swap(req->repo_dir, refname);
 	rc = git_reference_create_matching(&updated, repo, refname, &commit_id, 1, &expected,
 	                                   "skyreconcile: failover");
 	if (rc == GIT_EMODIFIED) {
@@ -516,15 +599,15 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 	}
 	if (rc < 0) {
 		git_fail(err, "could not update \"%s\"", refname);
-		err->retryable = rc == GIT_ELOCKED;
+		if (err)
+			err->retryable = rc == GIT_ELOCKED;
 		goto out;
 	}
 
 	/* 4. push */
 	if (req->push_remote) {
 		shown = remote_shown(req->push_remote);
-		if (git_remote_lookup(&remote, repo, req->push_remote) < 0 &&
-		    git_remote_create_anonymous(&remote, repo, req->push_remote) < 0) {
+		if (remote_open(&remote, repo, req->push_remote) < 0) {
 			git_fail(err, "could not use remote \"%s\"", shown);
 			ret = GITWRITE_ERROR;
 		} else {
@@ -544,9 +627,11 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 				sky_info("\"%s\" moved back to %s; commit %s is left unreferenced",
 				         refname, req->expected_oid, hex);
 			if (ret == GITWRITE_RACE)
-				ret = catch_up(repo, remote, shown, refname, &expected, err);
+				ret = catch_up(repo, remote, req->push_remote, shown, refname,
+				               &expected, err);
 			goto out;
 		}
+		tracking_update(repo, req->push_remote, refname, &commit_id);
 		sky_info("pushed \"%s\" (%s) to \"%s\"", refname, hex, shown);
 	}
 

@@ -31,14 +31,22 @@ enum gitwrite_result { GITWRITE_ERROR = -1, GITWRITE_OK = 0, GITWRITE_RACE = 1 }
 /*
  * Commit content as path on ref, parent expected_oid, updating the ref only if it still
  * points at expected_oid (compare-and-swap). If the ref moved, or the push is rejected as
- * non-fast-forward: GITWRITE_RACE and nothing forced (after a rejected push the remote is
- * fetched so the caller can re-read and re-decide; the local commit that lost is taken off the
- * ref again, see docs/reconciler.md). GITWRITE_ERROR with err set on any other failure.
- * out_oid gets the new commit's hex id (NUL-terminated) on GITWRITE_OK.
- * A non-bare repository whose checked-out branch is the ref also gets its index and working
- * file updated when they were clean for path; local edits of the working file are kept (and
- * logged).
+ * non-fast-forward: GITWRITE_RACE and nothing forced; after a rejected push the local ref is
+ * back at expected_oid, the remote's ref is fetched and the local ref fast-forwarded to it when
+ * it descends from expected_oid, so the caller re-reads and re-decides. GITWRITE_ERROR with err
+ * set on any other failure (a failed push also puts the ref back: a commit that is not on the
+ * remote never stays on the ref). out_oid gets the new commit's hex id (NUL-terminated) on
+ * GITWRITE_OK. A non-bare repository whose checked-out branch is the ref also gets its index
+ * and working file updated when they were clean for path; local edits of the working file are
+ * kept (and logged). libgit2 is initialised and shut down inside (balanced).
  */
 int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky_error *err);
+
+/*
+ * Test hook (tests/unit/test_gitwrite.c): when not NULL, called after the commit object is
+ * written and before the compare-and-swap of the ref, so a test can move the ref in that
+ * window. NULL in the programs.
+ */
+extern void (*gitwrite_test_before_swap)(const char *repo_dir, const char *refname);
 
 #endif

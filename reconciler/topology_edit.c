@@ -7,7 +7,8 @@
  * mark to a byte offset). What changes is found by comparing the topology the text gives with
  * the proposed one, node by node: only role, provider and dead may differ. Each change becomes
  * an edit of a byte range of the original text:
- *  - a value that is there: its scalar is replaced, in the same quoting style;
+ *  - a value that is there: its scalar is replaced, in the same quoting style (in a flow
+ *    mapping aligned with spaces, the next key keeps its column);
  *  - a key that is missing: a new pair after the mapping's last one, on its own line with the
  *    mapping's indentation and the line's own line ending (block), or ", key: value" before
  *    the closing brace (flow; one per line when the mapping is written one pair per line);
@@ -24,6 +25,7 @@
 
 #include <yaml.h>
 
+#include "policy.h"
 #include "sky_mem.h"
 
 /* One replacement of the bytes [start, end) of the original text by text (owned). */
@@ -285,12 +287,55 @@ static int pair_insert(struct editor *e, const char *node, yaml_node_t *map, con
 	return 0;
 }
 
+/* True when an edit already made touches the bytes [a, b]. */
+static bool edits_touch(const struct editor *e, size_t a, size_t b)
+{
+	for (size_t i = 0; i < e->n_edits; i++)
+		if (e->edits[i].start <= b && e->edits[i].end >= a)
+			return true;
+	return false;
+}
+
+/*
+ * True when the word at pos (a key, up to its colon) starts at the same column on the line
+ * before or after: the file aligns its flow mappings in columns.
+ */
+static bool aligned(const struct editor *e, size_t pos)
+{
+	size_t ls = line_start(e, pos), col = pos - ls, wlen = 0;
+
+	while (pos + wlen < e->len && e->text[pos + wlen] != ':' && e->text[pos + wlen] != '\n')
+		wlen++;
+	if (wlen == 0 || pos + wlen >= e->len || e->text[pos + wlen] != ':')
+		return false;
+	for (int dir = -1; dir <= 1; dir += 2) {
+		size_t other;
+
+		if (dir < 0) {
+			if (ls == 0)
+				continue;
+			other = line_start(e, ls - 1);
+		} else {
+			other = line_next(e, pos);
+			if (other >= e->len)
+				continue;
+		}
+		if (other + col + wlen < e->len &&
+		    memchr(e->text + other, '\n', col + wlen) == NULL &&
+		    memcmp(e->text + other + col, e->text + pos, wlen + 1) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Set key to value in node's mapping: replace the scalar, or add the pair. */
 static int pair_set(struct editor *e, const char *node, yaml_node_t *map, const char *key,
                     const char *value, bool plain_only)
 {
 	yaml_node_pair_t *p = pair_find(e, map, key);
+	size_t start, end;
 	yaml_node_t *v;
+	char *text;
 
 	if (!p)
 		return pair_insert(e, node, map, key, value);
@@ -303,8 +348,24 @@ static int pair_set(struct editor *e, const char *node, yaml_node_t *map, const 
 		                     "plain or quoted scalar): make the failover edit by hand",
 		                     e->file, v->start_mark.line + 1, v->start_mark.column + 1, key,
 		                     node);
-	edit_add(e, mark_byte(e, v->start_mark), mark_byte(e, v->end_mark),
-	         styled(v, value, plain_only));
+	start = mark_byte(e, v->start_mark);
+	end = mark_byte(e, v->end_mark);
+	text = styled(v, value, plain_only);
+	if (map->data.mapping.style == YAML_FLOW_MAPPING_STYLE && end < e->len &&
+	    e->text[end] == ',') {
+		/* keep the next key's column when the pairs were aligned with spaces */
+		size_t k = strspn(e->text + end + 1, " ");
+		long pad = (long)k + (long)(end - start) - (long)strlen(text);
+
+		if ((k > 1 || aligned(e, end + 1 + k)) && !edits_touch(e, end, end + 1 + k)) {
+			char *t = sky_asprintf("%s,%*s", text, (int)(pad < 1 ? 1 : pad), "");
+
+			free(text);
+			text = t;
+			end += 1 + k;
+		}
+	}
+	edit_add(e, start, end, text);
 	return 0;
 }
 
@@ -403,17 +464,16 @@ static int node_edit(struct editor *e, yaml_node_t *nodes, const struct topo_nod
 		                     "the failover edit by hand",
 		                     e->file, map->start_mark.line + 1, map->start_mark.column + 1,
 		                     was->name);
+	/* a removal first: a value set next to it then leaves the spacing it touches alone */
+	if (!str_eq(was->provider, want->provider) && !want->provider &&
+	    pair_remove(e, was->name, map, "provider") < 0)
+		return -1;
 	if (was->role != want->role &&
 	    pair_set(e, was->name, map, "role", sky_role_name(want->role), false) < 0)
 		return -1;
-	if (!str_eq(was->provider, want->provider)) {
-		if (!want->provider) {
-			if (pair_remove(e, was->name, map, "provider") < 0)
-				return -1;
-		} else if (pair_set(e, was->name, map, "provider", want->provider, false) < 0) {
-			return -1;
-		}
-	}
+	if (!str_eq(was->provider, want->provider) && want->provider &&
+	    pair_set(e, was->name, map, "provider", want->provider, false) < 0)
+		return -1;
 	if (was->dead != want->dead) {
 		if (!want->dead) {
 			if (pair_remove(e, was->name, map, "dead") < 0)

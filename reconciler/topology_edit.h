@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "policy.h"
 #include "sky_error.h"
+#include "topology.h"
+
+struct policy_decision; /* policy.h */
 
 /*
  * Rewrite topology.yaml TEXT (len bytes; file is the name used in messages) for a failover
@@ -28,7 +30,8 @@ int topology_edit_failover(char **out, const char *file, const char *text, size_
 /*
  * True when a and b describe the same desired state (every field the plan engine reads; the
  * file name and the positions are not compared). When they differ and why is not NULL, *why
- * gets a short description of the first difference (static or into why_buf of why_len bytes).
+ * gets a short description of the first difference (why_len bytes at most; never a dsn).
+ * A field added to struct topology must be added here too.
  */
 bool topology_equal(const struct topology *a, const struct topology *b, char *why, size_t why_len);
 

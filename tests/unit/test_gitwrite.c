@@ -45,7 +45,10 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 
 static void teardown(void)
 {
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (!getenv("SKY_TEST_KEEP")) /* keep the repositories to look at them with git */
+		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	else
+		fprintf(stderr, "kept %s\n", tmpdir);
 	git_libgit2_shutdown();
 }
 
@@ -140,6 +143,18 @@ static void ref_hex(const char *dir, char hex[41])
 
 	ck_assert_int_eq(git_repository_open(&repo, dir), 0);
 	ck_assert_int_eq(git_reference_name_to_id(&id, repo, "refs/heads/main"), 0);
+	git_oid_tostr(hex, 41, &id);
+	git_repository_free(repo);
+}
+
+/* The hex id refs/remotes/origin/main points at in dir. */
+static void tracking_hex(const char *dir, char hex[41])
+{
+	git_repository *repo;
+	git_oid id;
+
+	ck_assert_int_eq(git_repository_open(&repo, dir), 0);
+	ck_assert_int_eq(git_reference_name_to_id(&id, repo, "refs/remotes/origin/main"), 0);
 	git_oid_tostr(hex, 41, &id);
 	git_repository_free(repo);
 }
@@ -275,6 +290,49 @@ START_TEST(test_worktree_local_edit_kept)
 }
 END_TEST
 
+START_TEST(test_worktree_autocrlf)
+{
+	/* core.autocrlf: the commit has LF (as the edit made it from the blob), the working file
+	 * gets CR LF as git would check it out, and git status stays clean */
+	char base[41], out[41];
+	char *dir = tpath("wt"), *file = tpath("wt/topology.yaml"), *s;
+	struct gitwrite_req r;
+	struct sky_error err;
+	git_checkout_options co;
+	git_repository *repo;
+	git_config *cfg;
+	unsigned int flags;
+
+	repo_make("wt", false, base);
+	ck_assert_int_eq(git_repository_open(&repo, dir), 0);
+	ck_assert_int_eq(git_repository_config(&cfg, repo), 0);
+	ck_assert_int_eq(git_config_set_string(cfg, "core.autocrlf", "true"), 0);
+	git_config_free(cfg);
+	remove(file);
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	co.checkout_strategy = GIT_CHECKOUT_FORCE;
+	ck_assert_int_eq(git_checkout_head(repo, &co), 0);
+	git_repository_free(repo);
+	s = read_file(file);
+	ck_assert_ptr_nonnull(strstr(s, "app\r\n"));
+	free(s);
+
+	r = req_for(dir, base, TOPO_B);
+	sky_error_clear(&err);
+	ck_assert_msg(gitwrite_commit(&r, out, &err) == GITWRITE_OK, "%s", err.message);
+	s = blob_at(dir, out);
+	ck_assert_str_eq(s, TOPO_B);
+	free(s);
+	s = read_file(file);
+	ck_assert_str_eq(s, "cascade: app\r\nnodes:\r\n  db1: {role: root, dsn: \"host=h1\", dead: "
+	                    "true}\r\n");
+	free(s);
+	ck_assert_uint_eq(status_count(dir, &flags), 0);
+	free(file);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_bare_and_crlf)
 {
 	static const char crlf[] = "cascade: app\r\nnodes:\r\n  db1: {role: root, dead: true}\r\n";
@@ -309,7 +367,7 @@ START_TEST(test_cas_race)
 	commit_on(dir, TOPO_C, other);
 	r = req_for(dir, base, TOPO_B);
 	sky_error_clear(&err);
-	ck_assert_int_eq(gitwrite_commit(&r, out, &err), GITWRITE_RACE);
+	ck_assert_msg(gitwrite_commit(&r, out, &err) == GITWRITE_RACE, "%s", err.message);
 	ck_assert_str_eq(out, "");
 	ref_hex(dir, now);
 	ck_assert_str_eq(now, other);
@@ -321,14 +379,111 @@ START_TEST(test_cas_race)
 }
 END_TEST
 
+static char moved_to[41];
+
+/* The hook: someone commits in the window between the commit object and the ref update. */
+static void move_ref(const char *repo_dir, const char *refname)
+{
+	ck_assert_str_eq(refname, "refs/heads/main");
+	commit_on(repo_dir, TOPO_C, moved_to);
+}
+
+START_TEST(test_cas_race_in_window)
+{
+	char base[41], out[41] = "", now[41];
+	char *dir = tpath("wt"), *file = tpath("wt/topology.yaml"), *s;
+	struct gitwrite_req r;
+	struct sky_error err;
+
+	repo_make("wt", false, base);
+	r = req_for(dir, base, TOPO_B);
+	sky_error_clear(&err);
+	gitwrite_test_before_swap = move_ref;
+	ck_assert_msg(gitwrite_commit(&r, out, &err) == GITWRITE_RACE, "%s", err.message);
+	gitwrite_test_before_swap = NULL;
+	ck_assert_str_eq(out, "");
+	ref_hex(dir, now);
+	ck_assert_str_eq(now, moved_to); /* the other commit stays, ours is not on the ref */
+	s = read_file(file);
+	ck_assert_str_eq(s, TOPO_A);
+	free(s);
+	free(file);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_worktree_staged_kept)
+{
+	static const char staged[] = TOPO_A "# staged by a person\n";
+	char base[41], out[41];
+	char *dir = tpath("wt"), *file = tpath("wt/topology.yaml"), *s;
+	struct gitwrite_req r;
+	struct sky_error err;
+	git_repository *repo;
+	git_index *index;
+	unsigned int flags;
+
+	repo_make("wt", false, base);
+	write_file(file, staged);
+	ck_assert_int_eq(git_repository_open(&repo, dir), 0);
+	ck_assert_int_eq(git_repository_index(&index, repo), 0);
+	ck_assert_int_eq(git_index_add_bypath(index, "topology.yaml"), 0);
+	ck_assert_int_eq(git_index_write(index), 0);
+	git_index_free(index);
+	git_repository_free(repo);
+	r = req_for(dir, base, TOPO_B);
+	sky_error_clear(&err);
+	ck_assert_msg(gitwrite_commit(&r, out, &err) == GITWRITE_OK, "%s", err.message);
+	/* the staged content is neither lost nor overwritten: index and file as the person left
+	 * them */
+	s = read_file(file);
+	ck_assert_str_eq(s, staged);
+	free(s);
+	ck_assert_uint_eq(status_count(dir, &flags), 1);
+	ck_assert_uint_eq(flags, GIT_STATUS_INDEX_MODIFIED);
+	free(file);
+	free(dir);
+}
+END_TEST
+
+/* Fetch refs/heads/main into refs/remotes/origin/main. */
+static void fetch(git_repository *repo, git_remote *origin)
+{
+	char *spec = "+refs/heads/main:refs/remotes/origin/main";
+	git_strarray specs = {&spec, 1};
+
+	(void)repo;
+	ck_assert_int_eq(git_remote_fetch(origin, &specs, NULL, NULL), 0);
+}
+
 /* A bare "remote" and a clone of it with a work tree, both at base. */
 static void remote_and_clone(char base[41])
 {
 	char *remote = tpath("remote.git"), *clone = tpath("clone");
+	git_remote_create_options o;
+	git_checkout_options co;
+	git_reference *main;
 	git_repository *repo;
+	git_remote *origin;
+	git_oid id;
 
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	o.name = "origin";
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
 	repo_make("remote.git", true, base);
-	ck_assert_int_eq(git_clone(&repo, remote, clone, NULL), 0);
+	git_oid_fromstr(&id, base);
+	/* not git_clone: libgit2 1.5 leaks in its url.*.insteadOf lookup (see gitwrite.c) */
+	ck_assert_int_eq(git_repository_init(&repo, clone, false), 0);
+	ck_assert_int_eq(git_repository_set_head(repo, "refs/heads/main"), 0);
+	o.repository = repo;
+	ck_assert_int_eq(git_remote_create_with_opts(&origin, remote, &o), 0);
+	fetch(repo, origin);
+	ck_assert_int_eq(git_reference_create(&main, repo, "refs/heads/main", &id, 0, NULL), 0);
+	co.checkout_strategy = GIT_CHECKOUT_FORCE;
+	ck_assert_int_eq(git_checkout_head(repo, &co), 0);
+	git_reference_free(main);
+	git_remote_free(origin);
 	git_repository_free(repo);
 	free(remote);
 	free(clone);
@@ -352,6 +507,9 @@ START_TEST(test_push_ok)
 	ref_hex(clone, now);
 	ck_assert_str_eq(now, out);
 	ck_assert_uint_eq(status_count(clone, &flags), 0);
+	/* origin/main follows, as after a git push */
+	tracking_hex(clone, now);
+	ck_assert_str_eq(now, out);
 	free(remote);
 	free(clone);
 }
@@ -373,7 +531,7 @@ START_TEST(test_push_rejected)
 	r = req_for(clone, base, TOPO_B);
 	r.push_remote = url;
 	sky_error_clear(&err);
-	ck_assert_int_eq(gitwrite_commit(&r, out, &err), GITWRITE_RACE);
+	ck_assert_msg(gitwrite_commit(&r, out, &err) == GITWRITE_RACE, "%s", err.message);
 	ck_assert_str_eq(out, "");
 	/* not forced: the remote keeps the other commit */
 	ref_hex(remote, now);
@@ -399,25 +557,64 @@ START_TEST(test_push_rejected_known)
 	char *remote = tpath("remote.git"), *clone = tpath("clone");
 	struct gitwrite_req r;
 	struct sky_error err;
+	git_remote_create_options o;
 	git_repository *repo;
 	git_remote *origin;
 
 	remote_and_clone(base);
 	commit_on(remote, TOPO_C, other);
 	ck_assert_int_eq(git_repository_open(&repo, clone), 0);
-	ck_assert_int_eq(git_remote_lookup(&origin, repo, "origin"), 0);
-	ck_assert_int_eq(git_remote_fetch(origin, NULL, NULL, NULL), 0);
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = repo;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
+	ck_assert_int_eq(git_remote_create_with_opts(&origin, remote, &o), 0);
+	fetch(repo, origin);
 	git_remote_free(origin);
 	git_repository_free(repo);
 	r = req_for(clone, base, TOPO_B);
 	r.push_remote = "origin";
 	r.ref = "HEAD";
 	sky_error_clear(&err);
-	ck_assert_int_eq(gitwrite_commit(&r, out, &err), GITWRITE_RACE);
+	ck_assert_msg(gitwrite_commit(&r, out, &err) == GITWRITE_RACE, "%s", err.message);
 	ref_hex(remote, now);
 	ck_assert_str_eq(now, other);
 	ref_hex(clone, now);
 	ck_assert_str_eq(now, other);
+	tracking_hex(clone, now);
+	ck_assert_str_eq(now, other);
+	free(remote);
+	free(clone);
+}
+END_TEST
+
+START_TEST(test_push_refused_rolls_back)
+{
+	/* the remote refuses the update for another reason (its ref is locked): an error, and
+	 * the local ref goes back to where it was */
+	char base[41], out[41] = "", now[41];
+	char *remote = tpath("remote.git"), *clone = tpath("clone");
+	char *lockf = tpath("remote.git/refs/heads/main.lock"),
+	     *file = tpath("clone/topology.yaml");
+	char *s;
+	struct gitwrite_req r;
+	struct sky_error err;
+
+	remote_and_clone(base);
+	write_file(lockf, "");
+	r = req_for(clone, base, TOPO_B);
+	r.push_remote = "origin";
+	sky_error_clear(&err);
+	ck_assert_int_eq(gitwrite_commit(&r, out, &err), GITWRITE_ERROR);
+	ck_assert_msg(strstr(err.message, "push") != NULL, "%s", err.message);
+	ref_hex(remote, now);
+	ck_assert_str_eq(now, base);
+	ref_hex(clone, now);
+	ck_assert_str_eq(now, base);
+	s = read_file(file);
+	ck_assert_str_eq(s, TOPO_A);
+	free(s);
+	free(file);
+	free(lockf);
 	free(remote);
 	free(clone);
 }
@@ -461,11 +658,15 @@ static Suite *gitwrite_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_worktree_clean);
 	tcase_add_test(tc, test_worktree_local_edit_kept);
+	tcase_add_test(tc, test_worktree_autocrlf);
 	tcase_add_test(tc, test_bare_and_crlf);
 	tcase_add_test(tc, test_cas_race);
+	tcase_add_test(tc, test_cas_race_in_window);
+	tcase_add_test(tc, test_worktree_staged_kept);
 	tcase_add_test(tc, test_push_ok);
 	tcase_add_test(tc, test_push_rejected);
 	tcase_add_test(tc, test_push_rejected_known);
+	tcase_add_test(tc, test_push_refused_rolls_back);
 	tcase_add_test(tc, test_bad_requests);
 	suite_add_tcase(s, tc);
 	return s;

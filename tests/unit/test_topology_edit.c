@@ -4,6 +4,8 @@
  * bytes expected after: everything but the failover's own lines must stay as it was.
  */
 #include <check.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,7 +126,8 @@ START_TEST(test_flow_style)
 	                             "  db3: {role: leaf,   dsn: \"host=h3\", provider: db2}\n"
 	                             "  db4: {provider: db1, role: branch, dsn: \"host=h4\" }\n"
 	                             "  db5: {role: leaf, provider: db1, dsn: \"host=h5\", paused: "
-	                             "false}\n";
+	                             "false}\n"
+	                             "  db6: {role: leaf,   provider: db1,    dsn: \"host=h6\"}\n";
 	static const char after[] = "cascade: app\n"
 	                            "nodes:\n"
 	                            "  db1: {role: root,   dsn: \"host=h1\", dead: true}\n"
@@ -132,9 +135,40 @@ START_TEST(test_flow_style)
 	                            "  db3: {role: leaf,   dsn: \"host=h3\", provider: db2}\n"
 	                            "  db4: {role: root, dsn: \"host=h4\" }\n"
 	                            "  db5: {role: leaf, provider: db4, dsn: \"host=h5\", paused: "
-	                            "false}\n";
+	                            "false}\n"
+	                            "  db6: {role: leaf,   provider: db4,    dsn: \"host=h6\"}\n";
 
 	check_edit(before, "db1", "db4", after);
+}
+END_TEST
+
+START_TEST(test_flow_aligned_columns)
+{
+	/* columns aligned with spaces stay aligned, as a person would keep them */
+	static const char before[] = "cascade: app\n"
+	                             "nodes:\n"
+	                             "  db1: {role: root,   dsn: \"host=h1\"}\n"
+	                             "  db2: {role: branch, dsn: \"host=h2\",  provider: db1}\n"
+	                             "  db3: {role: leaf,   dsn: \"host=h3\",  provider: db1}\n"
+	                             "  db4: {dsn: \"host=h4\", role: branch,   provider: db1}\n";
+	static const char after[] = "cascade: app\n"
+	                            "nodes:\n"
+	                            "  db1: {role: root,   dsn: \"host=h1\", dead: true}\n"
+	                            "  db2: {role: root,   dsn: \"host=h2\"}\n"
+	                            "  db3: {role: leaf,   dsn: \"host=h3\",  provider: db2}\n"
+	                            "  db4: {dsn: \"host=h4\", role: branch,   provider: db2}\n";
+
+	check_edit(before, "db1", "db2", after);
+	/* the chosen node's role is set next to the provider pair that goes */
+	check_edit("cascade: app\n"
+	           "nodes:\n"
+	           "  db1: {dsn: \"host=h1\", role: root}\n"
+	           "  db2: {dsn: \"host=h2\", role: branch,   provider: db1}\n",
+	           "db1", "db2",
+	           "cascade: app\n"
+	           "nodes:\n"
+	           "  db1: {dsn: \"host=h1\", role: root, dead: true}\n"
+	           "  db2: {dsn: \"host=h2\", role: root}\n");
 }
 END_TEST
 
@@ -290,6 +324,240 @@ START_TEST(test_leaf_under_dead_root_and_last_line)
 }
 END_TEST
 
+/* A small deterministic generator for the shapes test. */
+static unsigned int rnd(unsigned int *state, unsigned int n)
+{
+	*state = *state * 1103515245u + 12345u;
+	return (*state >> 16) % n;
+}
+
+/* key or value in a random quoting style */
+static void add_quoted(struct sky_buf *b, unsigned int *st, const char *s)
+{
+	static const char *const q[] = {"", "'", "\""};
+	const char *c = q[rnd(st, 3)];
+
+	sky_buf_addf(b, "%s%s%s", c, s, c);
+}
+
+/*
+ * One node in a random shape: block, flow on one line or flow one pair per line; keys in a
+ * rotated order, keys and values quoted at random, comments here and there.
+ */
+static void add_node(struct sky_buf *b, unsigned int *st, const char *eol, const char *name,
+                     const char *role, const char *dsn, const char *provider)
+{
+	const char *keys[4] = {"role", "dsn", "provider", "paused"};
+	const char *vals[4] = {role, dsn, provider, "false"};
+	size_t n = provider ? 3 : 2, rot, style = rnd(st, 3);
+
+	if (rnd(st, 2)) { /* paused: false, in the provider's slot when there is none */
+		keys[n] = "paused";
+		vals[n] = "false";
+		n++;
+		if (!provider) {
+			keys[2] = "paused";
+			vals[2] = "false";
+		}
+	}
+	rot = rnd(st, (unsigned int)n);
+	sky_buf_addf(b, "  %s:", name);
+	if (style == 0)
+		sky_buf_adds(b, rnd(st, 2) ? " # the node" : "");
+	else
+		sky_buf_adds(b, style == 1 ? " {" : " {");
+	if (style != 1)
+		sky_buf_adds(b, eol);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (i + rot) % n;
+		bool bool_val = strcmp(keys[k], "paused") == 0;
+
+		if (style == 0)
+			sky_buf_adds(b, rnd(st, 4) == 0 ? "    # about the next key" : "");
+		if (style == 0 && b->data[b->len - 1] == 'y')
+			sky_buf_adds(b, eol);
+		if (style != 1)
+			sky_buf_adds(b, "    ");
+		add_quoted(b, st, keys[k]);
+		sky_buf_adds(b, ": ");
+		if (bool_val)
+			sky_buf_adds(b, vals[k]);
+		else
+			add_quoted(b, st, vals[k]);
+		if (style == 1) {
+			sky_buf_adds(b, i + 1 < n ? ", " : "}");
+		} else if (style == 2) {
+			if (i + 1 < n || rnd(st, 2))
+				sky_buf_adds(b, ",");
+			sky_buf_adds(b, rnd(st, 3) == 0 ? " # c" : "");
+			sky_buf_adds(b, eol);
+		} else {
+			sky_buf_adds(b, rnd(st, 3) == 0 ? "   # c" : "");
+			sky_buf_adds(b, eol);
+		}
+	}
+	if (style == 2)
+		sky_buf_addf(b, "   }%s", eol);
+	else if (style == 1)
+		sky_buf_addf(b, "%s%s", rnd(st, 2) ? " # flow" : "", eol);
+}
+
+START_TEST(test_many_shapes)
+{
+	size_t edited = 0;
+
+	for (unsigned int seed = 1; seed <= 200; seed++) {
+		unsigned int st = seed;
+		const char *eol = rnd(&st, 2) ? "\r\n" : "\n";
+		struct policy_decision *d;
+		struct sky_buf b;
+		struct sky_error err;
+		char *out = NULL;
+		static const char *const order[4][4] = {{"db1", "db2", "db3", "db4"},
+		                                        {"db4", "db3", "db2", "db1"},
+		                                        {"db2", "db1", "db4", "db3"},
+		                                        {"db3", "db1", "db2", "db4"}};
+		unsigned int o = rnd(&st, 4);
+
+		sky_buf_init(&b);
+		sky_buf_addf(&b, "# shape %u%scascade: app%snodes:%s", seed, eol, eol, eol);
+		for (int i = 0; i < 4; i++) {
+			const char *n = order[o][i];
+
+			if (strcmp(n, "db1") == 0)
+				add_node(&b, &st, eol, n, "root", "host=h1", NULL);
+			else if (strcmp(n, "db2") == 0)
+				add_node(&b, &st, eol, n, "branch", "host=h2", "db1");
+			else if (strcmp(n, "db3") == 0)
+				add_node(&b, &st, eol, n, "leaf", "host=h3", "db1");
+			else
+				add_node(&b, &st, eol, n, "leaf", "host=h4", "db2");
+		}
+		sky_buf_addf(&b, "tables:%s  - public.t", eol);
+		if (rnd(&st, 2))
+			sky_buf_adds(&b, eol);
+		d = decision_for(b.data, "db1", "db2");
+		sky_error_clear(&err);
+		ck_assert_msg(topology_edit_failover(&out, "t.yaml", b.data, b.len, d, &err) == 0,
+		              "seed %u: %s\n%s", seed, err.message, b.data);
+		/* the header and the tables are untouched, the line endings are the file's */
+		ck_assert(strncmp(out, b.data, strlen("# shape ")) == 0);
+		ck_assert_msg(strstr(out, "tables:") &&
+		                  strcmp(strstr(out, "tables:"), strstr(b.data, "tables:")) == 0,
+		              "seed %u", seed);
+		if (strcmp(eol, "\r\n") == 0)
+			for (const char *p = strchr(out, '\n'); p; p = strchr(p + 1, '\n'))
+				ck_assert_msg(p[-1] == '\r', "seed %u: a bare LF in\n%s", seed,
+				              out);
+		free(out);
+		policy_decision_free(d);
+		sky_buf_release(&b);
+		edited++;
+	}
+	ck_assert_uint_eq(edited, 200);
+}
+END_TEST
+
+/* The file's bytes (caller frees). */
+static char *slurp(const char *path, size_t *len)
+{
+	struct sky_buf b;
+	char chunk[4096];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	ck_assert_msg(f != NULL, "%s", path);
+	sky_buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		sky_buf_add(&b, chunk, n);
+	fclose(f);
+	*len = b.len;
+	return sky_buf_detach(&b);
+}
+
+/*
+ * Every valid topology the project ships (examples/ and the parser's good/ files) whose root has
+ * a branch under it: the failover to that branch is written, gives the decision, and keeps
+ * every comment line.
+ */
+static size_t edit_all_in(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t done = 0;
+
+	ck_assert_msg(d != NULL, "%s", dir);
+	while ((de = readdir(d))) {
+		size_t nlen = strlen(de->d_name), len;
+		char *path, *text, *out = NULL, *line, *save = NULL;
+		struct topology *t = NULL;
+		struct policy_decision *dec;
+		const struct topo_node *root;
+		const char *chosen = NULL;
+		struct sky_error err;
+
+		if (nlen < 5 || strcmp(de->d_name + nlen - 5, ".yaml") != 0)
+			continue;
+		path = sky_asprintf("%s/%s", dir, de->d_name);
+		text = slurp(path, &len);
+		sky_error_clear(&err);
+		ck_assert_msg(topology_load_string(&t, path, text, len, &err) == 0, "%s",
+		              err.message);
+		root = topology_root(t);
+		for (size_t i = 0; root && i < t->n_nodes; i++)
+			if (t->nodes[i].role == SKY_ROLE_BRANCH && !t->nodes[i].dead &&
+			    t->nodes[i].provider && strcmp(t->nodes[i].provider, root->name) == 0) {
+				chosen = t->nodes[i].name;
+				break;
+			}
+		if (chosen) {
+			dec = decision_for(text, root->name, chosen);
+			if (topology_edit_failover(&out, path, text, len, dec, &err) < 0) {
+				/*
+				 * good/full.yaml: a table narrowed to [l2, r] makes moving l2 under
+				 * b an invalid topology. Refusing is right (the file must stay
+				 * valid); that the policy proposes it is the policy's matter.
+				 */
+				ck_assert_msg(strstr(err.message, "not on its provider") != NULL,
+				              "%s", err.message);
+				policy_decision_free(dec);
+				topology_free(t);
+				free(text);
+				free(path);
+				continue;
+			}
+			for (line = strtok_r(text, "\n", &save); line;
+			     line = strtok_r(NULL, "\n", &save))
+				if (line[strspn(line, " ")] == '#')
+					ck_assert_msg(strstr(out, line) != NULL, "%s: lost \"%s\"",
+					              path, line);
+			policy_decision_free(dec);
+			free(out);
+			done++;
+		}
+		topology_free(t);
+		free(text);
+		free(path);
+	}
+	closedir(d);
+	return done;
+}
+
+START_TEST(test_shipped_files)
+{
+	const char *data = getenv("SKY_TEST_DATA"), *src = getenv("SKY_SOURCE_DIR");
+	char *good, *examples;
+
+	if (!data || !src)
+		return; /* run outside ctest */
+	good = sky_asprintf("%s/good", data);
+	examples = sky_asprintf("%s/examples", src);
+	ck_assert_uint_ge(edit_all_in(good) + edit_all_in(examples), 3);
+	free(good);
+	free(examples);
+}
+END_TEST
+
 START_TEST(test_refused)
 {
 	static const char aliased[] = "cascade: app\n"
@@ -372,11 +640,14 @@ static Suite *topology_edit_suite(void)
 
 	tcase_add_test(tc, test_block_comments_kept);
 	tcase_add_test(tc, test_flow_style);
+	tcase_add_test(tc, test_flow_aligned_columns);
 	tcase_add_test(tc, test_flow_provider_last_and_multiline);
 	tcase_add_test(tc, test_quoted_keys_and_values);
 	tcase_add_test(tc, test_crlf_and_no_final_newline);
 	tcase_add_test(tc, test_bom_and_wide_characters);
 	tcase_add_test(tc, test_leaf_under_dead_root_and_last_line);
+	tcase_add_test(tc, test_many_shapes);
+	tcase_add_test(tc, test_shipped_files);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_equal);
 	suite_add_tcase(s, tc);
