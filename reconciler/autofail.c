@@ -24,6 +24,8 @@
 /* A probe must be answered within this; a connection attempt within AUTOFAIL_CONNECT_S. */
 #define AUTOFAIL_ANSWER_MS 1000
 #define AUTOFAIL_CONNECT_S "2"
+/* a decision that declined is made again after this (it locks and reads every node) */
+#define AUTOFAIL_DECLARE_RETRY_MS 1000
 
 static long long now_ms(void)
 {
@@ -45,8 +47,54 @@ void autofail_init(struct autofail *af)
 	memset(af, 0, sizeof(*af));
 }
 
+/*
+ * A fence queued on a stalled root outlives the root's sessions (the root changed with the
+ * failover commit): the session stays open until the server answers, so that the fence runs
+ * in an orderly session and its outcome is logged (fence_check).
+ */
+static void fence_keep(struct autofail *af)
+{
+	if (!af->fence || !af->fence_queued)
+		return;
+	session_close(&af->fence_sent);
+	free(af->fence_node);
+	af->fence_sent = af->fence;
+	af->fence_node = sky_strdup(af->root);
+	af->fence = NULL;
+	af->fence_queued = false;
+}
+
+static void fence_check(struct autofail *af)
+{
+	PGresult *res;
+
+	if (!af->fence_sent)
+		return;
+	if (!PQconsumeInput(af->fence_sent)) {
+		sky_info("failover: the session holding the fence of \"%s\" broke before it ran",
+		         af->fence_node);
+		goto done;
+	}
+	if (PQisBusy(af->fence_sent))
+		return;
+	while ((res = PQgetResult(af->fence_sent)) != NULL) {
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			sky_info("failover: \"%s\" answered again and ran its queued fence",
+			         af->fence_node);
+		else
+			sky_warning("failover: the queued fence of \"%s\" failed: %s",
+			            af->fence_node, PQresultErrorMessage(res));
+		PQclear(res);
+	}
+done:
+	session_close(&af->fence_sent);
+	free(af->fence_node);
+	af->fence_node = NULL;
+}
+
 static void autofail_reset(struct autofail *af)
 {
+	fence_keep(af);
 	session_close(&af->probe);
 	session_close(&af->fence);
 	af->probe_pending = false;
@@ -58,11 +106,14 @@ static void autofail_reset(struct autofail *af)
 	af->last_verdict = NULL;
 	af->fence_queued = false;
 	af->down_since = 0;
+	af->next_declare = 0;
 }
 
 void autofail_release(struct autofail *af)
 {
 	autofail_reset(af);
+	session_close(&af->fence_sent);
+	free(af->fence_node);
 	memset(af, 0, sizeof(*af));
 }
 
@@ -381,9 +432,9 @@ static enum autofail_outcome declare(struct autofail *af, const struct topology 
 	down_s = (double)(now_ms() - af->down_since) / 1000.0;
 	n_witnesses = policy_witnesses(&views, cur, actual, af->root);
 	if (n_witnesses < (size_t)cur->failover.witnesses) {
-		char *v = sky_asprintf("root \"%s\" unreachable for %.0f s but %zu of the %d "
-		                       "witnesses needed see it dead: no failover",
-		                       af->root, down_s, n_witnesses, cur->failover.witnesses);
+		char *v = sky_asprintf("root \"%s\" does not answer but %zu of the %d witnesses "
+		                       "needed see it dead: no failover",
+		                       af->root, n_witnesses, cur->failover.witnesses);
 
 		verdict(af, v);
 		free(v);
@@ -483,6 +534,7 @@ enum autofail_outcome autofail_check(struct autofail *af, const struct topology 
 	enum autofail_outcome outcome;
 	long long now;
 
+	fence_check(af);
 	if (!topo || !topo->failover.automatic || !root) {
 		autofail_reset(af);
 		return AUTOFAIL_IDLE;
@@ -516,8 +568,12 @@ enum autofail_outcome autofail_check(struct autofail *af, const struct topology 
 		            af->root, af->last_error ? af->last_error : "unknown",
 		            topo->failover.detect_after, topo->failover.witnesses);
 	}
-	if (now - af->down_since < (long long)topo->failover.detect_after * 1000)
+	if (now - af->down_since < (long long)topo->failover.detect_after * 1000 ||
+	    now < af->next_declare)
 		return AUTOFAIL_SUSPECT;
 	outcome = declare(af, topo, opts, stop);
+	/* a declined decision (witnesses, budget, no candidate) is made again a second later */
+	if (outcome == AUTOFAIL_SUSPECT)
+		af->next_declare = now_ms() + AUTOFAIL_DECLARE_RETRY_MS;
 	return outcome;
 }

@@ -37,15 +37,18 @@ struct autofail_opts {
 };
 
 struct autofail {
-	char *root;           /* the root the sessions and times below are about */
-	PGconn *probe;        /* probed with select 1 */
-	bool probe_pending;   /* a select 1 sent on it is not answered yet */
-	PGconn *fence;        /* idle: the fence is queued on it */
-	bool fence_queued;    /* sent on `fence` (never waited for) */
-	long long down_since; /* monotonic ms of the first failed probe in a row; 0: reachable */
-	long long last_probe; /* monotonic ms */
-	char *last_error;     /* why the last probe failed (one line, no DSN) */
-	char *last_verdict;   /* the last "no failover because ..." logged, to log it once */
+	char *root;             /* the root the sessions and times below are about */
+	PGconn *probe;          /* probed with select 1 */
+	bool probe_pending;     /* a select 1 sent on it is not answered yet */
+	PGconn *fence;          /* idle: the fence is queued on it */
+	bool fence_queued;      /* sent on `fence` (never waited for) */
+	PGconn *fence_sent;     /* a queued fence kept after the root changed, until it ran */
+	char *fence_node;       /* the node fence_sent fences */
+	long long next_declare; /* monotonic ms: a declined decision is not retried before */
+	long long down_since;   /* monotonic ms of the first failed probe in a row; 0: reachable */
+	long long last_probe;   /* monotonic ms */
+	char *last_error;       /* why the last probe failed (one line, no DSN) */
+	char *last_verdict;     /* the last "no failover because ..." logged, to log it once */
 };
 
 enum autofail_outcome {

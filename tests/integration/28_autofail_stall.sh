@@ -145,6 +145,7 @@ sky_wait_for 30 "db3 is the root, db4 under it" repointed3
 sky_assert_contains "$SKY_TMP/log/watch.out" 'fence of "db2" queued on its open session' "the fence was queued on the open session"
 kill -CONT $DB2_PROCS
 sky_wait_for 10 "db2 fences itself once it resumes" is_fenced db2
+sky_wait_for 10 "the watcher saw the queued fence run" in_log 'answered again and ran its queued fence'
 if sky_psql db2 -c "insert into public.t values (1002, 'on the stalled root')" >/dev/null 2>&1; then
 	sky_fail "fenced db2 accepted an application write"
 fi
