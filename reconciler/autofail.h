@@ -59,7 +59,7 @@ enum autofail_outcome {
 };
 
 /* The pace of the probes: normal and while the root does not answer (ms). */
-#define AUTOFAIL_PROBE_MS 1000
+#define AUTOFAIL_PROBE_MS 500
 #define AUTOFAIL_SUSPECT_PROBE_MS 250
 
 void autofail_init(struct autofail *af);
