@@ -677,12 +677,20 @@ void status_read_failover(struct status_report *r, const struct topology *topo, 
 			PQfinish(c);
 			continue;
 		}
+		/* pgq_set 6 on only (a node is read before its upgrade) */
+		res = PQexec(c, "select to_regclass('pgq_set.failover_state') is not null");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+		    strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+			PQclear(res);
+			PQfinish(c);
+			continue;
+		}
+		PQclear(res);
 		res = PQexecParams(c,
 		                   "select f.state, f.dead_node, f.reason, f.host,"
 		                   " to_char(f.decided_at at time zone 'UTC',"
 		                   " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-		                   " from pgq_set.failover_state f where f.cascade = $1"
-		                   " and to_regclass('pgq_set.failover_state') is not null",
+		                   " from pgq_set.failover_state f where f.cascade = $1",
 		                   1, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 			r->failover_state = res_str(res, 0, 0);
