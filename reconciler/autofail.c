@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "actual.h"
+#include "catalog.h"
 #include "failover_history.h"
 #include "gitwrite.h"
 #include "lock.h"
@@ -20,6 +21,7 @@
 #include "sky_mem.h"
 #include "sky_pg.h"
 #include "topology_edit.h"
+#include "watch_metrics.h"
 
 /* A probe must be answered within this; a connection attempt within AUTOFAIL_CONNECT_S. */
 #define AUTOFAIL_ANSWER_MS 1000
@@ -403,7 +405,7 @@ static enum autofail_outcome declare(struct autofail *af, const struct topology 
 	for (size_t i = 0; i < locked_topo->n_nodes; i++)
 		if (strcmp(locked_topo->nodes[i].name, af->root) == 0)
 			locked_topo->nodes[i].dead = true;
-	if (lock_acquire(&lock, locked_topo, opts->lock_timeout_ms, stop, &err) < 0) {
+	if (lock_acquire(&lock, locked_topo, opts->lock_timeout_ms, stop, NULL, &err) < 0) {
 		sky_info("failover: %s", err.message);
 		goto out;
 	}
@@ -501,7 +503,8 @@ static enum autofail_outcome declare(struct autofail *af, const struct topology 
 			goto out;
 		}
 	}
-	/* METRICS: an automatic failover is counted here (watch --metrics) */
+	/* METRICS: the one place an automatic failover is counted (watch --metrics) */
+	watch_metrics_failover(true);
 	sky_info("failover: \"%s\" declared dead after %.1f s, %zu witness%s; \"%s\" chosen "
 	         "(%s); committed %.7s",
 	         af->root, down_s, n_witnesses, n_witnesses == 1 ? "" : "es", d->chosen, d->reason,

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "actual.h"
+#include "catalog.h"
 #include "cmd.h"
 #include "gitwrite.h"
 #include "lock.h"
@@ -202,7 +203,7 @@ int cmd_failover(int argc, char **argv)
 		sky_error_set(&err, "the topology has no live root");
 		goto fail;
 	}
-	if (lock_acquire(&lock, topo, o.lock_timeout_s * 1000, NULL, &err) < 0)
+	if (lock_acquire(&lock, topo, o.lock_timeout_s * 1000, NULL, NULL, &err) < 0)
 		goto fail;
 	conns = sky_calloc(topo->n_nodes + 1, sizeof(*conns));
 	if (catalog_state_read(&actual, conns, topo, &err) < 0)

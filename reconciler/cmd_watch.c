@@ -32,6 +32,7 @@
 #include "sky_mem.h"
 #include "source.h"
 #include "watch_inotify.h"
+#include "watch_metrics.h"
 
 enum { WATCH_BACKOFF_MIN_MS = 1000, WATCH_BACKOFF_MAX_MS = 60000, WATCH_SETTLE_MS = 100 };
 
@@ -43,7 +44,8 @@ struct watch_opts {
 	bool verbose;
 	char *author_name; /* --identity "Name <email>" (default skyreconcile@HOST) */
 	char *author_email;
-	const char *push; /* --push REMOTE */
+	const char *push;    /* --push REMOTE */
+	const char *metrics; /* --metrics ADDR:PORT; NULL: not served */
 };
 
 /* What the loop remembers between reconciles. */
@@ -78,8 +80,8 @@ void cmd_watch_usage(FILE *out)
 {
 	fputs("usage: skyreconcile watch (-f FILE | --repo DIR [--ref REF] [--path PATH])\n"
 	      "                          [--interval SECONDS] [--wait-timeout SECONDS]\n"
-	      "                          [--lock-timeout SECONDS] [--identity \"NAME <EMAIL>\"]\n"
-	      "                          [--push REMOTE] [-v]\n"
+	      "                          [--lock-timeout SECONDS] [--metrics ADDR:PORT]\n"
+	      "                          [--identity \"NAME <EMAIL>\"] [--push REMOTE] [-v]\n"
 	      "\n"
 	      "Keep the cascade at its topology: reconcile when the file or the repository's\n"
 	      "refs change (a new commit is applied within about a second), and every\n"
@@ -100,6 +102,8 @@ void cmd_watch_usage(FILE *out)
 	      "                    author of the failover policy's commits (default\n"
 	      "                    \"skyreconcile <skyreconcile@HOSTNAME>\")\n"
 	      "      --push REMOTE push those commits to REMOTE (never forced)\n"
+	      "      --metrics ADDR:PORT\n"
+	      "                    serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	      "  -v, --verbose     debug diagnostics on stderr\n",
 	      out);
 }
@@ -112,6 +116,7 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 		OPT_INTERVAL,
 		OPT_WAIT,
 		OPT_LOCK,
+		OPT_METRICS,
 		OPT_IDENTITY,
 		OPT_PUSH
 	};
@@ -122,6 +127,7 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 	    {"lock-timeout", required_argument, NULL, OPT_LOCK},
 	    {"identity", required_argument, NULL, OPT_IDENTITY},
 	    {"push", required_argument, NULL, OPT_PUSH},
+	    {"metrics", required_argument, NULL, OPT_METRICS},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -156,6 +162,9 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 		case OPT_PUSH:
 			o.push = optarg;
 			break;
+		case OPT_METRICS:
+			o.metrics = optarg;
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -186,6 +195,15 @@ static long long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wall-clock time in epoch seconds (metrics timestamps). */
+static double now_epoch(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The one log line of a reconcile. */
@@ -220,7 +238,11 @@ static int watch_reconcile(struct watch_state *st, const struct watch_opts *opts
 	struct apply_result result;
 	struct sky_error err;
 	bool json = false;
-	int ret = -1;
+	int ret = -1, rc_plan;
+	/* for --metrics (watch_metrics.h) */
+	enum watch_outcome outcome = WATCH_OUTCOME_FAILED;
+	long long started = now_ms();
+	bool drift = false;
 
 	memset(&rev, 0, sizeof(rev));
 	memset(&result, 0, sizeof(result));
@@ -232,14 +254,20 @@ static int watch_reconcile(struct watch_state *st, const struct watch_opts *opts
 		    (strcmp(st->last_id, rev.id) != 0 || st->last_ok))
 			revision_record(NULL, st->last_valid, &rev, false, err.message);
 		watch_log(&rev, why, "invalid, not applied: %s", err.message);
+		outcome = WATCH_OUTCOME_INVALID;
 		snprintf(st->last_id, sizeof(st->last_id), "%s", rev.id);
 		goto out;
 	}
+	drift = st->last_ok && strcmp(st->last_id, rev.id) == 0; /* changes now are drift */
 	snprintf(st->last_id, sizeof(st->last_id), "%s", rev.id);
+	watch_metrics_set_cascade(topo->cascade);
 	topology_free(st->last_valid);
 	st->last_valid = topo;
-	if (reconcile_plan(&rc, topo, &rev, opts->lock_timeout_s * 1000, opts->wait_s * 1000,
-	                   &watch_stop, &err) < 0) {
+	rc_plan = reconcile_plan(&rc, topo, &rev, opts->lock_timeout_s * 1000, opts->wait_s * 1000,
+	                         &watch_stop, &err);
+	if (rc.lock_waited_ms > 0)
+		watch_metrics_lock_wait((double)rc.lock_waited_ms / 1000.0);
+	if (rc_plan < 0) {
 		watch_log(&rc.rev, why, "failed: %s", err.message);
 		goto out;
 	}
@@ -260,12 +288,14 @@ static int watch_reconcile(struct watch_state *st, const struct watch_opts *opts
 	if (rc.plan->n_ops == 0) {
 		reconcile_record(&rc, true, NULL);
 		watch_log(&rc.rev, why, "no changes, ok");
+		outcome = WATCH_OUTCOME_NO_CHANGES;
 		ret = 0;
 		goto out;
 	}
 	apply_print_revision(&rc.rev);
 	reconcile_apply(&rc, &result, apply_print_observe, &json, &watch_stop);
 	fflush(stdout);
+	watch_metrics_apply(rc.plan, &result, drift);
 	if (result.n_failed) {
 		reconcile_record(&rc, false, result.first_error);
 		watch_log(&rc.rev, why, "%zu changes, %zu applied, %zu failed: %s", rc.plan->n_ops,
@@ -274,12 +304,16 @@ static int watch_reconcile(struct watch_state *st, const struct watch_opts *opts
 		reconcile_record(&rc, false, "stopped by a signal before the plan was applied");
 		watch_log(&rc.rev, why, "%zu changes, %zu applied, stopped by a signal",
 		          rc.plan->n_ops, apply_result_n_done(&result));
+		outcome = WATCH_OUTCOME_STOPPED;
 	} else {
 		reconcile_record(&rc, true, NULL);
 		watch_log(&rc.rev, why, "%zu changes, applied", rc.plan->n_ops);
+		outcome = WATCH_OUTCOME_APPLIED;
 		ret = 0;
 	}
 out:
+	watch_metrics_reconcile(outcome, (double)(now_ms() - started) / 1000.0, now_epoch(),
+	                        rev.id[0] ? rev.id : rc.rev.id);
 	st->last_ok = ret == 0;
 	apply_result_release(&result);
 	reconcile_release(&rc);
@@ -379,6 +413,11 @@ int cmd_watch(int argc, char **argv)
 	setenv("PGCONNECT_TIMEOUT", "10", 0);
 	setenv("PGAPPNAME", "skyreconcile", 0);
 	watch_signals_setup();
+	/* after the handlers: the HTTP thread starts with every signal blocked (sky_http.h) */
+	if (opts.metrics && watch_metrics_serve(opts.metrics, &err) < 0) {
+		fprintf(stderr, "error: %s\n", err.message);
+		goto out;
+	}
 	if (watch_inotify_open(&w, &opts.source, &err) < 0) {
 		fprintf(stderr, "error: %s\n", err.message);
 		goto out;
@@ -451,6 +490,7 @@ int cmd_watch(int argc, char **argv)
 	ret = 0;
 out:
 	autofail_release(&af);
+	watch_metrics_stop();
 	watch_inotify_free(w);
 	topology_free(st.last_valid);
 	free(opts.author_name);

@@ -11,6 +11,7 @@
 
 #include "sky_log.h"
 #include "sky_mem.h"
+#include "topology_dsn.h"
 
 static int git_fail(struct sky_error *err, const char *what)
 {
@@ -177,6 +178,11 @@ int source_load(struct topology **out, struct source_revision *rev, const struct
 		goto out;
 	if (topology_load_string(out, b.label, b.data.data ? b.data.data : "", b.data.len, err) < 0)
 		goto out;
+	if (topology_dsn_check(*out, err) < 0) {
+		topology_free(*out);
+		*out = NULL;
+		goto out;
+	}
 	ret = 0;
 out:
 	sky_buf_release(&b.data);

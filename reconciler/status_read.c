@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "actual.h"
+#include "catalog.h"
 #include "sky_log.h"
 #include "sky_mem.h"
 
@@ -677,7 +677,7 @@ void status_read_failover(struct status_report *r, const struct topology *topo, 
 			PQfinish(c);
 			continue;
 		}
-		/* pgq_set 6 on only (a node is read before its upgrade) */
+		/* pgq_set 7 on only (a node is read before its upgrade) */
 		res = PQexec(c, "select to_regclass('pgq_set.failover_state') is not null");
 		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
 		    strcmp(PQgetvalue(res, 0, 0), "t") != 0) {

@@ -14,7 +14,8 @@ create extension if not exists pgq;
 \ir schema/001_base.sql
 \ir schema/002_table_copy.sql
 \ir schema/005_sequences.sql
-\ir schema/006_failover.sql
+\ir schema/006_tick_identity.sql
+\ir schema/007_failover.sql
 \ir functions/add_member.sql
 \ir functions/add_sequence.sql
 \ir functions/add_table.sql

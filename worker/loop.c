@@ -957,8 +957,7 @@ static enum wk_state st_apply(struct wk *w)
 	free(w->watermark);
 	w->watermark = NULL;
 	t = now_s();
-	rc = sky_apply_commit(w->apply, w->local, w->batch.prev_tick_s, w->batch.cur_tick_s,
-	                      w->batch.cur_tick_xmin, &w->watermark, &err);
+	rc = sky_apply_commit(w->apply, w->local, &w->batch, &w->watermark, &err);
 	w->t_commit += now_s() - t;
 	if (rc < 0) {
 		next = fail(w, &err, true);

@@ -1,8 +1,8 @@
--- pgq_set catalog, version 6: the automated failover policy (docs/topology.md, "Failover
+-- pgq_set catalog, version 7: the automated failover policy (docs/topology.md, "Failover
 -- policy"). Runs once, guarded by pgq_set.schema_version.
 do $body$
 begin
-	if exists (select 1 from pgq_set.schema_version where version = 6) then
+	if exists (select 1 from pgq_set.schema_version where version = 7) then
 		return;
 	end if;
 
@@ -30,6 +30,6 @@ begin
 		decided_at timestamptz not null
 	);
 
-	insert into pgq_set.schema_version (version) values (6);
+	insert into pgq_set.schema_version (version) values (7);
 end
 $body$;
