@@ -10,8 +10,9 @@
 #   see the root: no failover (the witnesses do not agree);
 # - the root's server stopped with -m immediate under a pgbench load: exactly one commit (two
 #   watchers), by the reconciler's identity, with the evidence (witnesses, survivors' ticks,
-#   the chosen node, the loss) and the trailer; every node re-pointed, db2 the root, the live
-#   nodes md5-equal, counter = log rows (the lost transactions are what db1 holds beyond);
+#   the chosen node, the loss) and the trailer; every node re-pointed to the chosen root (the
+#   most advanced of db2 and db4, db2 on a tie), the live nodes md5-equal, counter = log rows
+#   (the lost transactions are what db1 holds beyond);
 # - db1 started again is fenced by the watchers (refuses writes), and holds every row the
 #   survivors have plus exactly the lost transactions.
 # shellcheck source=tests/lib/harness.sh
@@ -118,12 +119,19 @@ sky_bg_wait load || true
 one_commit() { [ "$(failover_commits)" -ge 1 ]; }
 sky_wait_for 30 "a failover commit in the repository" one_commit
 t_commit=$(sky_now_ms)
-repointed() {
-	[ "$(sky_psql db2 -c "select node_role from pgq_set.get_node('$SKY_CASCADE')")" = root ] &&
-		[ "$(sky_psql db4 -c "select provider_node from pgq_set.get_node('$SKY_CASCADE')")" = db2 ] &&
-		[ "$(sky_psql db3 -c "select provider_node from pgq_set.get_node('$SKY_CASCADE')")" = db2 ]
+# the most advanced of db2 and db4 wins, db2 on a tie (priority 10): read the choice
+NEW=$(git -C "$REPO" log -1 --format=%B --grep='^Skycascade-Failover: automatic$' | sed -n 's/^Skycascade-Root: //p')
+case $NEW in
+db2) OTHER=db4 ;;
+db4) OTHER=db2 ;;
+*) sky_fail "the failover chose \"$NEW\", not db2 or db4" ;;
+esac
+field() { sky_psql "$1" -c "select $2 from pgq_set.get_node('$SKY_CASCADE')"; }
+repointed() { # db3 stays under db2 either way
+	[ "$(field "$NEW" node_role)" = root ] && [ "$(field "$OTHER" provider_node)" = "$NEW" ] &&
+		[ "$(field db3 provider_node)" = db2 ]
 }
-sky_wait_for 30 "db2 is the root, db4 and db3 pull from it" repointed
+sky_wait_for 30 "$NEW is the root, $OTHER pulls from it" repointed
 t_done=$(sky_now_ms)
 sky_log "root killed -> commit $((t_commit - t_dead)) ms, -> every node re-pointed $((t_done - t_dead)) ms (detect_after 2 s)"
 sleep 4 # both watchers reconcile at least once more
@@ -133,28 +141,28 @@ git -C "$REPO" log -1 --format=%B --grep='^Skycascade-Failover: automatic$' >"$M
 sed 's/^/  | /' "$MSG"
 sky_assert_eq "$(git -C "$REPO" log -1 --format='%an <%ae>' --grep='^Skycascade-Failover')" \
 	"Failover Bot <bot@example.com>" "the commit's author is the reconciler's identity"
-sky_assert_contains "$MSG" "failover: db1 is dead, db2 is the new root" "the subject names the failover"
+sky_assert_contains "$MSG" "failover: db1 is dead, $NEW is the new root" "the subject names the failover"
 sky_assert_contains "$MSG" "db2 pulls from db1: last contact" "the witnesses' views"
 sky_assert_contains "$MSG" "sees it dead" "a witness saw it dead"
 sky_assert_contains "$MSG" "db4 branch tick" "each survivor's tick and lag"
-sky_assert_contains "$MSG" "Chosen: db2" "the chosen node and why"
+sky_assert_contains "$MSG" "Chosen: $NEW" "the chosen node and why"
 sky_assert_contains "$MSG" "Lost: the ticks \"db1\" made after tick" "what was lost"
-sky_assert_contains "$MSG" "Skycascade-Root: db2" "the trailers"
+sky_assert_contains "$MSG" "Skycascade-Dead: db1" "the trailers"
 git -C "$REPO" show HEAD:topology.yaml >"$SKY_TMP/after.yaml"
 grep -A3 '^  db1:' "$SKY_TMP/after.yaml" | grep -q 'dead: true' || sky_fail "db1 is not marked dead in the commit"
 sky_ok "the committed file marks db1 dead"
 sky_wait_for 30 "the failover commit is recorded as applied on the survivors" all_applied db2 db3 db4
-SKY_ROOT=db2
-sky_wait_caught_up db3 db4 60
+SKY_ROOT=$NEW
+sky_wait_caught_up db3 "$OTHER" 60
 for t in "${TABLES[@]}"; do
 	sky_assert_tables_equal "$t" db2 db3 db4
 done
 sky_counter_check db2 db3 db4
-n_surv=$(sky_psql db2 -c "select n from public.counter")
+n_surv=$(sky_psql "$NEW" -c "select n from public.counter")
 ((n_surv > 0)) || sky_fail "nothing replicated"
 
 sky_check "db1 comes back: the watchers fence it"
-sky_psql db2 -c "\\copy (select id, acct from public.log) to '$SKY_TMP/surv_log.txt'"
+sky_psql "$NEW" -c "\\copy (select id, acct from public.log) to '$SKY_TMP/surv_log.txt'"
 # db1's worker exits once db1 is fenced: not one of the workers that must stay alive
 unset "SKY_WORKER_PID[db1]"
 sky_pg_start db1

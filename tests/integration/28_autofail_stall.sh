@@ -11,9 +11,10 @@
 #   the watcher applies it: db2 the root, db3 and db4 under it, status clean;
 # - db1 resumed (SIGCONT) is fenced by the watcher's next reconcile: it refuses writes;
 # - a stalled root failed over automatically: with never emptied, db2 is stopped (SIGSTOP): its
-#   subscribers' workers give their stalled calls up (witnesses), the watcher fails over to db3
-#   (priority), queues the fence on its open session to db2, and db2 fences itself as soon as
-#   it resumes; writes on db3 reach db4.
+#   subscribers' workers give their stalled calls up (witnesses), the watcher fails over to the
+#   most advanced of db3 and db4 (db3 on a tie, by priority), queues the fence on its open
+#   session to db2, and db2 fences itself as soon as it resumes; writes on the new root reach
+#   the other.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -140,8 +141,16 @@ t_stop=$(sky_now_ms)
 two() { [ "$(count_trailer automatic)" = 2 ]; }
 sky_wait_for 40 "an automatic failover commit" two
 sky_log "stopped -> commit $(($(sky_now_ms) - t_stop)) ms"
-repointed3() { [ "$(role db3)" = root ] && [ "$(role db4)" = "branch of db3" ]; }
-sky_wait_for 30 "db3 is the root, db4 under it" repointed3
+# the most advanced survivor wins, then the priority (db3 on a tie): read the choice from the commit
+NEW=$(git -C "$REPO" log -1 --format=%B --grep='^Skycascade-Failover: automatic$' | sed -n 's/^Skycascade-Root: //p')
+case $NEW in
+db3) OTHER=db4 ;;
+db4) OTHER=db3 ;;
+*) sky_fail "the failover chose \"$NEW\", not db3 or db4" ;;
+esac
+sky_log "the policy chose $NEW: $(git -C "$REPO" log -1 --format=%B --grep='^Skycascade-Root: ' | grep '^Chosen:')"
+repointed3() { [ "$(role "$NEW")" = root ] && [ "$(role "$OTHER")" = "branch of $NEW" ]; }
+sky_wait_for 30 "$NEW is the root, $OTHER under it" repointed3
 sky_assert_contains "$SKY_TMP/log/watch.out" 'fence of "db2" queued on its open session' "the fence was queued on the open session"
 kill -CONT $DB2_PROCS
 sky_wait_for 10 "db2 fences itself once it resumes" is_fenced db2
@@ -150,9 +159,9 @@ if sky_psql db2 -c "insert into public.t values (1002, 'on the stalled root')" >
 	sky_fail "fenced db2 accepted an application write"
 fi
 sky_ok "fenced db2 refuses application writes"
-SKY_ROOT=db3
-sky_psql db3 -c "insert into public.t values (1003, 'on the new root')"
-sky_wait_caught_up db4 30
+SKY_ROOT=$NEW
+sky_psql "$NEW" -c "insert into public.t values (1003, 'on the new root')"
+sky_wait_caught_up "$OTHER" 30
 sky_assert_tables_equal public.t db3 db4
 kill -TERM "${SKY_BG_PID[watch]}"
 sky_bg_wait watch || sky_fail "watch exited with an error"
