@@ -118,6 +118,7 @@ struct wk {
 	double progress_at;  /* the last new batch it offered */
 	long long prov_tick; /* that batch's tick (-1: none seen) */
 	double started_at;
+	int has_witness; /* pgq_set.witness_report exists on the local node: -1 not known yet */
 
 	/* totals for the exit summary (debug log) */
 	long long batches;
@@ -503,6 +504,27 @@ out:
 	PQclear(res);
 }
 
+/*
+ * The state read of every loop (witness: the witness_report expression, or null on a catalog
+ * without it; $3..$6 are then unused but still typed).
+ */
+#define WITNESS_REPORT                                                                             \
+	"pgq_set.witness_report(s.cascade, s.provider_node, $3::float8, $4::float8, $5::bigint,"   \
+	" $6::float8)"
+#define SQL_READ_STATE(witness)                                                                    \
+	"select s.cascade, s.node_name, s.node_role, s.provider_node,"                             \
+	" s.provider_location, s.last_tick, s.paused,"                                             \
+	" case when $2::boolean then pgq_set.worker_heartbeat(s.cascade) end,"                     \
+	" case when $2::boolean then " witness " end,"                                             \
+	" exists (select 1 from pgq_set.table_info i"                                              \
+	"  where i.cascade = s.cascade and i.state = 'pending')"                                   \
+	" and (select count(*) from pgq_set.table_info i"                                          \
+	"  where i.cascade = s.cascade and i.state = 'copying')"                                   \
+	" < (select n.parallel_copies from pgq_set.node n where n.cascade = s.cascade),"           \
+	" (select n.paused_ack from pgq_set.node n where n.cascade = s.cascade),"                  \
+	" $3::float8, $4::float8, $5::bigint, $6::float8"                                          \
+	" from pgq_set.worker_state($1) s"
+
 static enum wk_state st_read_state(struct wk *w)
 {
 	struct sky_error err;
@@ -529,21 +551,28 @@ static enum wk_state st_read_state(struct wk *w)
 	}
 	snprintf(up, sizeof(up), "%.3f", now - w->started_at);
 	params[5] = up;
-	if (sky_pg_exec(
-	        &res, w->local, &err,
-	        "select s.cascade, s.node_name, s.node_role, s.provider_node,"
-	        " s.provider_location, s.last_tick, s.paused,"
-	        " case when $2::boolean then pgq_set.worker_heartbeat(s.cascade) end,"
-	        " case when $2::boolean then pgq_set.witness_report(s.cascade, s.provider_node,"
-	        "  $3::float8, $4::float8, $5::bigint, $6::float8) end,"
-	        " exists (select 1 from pgq_set.table_info i"
-	        "  where i.cascade = s.cascade and i.state = 'pending')"
-	        " and (select count(*) from pgq_set.table_info i"
-	        "  where i.cascade = s.cascade and i.state = 'copying')"
-	        " < (select n.parallel_copies from pgq_set.node n where n.cascade = s.cascade),"
-	        " (select n.paused_ack from pgq_set.node n where n.cascade = s.cascade)"
-	        " from pgq_set.worker_state($1) s",
-	        6, params) < 0) {
+	/*
+	 * The witness needs pgq_set 7: on an older catalog (a worker upgraded before the
+	 * reconciler upgraded its node) the state is read without it, and whether it exists is
+	 * asked again with each heartbeat until it does.
+	 */
+	if (heartbeat && w->has_witness != 1) {
+		if (sky_pg_exec(&res, w->local, &err,
+		                "select to_regprocedure('pgq_set.witness_report(text, text,"
+		                " double precision, double precision, bigint, double precision)')"
+		                " is not null",
+		                0, NULL) < 0) {
+			next = fail(w, &err, false);
+			goto out;
+		}
+		w->has_witness = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 1 : 0;
+		PQclear(res);
+		res = NULL;
+	}
+	if (sky_pg_exec(&res, w->local, &err,
+	                w->has_witness == 1 ? SQL_READ_STATE(WITNESS_REPORT)
+	                                    : SQL_READ_STATE("null"),
+	                6, params) < 0) {
 		sky_error_prefix(&err, "could not read the node's state");
 		next = fail(w, &err, false);
 		goto out;
@@ -1086,6 +1115,7 @@ int sky_worker_run(const struct sky_worker_options *opt)
 
 	memset(&w, 0, sizeof(w));
 	w.started_at = start;
+	w.has_witness = -1;
 	w.prov_tick = -1;
 	w.opt = opt;
 	w.apply = sky_apply_new();
