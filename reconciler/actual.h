@@ -1,9 +1,9 @@
 /*
  * actual: the state of the cascade as the nodes' catalogs describe it (docs/reconciler.md).
  *
- * catalog.c fills it by connecting to every node of the topology and reading pgq_set's
- * catalog functions; plan.c compares it with the topology. Nothing here does any writing:
- * reading the actual state is all `--dry-run` does to a database.
+ * catalog.c (catalog.h) fills it by connecting to every node of the topology and reading
+ * pgq_set's catalog functions; plan.c compares it with the topology. This header is part of
+ * the plan engine (reconciler/CMakeLists.txt, "skyengine"): it includes no libpq header.
  *
  * A struct actual_state and everything it points to is owned by the caller and freed with
  * actual_state_free. Member locations are DSNs and may hold a password: never print them.
@@ -11,7 +11,6 @@
 #ifndef SKY_ACTUAL_H
 #define SKY_ACTUAL_H
 
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -69,6 +68,33 @@ struct actual_check {
 	bool pk_deferrable;
 };
 
+/*
+ * What the node's worker sees of its provider (pgq_set.get_witness, pgq_set 7 on): ages in
+ * seconds by the node's own clock, -1 when unknown. present is false when there is no report
+ * (a root, a worker that never ran, an older pgq_set).
+ */
+struct actual_witness {
+	bool present;
+	char *provider;       /* the provider the report is about */
+	double heartbeat_age; /* since the worker's last heartbeat */
+	double contact_age;   /* since its last successful call on the provider */
+	double progress_age;  /* since the provider last offered a new batch */
+	long long provider_tick;
+};
+
+/*
+ * A failover skyreconcile watch declined to make (pgq_set.get_failover, pgq_set 7 on); state
+ * is NULL when there is none.
+ */
+struct actual_failover {
+	char *state; /* "blocked" (no candidate) or "exhausted" (anti-flap budget spent) */
+	char *dead;
+	char *reason;
+	char *evidence;
+	char *host;
+	char *decided_at;
+};
+
 struct actual_node {
 	char *name;                  /* the topology node this database belongs to */
 	bool reachable;              /* connected and the catalog was read */
@@ -91,49 +117,14 @@ struct actual_node {
 	char **sequences; /* get_sequences (pgq_set 5 on); has_sequences false before */
 	size_t n_sequences;
 	bool has_sequences;
+	struct actual_witness witness;   /* pgq_set 7 on */
+	struct actual_failover failover; /* pgq_set 7 on */
 };
 
 struct actual_state {
 	struct actual_node *nodes; /* one per topology node, in topology order */
 	size_t n_nodes;
 };
-
-/*
- * Connect to every node of topo (conns[i] for topo->nodes[i]; conns has topo->n_nodes
- * entries and must be all NULL on entry) and read its catalog for topo->cascade.
- *
- * A node that cannot be reached or read is not a failure of this function: its
- * actual_node has reachable=false and error set, and conns[i] stays NULL. The connections
- * that did open stay open in conns for the caller to reuse (close with catalog_conns_close).
- * Returns -1 only when the state could not be built at all. *out is set on success; the
- * caller frees it with actual_state_free.
- */
-int catalog_state_read(struct actual_state **out, PGconn **conns, const struct topology *topo,
-                       struct sky_error *err);
-
-/*
- * Read one node's catalog over an open connection into *node (whose name is already set).
- * Reads only: it checks that pgq_set exists before calling any of its functions.
- * On failure returns -1 with err filled; *node may then be partly filled.
- */
-int catalog_node_read(struct actual_node *node, PGconn *conn, const char *cascade,
-                      struct sky_error *err);
-
-/*
- * A text from a server, libpq or a worker made fit for output: one line, and the password of
- * every DSN of topo masked as "********". Returns a new string (caller frees).
- */
-char *catalog_text_scrub(const char *text, const struct topology *topo);
-
-/*
- * The newest tick in the queue of cascade on conn (pgq.tick, readable by everyone), -1 when the
- * queue has none or does not exist. Reads only.
- */
-int catalog_head_tick_read(long long *out, PGconn *conn, const char *cascade,
-                           struct sky_error *err);
-
-/* PQfinish every non-NULL conns[i], i < n, and set it to NULL. */
-void catalog_conns_close(PGconn **conns, size_t n);
 
 /* Release what a node points to (not the node itself); it is left zeroed. */
 void actual_node_clear(struct actual_node *node);

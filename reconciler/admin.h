@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 
+#include "admin_sql.h"
 #include "plan.h"
 #include "sky_error.h"
 #include "topology.h"
@@ -50,19 +51,5 @@ int admin_node_exec(PGresult **out, const struct admin_session *s, const char *n
  * any two steps (tests/integration).
  */
 void admin_step_done(const char *node, const char *what);
-
-/*
- * The pgq_set version an install script installs: the highest step number NNN among the
- * numbered schema steps (`-- file: schema/NNN_name.sql`, as cmake/embed_sql.cmake marks
- * them), which is what pgq_set.version() reports after the script ran. *out is a new
- * string (caller frees with free()). -1 when the script has no numbered schema step.
- */
-/*
- * A digest of the install script (64-bit FNV-1a, hex): tells one build's functions from
- * another's at the same catalog version. Not a security measure. Returns a new string.
- */
-char *admin_sql_digest(const char *script);
-
-int admin_sql_version(char **out, const char *script, struct sky_error *err);
 
 #endif

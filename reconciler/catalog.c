@@ -8,7 +8,7 @@
  * return. Texts written by workers (worker_error, copy_error) are cleaned like connection
  * errors: one line, no password of any node.
  */
-#include "actual.h"
+#include "catalog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,6 +296,68 @@ out:
 	return ret;
 }
 
+static double age_value(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? -1.0 : strtod(PQgetvalue(res, row, col), NULL);
+}
+
+/*
+ * The worker's witness and a declined failover (pgq_set 7 on: checked by name, a node is
+ * read before its upgrade).
+ */
+static int read_failover(struct actual_node *node, PGconn *conn, const char *cascade,
+                         struct sky_error *err)
+{
+	const char *params[1] = {cascade};
+	PGresult *res = NULL;
+	int ret = -1;
+
+	if (sky_pg_exec(&res, conn, err,
+	                "select to_regprocedure('pgq_set.get_witness(text)') is not null", 0,
+	                NULL) < 0)
+		goto out;
+	if (!bool_value(res, 0, 0)) {
+		ret = 0;
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	if (sky_pg_exec(&res, conn, err,
+	                "select provider_node, heartbeat_age, contact_age, progress_age,"
+	                " provider_tick from pgq_set.get_witness($1)",
+	                1, params) < 0)
+		goto out;
+	if (PQntuples(res) == 1) {
+		node->witness.present = true;
+		node->witness.provider = dup_value(res, 0, 0);
+		node->witness.heartbeat_age = age_value(res, 0, 1);
+		node->witness.contact_age = age_value(res, 0, 2);
+		node->witness.progress_age = age_value(res, 0, 3);
+		node->witness.provider_tick =
+		    PQgetisnull(res, 0, 4) ? -1 : strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	}
+	PQclear(res);
+	res = NULL;
+	if (sky_pg_exec(&res, conn, err,
+	                "select state, dead_node, reason, evidence, host,"
+	                " to_char(decided_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	                " from pgq_set.get_failover($1)",
+	                1, params) < 0)
+		goto out;
+	if (PQntuples(res) == 1) {
+		node->failover.state = dup_value(res, 0, 0);
+		node->failover.dead = dup_value(res, 0, 1);
+		node->failover.reason = dup_value(res, 0, 2);
+		node->failover.evidence = dup_value(res, 0, 3);
+		node->failover.host = dup_value(res, 0, 4);
+		node->failover.decided_at = dup_value(res, 0, 5);
+	}
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
 static int read_members(struct actual_node *node, PGconn *conn, const char *cascade,
                         struct sky_error *err)
 {
@@ -405,7 +467,8 @@ int catalog_node_read(struct actual_node *node, PGconn *conn, const char *cascad
 		    read_members(node, conn, cascade, err) < 0 ||
 		    read_subscribers(node, conn, cascade, err) < 0 ||
 		    read_tables(node, conn, cascade, err) < 0 ||
-		    read_sequences(node, conn, cascade, err) < 0)
+		    read_sequences(node, conn, cascade, err) < 0 ||
+		    read_failover(node, conn, cascade, err) < 0)
 			goto out;
 	}
 	if (sky_pg_command(conn, err, "commit") < 0)
@@ -424,6 +487,12 @@ out:
 int catalog_state_read(struct actual_state **out, PGconn **conns, const struct topology *topo,
                        struct sky_error *err)
 {
+	return catalog_state_read_except(out, conns, topo, NULL, err);
+}
+
+int catalog_state_read_except(struct actual_state **out, PGconn **conns,
+                              const struct topology *topo, const char *skip, struct sky_error *err)
+{
 	struct actual_state *state = sky_calloc(1, sizeof(*state));
 
 	state->nodes = sky_calloc(topo->n_nodes + 1, sizeof(*state->nodes));
@@ -437,6 +506,10 @@ int catalog_state_read(struct actual_state **out, PGconn **conns, const struct t
 
 		sky_error_clear(&nerr);
 		an->name = sky_strdup(tn->name);
+		if (skip && strcmp(skip, tn->name) == 0) {
+			an->error = sky_strdup("not read: it does not answer");
+			continue;
+		}
 		snprintf(what, sizeof(what), "node \"%s\"", tn->name);
 		if (!conns[i] && conn_open(&conns[i], tn, what, &nerr) < 0) {
 			an->error = error_text_scrub(nerr.message, topo);
@@ -485,90 +558,6 @@ void catalog_conns_close(PGconn **conns, size_t n)
 			conns[i] = NULL;
 		}
 	}
-}
-
-void actual_node_clear(struct actual_node *node)
-{
-	if (!node)
-		return;
-	free(node->name);
-	free(node->error);
-	free(node->version);
-	free(node->installer);
-	free(node->self.name);
-	free(node->self.role_text);
-	free(node->self.provider);
-	free(node->self.worker_error);
-	for (size_t i = 0; i < node->n_members; i++) {
-		free(node->members[i].name);
-		free(node->members[i].location);
-	}
-	free(node->members);
-	for (size_t i = 0; i < node->n_subscribers; i++)
-		free(node->subscribers[i].name);
-	free(node->subscribers);
-	for (size_t i = 0; i < node->n_tables; i++) {
-		free(node->tables[i].name);
-		free(node->tables[i].state);
-		free(node->tables[i].schema);
-		free(node->tables[i].relname);
-		free(node->tables[i].copy_error);
-	}
-	free(node->tables);
-	for (size_t i = 0; i < node->n_sequences; i++)
-		free(node->sequences[i]);
-	free(node->sequences);
-	for (size_t i = 0; i < node->n_checks; i++)
-		free(node->checks[i].name);
-	free(node->checks);
-	memset(node, 0, sizeof(*node));
-}
-
-void actual_state_free(struct actual_state *state)
-{
-	if (!state)
-		return;
-	for (size_t i = 0; i < state->n_nodes; i++)
-		actual_node_clear(&state->nodes[i]);
-	free(state->nodes);
-	free(state);
-}
-
-const struct actual_node *actual_state_node(const struct actual_state *state, const char *name)
-{
-	for (size_t i = 0; state && i < state->n_nodes; i++) {
-		if (state->nodes[i].name && strcmp(state->nodes[i].name, name) == 0)
-			return &state->nodes[i];
-	}
-	return NULL;
-}
-
-const struct actual_member *actual_node_member(const struct actual_node *node, const char *name)
-{
-	for (size_t i = 0; node && i < node->n_members; i++) {
-		if (node->members[i].name && strcmp(node->members[i].name, name) == 0)
-			return &node->members[i];
-	}
-	return NULL;
-}
-
-const struct actual_table *actual_node_table(const struct actual_node *node, const char *name)
-{
-	for (size_t i = 0; node && i < node->n_tables; i++) {
-		if (node->tables[i].name && strcmp(node->tables[i].name, name) == 0)
-			return &node->tables[i];
-	}
-	return NULL;
-}
-
-const struct actual_subscriber *actual_node_subscriber(const struct actual_node *node,
-                                                       const char *name)
-{
-	for (size_t i = 0; node && i < node->n_subscribers; i++) {
-		if (node->subscribers[i].name && strcmp(node->subscribers[i].name, name) == 0)
-			return &node->subscribers[i];
-	}
-	return NULL;
 }
 
 char *catalog_text_scrub(const char *text, const struct topology *topo)

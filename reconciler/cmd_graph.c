@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actual.h"
+#include "catalog.h"
 #include "cmd.h"
 #include "graph.h"
 #include "sky_log.h"

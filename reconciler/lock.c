@@ -28,11 +28,6 @@ static const char SQL_TRY_LOCK[] =
 static const char SQL_UNLOCK[] =
     "select pg_advisory_unlock(hashtext('skyreconcile'), hashtext($1))";
 
-size_t lock_majority(size_t n_live)
-{
-	return n_live / 2 + 1;
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -173,12 +168,14 @@ static void lock_record_holder(struct reconcile_lock *l)
 }
 
 int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int timeout_ms,
-                 const volatile sig_atomic_t *stop, struct sky_error *err)
+                 const volatile sig_atomic_t *stop, long long *waited_ms, struct sky_error *err)
 {
 	struct reconcile_lock *l = sky_calloc(1, sizeof(*l));
 	size_t need, reachable = 0;
 	long long start = now_ms();
 	long long deadline = start + timeout_ms;
+	long long lost_at = -1; /* when the first round was lost to another holder */
+	long long waited = -1;  /* set when the waiting ended (-1: at out) */
 	bool said_waiting = false;
 	char *holder = NULL;
 	int ret = -1;
@@ -217,6 +214,8 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 		got = lock_try_round(l);
 		if (got >= need)
 			break;
+		if (lost_at < 0)
+			lost_at = now_ms();
 		/* someone else holds some: give back what we got so that the other can finish */
 		free(holder);
 		holder = lock_holder_describe(l);
@@ -245,6 +244,7 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 		/* 100-400 ms, random: two that each got a part do not collide again in step */
 		sleep_ms(100 + rand() % 300);
 	}
+	waited = lost_at < 0 ? 0 : now_ms() - lost_at;
 	lock_record_holder(l);
 	sky_debug("reconcile lock of cascade \"%s\" held", topo->cascade);
 	{
@@ -265,6 +265,10 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 	l = NULL;
 	ret = 0;
 out:
+	if (waited < 0)
+		waited = lost_at < 0 ? 0 : now_ms() - lost_at;
+	if (waited_ms)
+		*waited_ms = waited;
 	free(holder);
 	lock_release(l);
 	return ret;

@@ -30,9 +30,11 @@ struct reconcile_lock;
  * NULL). On success *out is the held lock, released with lock_release. On failure -1 and err:
  * `cascade "app" is being reconciled by HOST pid N since T` when someone else held it until
  * the deadline, or why a majority of the live nodes could not be reached.
+ * *waited_ms (waited_ms may be NULL) is set on success and on failure: how long it waited
+ * because another process held the lock (from the first round it lost), 0 when it did not.
  */
 int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int timeout_ms,
-                 const volatile sig_atomic_t *stop, struct sky_error *err);
+                 const volatile sig_atomic_t *stop, long long *waited_ms, struct sky_error *err);
 
 /* Release the lock (closes its sessions). l may be NULL. */
 void lock_release(struct reconcile_lock *l);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "drift.h"
 #include "revision.h"
 #include "sky_log.h"
@@ -39,7 +40,8 @@ int reconcile_plan(struct reconcile *rc, const struct topology *topo, struct sou
 		return -1;
 	rc->sql_digest = admin_sql_digest(sky_sql_install);
 	/* locked before anything is read: the plan is made from what the holder left */
-	if (lock_timeout_ms >= 0 && lock_acquire(&rc->lock, topo, lock_timeout_ms, stop, err) < 0)
+	if (lock_timeout_ms >= 0 &&
+	    lock_acquire(&rc->lock, topo, lock_timeout_ms, stop, &rc->lock_waited_ms, err) < 0)
 		return -1;
 	rc->conns = sky_calloc(topo->n_nodes + 1, sizeof(*rc->conns));
 	if (catalog_state_read(&rc->actual, rc->conns, topo, err) < 0)

@@ -29,6 +29,8 @@ struct reconcile {
 	struct actual_state *actual; /* as read before the plan */
 	struct plan *plan;
 	struct reconcile_lock *lock; /* NULL when not taken (--dry-run) */
+	long long lock_waited_ms;    /* how long reconcile_plan waited for another skyreconcile
+	                                to release the lock; 0 when it did not wait */
 	char *sql_version;
 	char *sql_digest;
 	struct admin_session session; /* valid after reconcile_plan */

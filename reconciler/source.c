@@ -11,6 +11,7 @@
 
 #include "sky_log.h"
 #include "sky_mem.h"
+#include "topology_dsn.h"
 
 static int git_fail(struct sky_error *err, const char *what)
 {
@@ -177,6 +178,36 @@ int source_load(struct topology **out, struct source_revision *rev, const struct
 		goto out;
 	if (topology_load_string(out, b.label, b.data.data ? b.data.data : "", b.data.len, err) < 0)
 		goto out;
+	if (topology_dsn_check(*out, err) < 0) {
+		topology_free(*out);
+		*out = NULL;
+		goto out;
+	}
+	ret = 0;
+out:
+	sky_buf_release(&b.data);
+	free(b.label);
+	return ret;
+}
+
+int source_load_text(struct topology **out, struct source_revision *rev, char **text, size_t *len,
+                     char **label, const struct source_opts *opts, struct sky_error *err)
+{
+	struct source_bytes b;
+	int ret = -1;
+
+	memset(&b, 0, sizeof(b));
+	sky_buf_init(&b.data);
+	if (source_bytes_read(&b, rev, opts, true, err) < 0)
+		goto out;
+	if (topology_load_string(out, b.label, b.data.data ? b.data.data : "", b.data.len, err) < 0)
+		goto out;
+	*len = b.data.len;
+	*text = sky_malloc(b.data.len + 1);
+	memcpy(*text, b.data.data ? b.data.data : "", b.data.len);
+	(*text)[b.data.len] = '\0';
+	*label = b.label;
+	b.label = NULL;
 	ret = 0;
 out:
 	sky_buf_release(&b.data);

@@ -8,6 +8,9 @@
  *  2. check: what involves several entries (the root, providers, where tables go); every
  *     inconsistency is looked at and the one that comes first in the file is reported.
  * Messages are "FILE:LINE:COL: message"; a dsn value is never put into one.
+ *
+ * Part of the plan engine (no libpq): whether a dsn is a valid libpq connection string is
+ * checked afterwards by topology_dsn_check (topology_dsn.c), at the position kept in dsn_pos.
  */
 #include "topology.h"
 
@@ -20,7 +23,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libpq-fe.h>
 #include <yaml.h>
 
 #include "sky_mem.h"
@@ -514,26 +516,19 @@ static int node_read_role(struct topo_parse *p, void *obj, const struct topo_fie
 static int node_read_dsn(struct topo_parse *p, void *obj, const struct topo_field *f)
 {
 	struct topo_node *n = obj;
-	PQconninfoOption *opts;
 	const char *s;
-	char *errmsg = NULL;
 
 	if (field_string(&s, p, f) < 0)
 		return -1;
 	if (!s[0])
 		return fail(p, ynode_pos(f->vnode),
 		            "empty \"dsn\"%s (expected a libpq connection string)", f->ctx);
-	/* libpq's message may quote part of the string (a password): only say that it failed */
-	opts = PQconninfoParse(s, &errmsg);
-	PQfreemem(errmsg);
-	if (!opts)
-		return fail(
-		    p, ynode_pos(f->vnode),
-		    "invalid \"dsn\"%s (expected a libpq connection string: key=value pairs "
-		    "or a postgresql:// URI)",
-		    f->ctx);
-	PQconninfoFree(opts);
+	/*
+	 * The syntax is libpq's to judge, and the engine has no libpq: topology_dsn_check
+	 * (topology_dsn.c) parses every dsn after the load and reports at dsn_pos.
+	 */
 	n->dsn = sky_strdup(s);
+	n->dsn_pos = ynode_pos(f->vnode);
 	return 0;
 }
 

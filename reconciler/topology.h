@@ -3,6 +3,10 @@
  *
  * topology_load_file / topology_load_string parse and validate; on any error nothing is
  * returned and err->message is "FILE:LINE:COL: what was wrong, what was expected".
+ *
+ * Part of the plan engine, which has no libpq: the loaders here check that a dsn is a
+ * non-empty string and keep where it is (dsn_pos); whether libpq accepts it is checked by
+ * topology_dsn_check (topology_dsn.h), which source_load calls after every load.
  * A struct topology is owned by the caller and freed with topology_free.
  */
 #ifndef SKY_TOPOLOGY_H
@@ -28,8 +32,9 @@ struct topo_pos {
 struct topo_node {
 	char *name; /* [a-z0-9_]+ */
 	enum sky_role role;
-	char *dsn;      /* may hold a password: never print it */
-	char *provider; /* NULL for the root */
+	char *dsn;               /* may hold a password: never print it */
+	struct topo_pos dsn_pos; /* where the dsn value is (topology_dsn_check) */
+	char *provider;          /* NULL for the root */
 	bool paused;
 	bool dead;           /* fenced: never a provider, not counted as the root (failover) */
 	char *renamed_from;  /* the node's old name (rename), NULL when none */

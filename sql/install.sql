@@ -14,6 +14,8 @@ create extension if not exists pgq;
 \ir schema/001_base.sql
 \ir schema/002_table_copy.sql
 \ir schema/005_sequences.sql
+\ir schema/006_tick_identity.sql
+\ir schema/007_failover.sql
 \ir functions/add_member.sql
 \ir functions/add_sequence.sql
 \ir functions/add_table.sql
@@ -37,6 +39,7 @@ create extension if not exists pgq;
 \ir functions/final_tick.sql
 \ir functions/finish_catch_up.sql
 \ir functions/get_apply_tables.sql
+\ir functions/get_failover.sql
 \ir functions/get_members.sql
 \ir functions/get_node.sql
 \ir functions/get_reconciler.sql
@@ -44,6 +47,7 @@ create extension if not exists pgq;
 \ir functions/get_sequences.sql
 \ir functions/get_subscribers.sql
 \ir functions/get_tables.sql
+\ir functions/get_witness.sql
 \ir functions/is_fenced.sql
 \ir functions/local_watermark.sql
 \ir functions/lock_writers.sql
@@ -56,6 +60,7 @@ create extension if not exists pgq;
 \ir functions/publish_watermark.sql
 \ir functions/put_trigger.sql
 \ir functions/queue_event_table.sql
+\ir functions/record_failover.sql
 \ir functions/record_revision.sql
 \ir functions/register_subscriber.sql
 \ir functions/register_subscriber_at.sql
@@ -81,6 +86,7 @@ create extension if not exists pgq;
 \ir functions/unregister_subscriber.sql
 \ir functions/urlencode.sql
 \ir functions/version.sql
+\ir functions/witness_report.sql
 \ir functions/worker_heartbeat.sql
 \ir functions/worker_running.sql
 \ir functions/worker_state.sql

@@ -1576,13 +1576,19 @@ out:
 	return ret;
 }
 
-int sky_apply_commit(struct sky_apply *a, PGconn *local, const char *prev_tick,
-                     const char *cur_tick, const char *cur_xmin, char **watermark_out,
-                     struct sky_error *err)
+int sky_apply_commit(struct sky_apply *a, PGconn *local, const struct sky_batch *batch,
+                     char **watermark_out, struct sky_error *err)
 {
 	int ret = -1;
 	char wm[24];
-	const char *p_complete[3] = {a->cascade, prev_tick, cur_tick};
+	const char *cur_tick = batch->cur_tick_s, *cur_xmin = batch->cur_tick_xmin;
+	const char *p_complete[7] = {a->cascade,
+	                             batch->prev_tick_s,
+	                             cur_tick,
+	                             batch->prev_tick_time,
+	                             batch->prev_tick_event_seq,
+	                             batch->cur_tick_time,
+	                             batch->cur_tick_event_seq};
 	const char *p_wm[2] = {a->cascade, wm};
 	const char *p_cascade[1] = {a->cascade};
 	const char *p_catch[3] = {a->cascade, cur_tick, cur_xmin};
@@ -1593,8 +1599,8 @@ int sky_apply_commit(struct sky_apply *a, PGconn *local, const char *prev_tick,
 
 	if (sky_apply_flush(a, local, err) < 0)
 		goto out;
-	stmts[n++] =
-	    (struct sky_pg_stmt){"select pgq_set.complete_batch($1, $2, $3)", 3, p_complete};
+	stmts[n++] = (struct sky_pg_stmt){
+	    "select pgq_set.complete_batch($1, $2, $3, $4, $5, $6, $7)", 7, p_complete};
 	if (a->watermark >= 0) {
 		snprintf(wm, sizeof(wm), "%lld", a->watermark);
 		stmts[n++] =

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "batch.h"
 #include "decode.h"
 #include "sky_error.h"
 
@@ -88,13 +89,14 @@ int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err);
 
 /*
  * Flush, record the batch (prev, cur] as completed, apply the highest global watermark the
- * batch carried, hand caught-up tables over to 'ok' (cur_xmin: xmin of the provider's tick
- * cur, may be NULL), and commit. When watermark_out is not NULL it receives the node's
- * pgq_set.local_watermark after the commit (caller frees with free(); NULL if none).
+ * batch carried, hand caught-up tables over to 'ok' (the batch's cur_tick_xmin, may be NULL),
+ * and commit. The ticks are recorded by identity (id, time, event seq as the provider has
+ * them; pgq_set.complete_batch refuses another tick with prev's number). When watermark_out is
+ * not NULL it receives the node's pgq_set.local_watermark after the commit (caller frees with
+ * free(); NULL if none).
  */
-int sky_apply_commit(struct sky_apply *a, PGconn *local, const char *prev_tick,
-                     const char *cur_tick, const char *cur_xmin, char **watermark_out,
-                     struct sky_error *err);
+int sky_apply_commit(struct sky_apply *a, PGconn *local, const struct sky_batch *batch,
+                     char **watermark_out, struct sky_error *err);
 
 /* Roll back the batch's transaction if one is open (best effort) and drop pending work. */
 void sky_apply_abort(struct sky_apply *a, PGconn *local);

@@ -146,7 +146,7 @@ int sky_batch_open(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_
 	sql = sky_asprintf(
 	    "begin; declare sky_batch no scroll cursor for %s; fetch %d from sky_batch",
 	    b->event_sql, fetch_size);
-	res = PQexec(prov, sql);
+	res = sky_pg_query(prov, sql, 0, NULL);
 	if (PQtransactionStatus(prov) != PQTRANS_IDLE)
 		b->cursor_open = true;
 	if (fetch_check(res, prov, err) < 0)
@@ -168,7 +168,7 @@ int sky_batch_fetch(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch
 	char sql[64];
 
 	snprintf(sql, sizeof(sql), "fetch %d from sky_batch", fetch_size);
-	res = PQexec(prov, sql);
+	res = sky_pg_query(prov, sql, 0, NULL);
 	if (fetch_check(res, prov, err) < 0)
 		goto out;
 	*out = res;

@@ -45,7 +45,13 @@ volatile sig_atomic_t sky_worker_child_exited = 0;
 #define RETRY_PAUSE_MAX 5.0  /* ... up to this */
 #define ERROR_PAUSE_MIN 10.0 /* first pause after a permanent failure, doubling ... */
 #define ERROR_PAUSE_MAX 60.0 /* ... up to this */
-#define ONCE_MAX_FAILURES 10 /* --once gives up after this many retryable failures in a row */
+#define ONCE_MAX_FAILURES 10
+#define PROVIDER_STALL_MS                                                                          \
+	1000 /* a provider call without an answer this long: does it answer? */ /* --once gives up \
+	                                                                           after this many \
+	                                                                           retryable       \
+	                                                                           failures in a   \
+	                                                                           row */
 
 enum wk_state {
 	WK_CONNECT,
@@ -106,6 +112,17 @@ struct wk {
 	bool check_prev_tick; /* local session is new: make sure tick prev exists (branch) */
 	double last_heartbeat;
 	double last_publish;
+
+	/*
+	 * The witness (pgq_set.witness_report, with the heartbeat): what this worker sees of its
+	 * provider, on the monotonic clock; 0 = not since it started or the provider changed.
+	 */
+	char *seen_provider; /* the provider the times below are about */
+	double contact_at;   /* the last successful next_batch call on it */
+	double progress_at;  /* the last new batch it offered */
+	long long prov_tick; /* that batch's tick (-1: none seen) */
+	double started_at;
+	int has_witness; /* pgq_set.witness_report exists on the local node: -1 not known yet */
 
 	/* totals for the exit summary (debug log) */
 	long long batches;
@@ -192,6 +209,7 @@ static void drop_local(struct wk *w)
 
 static void drop_provider(struct wk *w)
 {
+	sky_pg_stall_guard(NULL, 0, NULL, NULL);
 	PQfinish(w->prov);
 	w->prov = NULL;
 	set_str(&w->prov_node, NULL);
@@ -495,31 +513,75 @@ out:
 	PQclear(res);
 }
 
+/*
+ * The state read of every loop (witness: the witness_report expression, or null on a catalog
+ * without it; $3..$6 are then unused but still typed).
+ */
+#define WITNESS_REPORT                                                                             \
+	"pgq_set.witness_report(s.cascade, s.provider_node, $3::float8, $4::float8, $5::bigint,"   \
+	" $6::float8)"
+#define SQL_READ_STATE(witness)                                                                    \
+	"select s.cascade, s.node_name, s.node_role, s.provider_node,"                             \
+	" s.provider_location, s.last_tick, s.paused,"                                             \
+	" case when $2::boolean then pgq_set.worker_heartbeat(s.cascade) end,"                     \
+	" case when $2::boolean then " witness " end,"                                             \
+	" exists (select 1 from pgq_set.table_info i"                                              \
+	"  where i.cascade = s.cascade and i.state = 'pending')"                                   \
+	" and (select count(*) from pgq_set.table_info i"                                          \
+	"  where i.cascade = s.cascade and i.state = 'copying')"                                   \
+	" < (select n.parallel_copies from pgq_set.node n where n.cascade = s.cascade),"           \
+	" (select n.paused_ack from pgq_set.node n where n.cascade = s.cascade),"                  \
+	" $3::float8, $4::float8, $5::bigint, $6::float8"                                          \
+	" from pgq_set.worker_state($1) s"
+
 static enum wk_state st_read_state(struct wk *w)
 {
 	struct sky_error err;
 	PGresult *res = NULL;
 	double now = now_s();
 	bool heartbeat = now - w->last_heartbeat >= HEARTBEAT_PERIOD;
-	const char *params[2] = {w->opt->cascade, NULL};
+	const char *params[6] = {w->opt->cascade, NULL, NULL, NULL, NULL, NULL};
+	char contact[32], progress[32], tick[32], up[32];
 	enum wk_state next = WK_EXIT;
 	char c[256];
 	bool claim_now;
 
 	params[1] = heartbeat ? "true" : "false";
-	if (sky_pg_exec(
-	        &res, w->local, &err,
-	        "select s.cascade, s.node_name, s.node_role, s.provider_node,"
-	        " s.provider_location, s.last_tick, s.paused,"
-	        " case when $2::boolean then pgq_set.worker_heartbeat(s.cascade) end,"
-	        " exists (select 1 from pgq_set.table_info i"
-	        "  where i.cascade = s.cascade and i.state = 'pending')"
-	        " and (select count(*) from pgq_set.table_info i"
-	        "  where i.cascade = s.cascade and i.state = 'copying')"
-	        " < (select n.parallel_copies from pgq_set.node n where n.cascade = s.cascade),"
-	        " (select n.paused_ack from pgq_set.node n where n.cascade = s.cascade)"
-	        " from pgq_set.worker_state($1) s",
-	        2, params) < 0) {
+	/* what this worker saw of its provider when it last read the state (witness_report) */
+	if (w->contact_at > 0 && streq(w->seen_provider, w->provider)) {
+		snprintf(contact, sizeof(contact), "%.3f", now - w->contact_at);
+		params[2] = contact;
+	}
+	if (w->progress_at > 0 && streq(w->seen_provider, w->provider)) {
+		snprintf(progress, sizeof(progress), "%.3f", now - w->progress_at);
+		snprintf(tick, sizeof(tick), "%lld", w->prov_tick);
+		params[3] = progress;
+		params[4] = tick;
+	}
+	snprintf(up, sizeof(up), "%.3f", now - w->started_at);
+	params[5] = up;
+	/*
+	 * The witness needs pgq_set 7: on an older catalog (a worker upgraded before the
+	 * reconciler upgraded its node) the state is read without it, and whether it exists is
+	 * asked again with each heartbeat until it does.
+	 */
+	if (heartbeat && w->has_witness != 1) {
+		if (sky_pg_exec(&res, w->local, &err,
+		                "select to_regprocedure('pgq_set.witness_report(text, text,"
+		                " double precision, double precision, bigint, double precision)')"
+		                " is not null",
+		                0, NULL) < 0) {
+			next = fail(w, &err, false);
+			goto out;
+		}
+		w->has_witness = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 1 : 0;
+		PQclear(res);
+		res = NULL;
+	}
+	if (sky_pg_exec(&res, w->local, &err,
+	                w->has_witness == 1 ? SQL_READ_STATE(WITNESS_REPORT)
+	                                    : SQL_READ_STATE("null"),
+	                6, params) < 0) {
 		sky_error_prefix(&err, "could not read the node's state");
 		next = fail(w, &err, false);
 		goto out;
@@ -535,8 +597,8 @@ static enum wk_state st_read_state(struct wk *w)
 	w->last_tick = w->has_last_tick ? strtoll(PQgetvalue(res, 0, 5), NULL, 10) : 0;
 	w->paused = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
 	/* a table waits and a copy slot is free: claim it now, not at the next periodic check */
-	claim_now = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
-	w->paused_ack = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
+	claim_now = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
+	w->paused_ack = strcmp(PQgetvalue(res, 0, 10), "t") == 0;
 	PQclear(res);
 	res = NULL;
 	sky_metrics_set_state(w->opt->metrics, w->cascade, w->node, w->role, w->paused);
@@ -702,6 +764,33 @@ out:
 	return next;
 }
 
+/*
+ * The stall guard's question (sky_pg_stall_guard): a provider call has had no answer for
+ * PROVIDER_STALL_MS; does the provider's server still take a new connection (within
+ * connect_timeout 2 s)? A busy server does, and the call goes on waiting; a stopped one
+ * (SIGSTOP, a hung host) does not, and the call fails as on a lost connection, so this worker
+ * records, as a witness, that it cannot reach its provider.
+ */
+static bool provider_answers(void *ctx)
+{
+	struct wk *w = ctx;
+	const char *keys[] = {"dbname", "connect_timeout", NULL};
+	const char *vals[] = {w->prov_location, "2", NULL};
+	PGconn *c;
+	bool ok;
+
+	if (!w->prov_location)
+		return true;
+	c = PQconnectdbParams(keys, vals, 1);
+	ok = c && PQstatus(c) == CONNECTION_OK;
+	PQfinish(c);
+	if (!ok)
+		sky_warning("node \"%s\": provider \"%s\" does not answer a call nor take a new "
+		            "connection: giving the call up",
+		            w->node ? w->node : "?", w->prov_node ? w->prov_node : "?");
+	return ok;
+}
+
 static enum wk_state st_provider(struct wk *w)
 {
 	enum wk_state next = WK_NEXT_BATCH;
@@ -755,6 +844,7 @@ static enum wk_state st_provider(struct wk *w)
 	}
 	set_str(&w->prov_node, w->provider);
 	set_str(&w->prov_location, w->provider_location);
+	sky_pg_stall_guard(w->prov, PROVIDER_STALL_MS, provider_answers, w);
 out:
 	if (next == WK_NEXT_BATCH)
 		next = match_encoding(w);
@@ -773,6 +863,17 @@ static enum wk_state st_next_batch(struct wk *w)
 		sky_error_prefix(&err, "provider \"%s\"", w->provider);
 		next = fail(w, &err, true);
 		goto out;
+	}
+	/* the witness: the provider answered, and maybe offered a new tick */
+	if (!streq(w->seen_provider, w->provider)) {
+		set_str(&w->seen_provider, w->provider);
+		w->progress_at = 0;
+		w->prov_tick = -1;
+	}
+	w->contact_at = now_s();
+	if (found && w->batch.cur_tick != w->prov_tick) {
+		w->progress_at = w->contact_at;
+		w->prov_tick = w->batch.cur_tick;
 	}
 	if (!found) {
 		/* nothing pending: a permanent error recorded earlier is gone */
@@ -936,8 +1037,7 @@ static enum wk_state st_apply(struct wk *w)
 	free(w->watermark);
 	w->watermark = NULL;
 	t = now_s();
-	rc = sky_apply_commit(w->apply, w->local, w->batch.prev_tick_s, w->batch.cur_tick_s,
-	                      w->batch.cur_tick_xmin, &w->watermark, &err);
+	rc = sky_apply_commit(w->apply, w->local, &w->batch, &w->watermark, &err);
 	w->t_commit += now_s() - t;
 	if (rc < 0) {
 		next = fail(w, &err, true);
@@ -1065,6 +1165,9 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	double t0, start = now_s();
 
 	memset(&w, 0, sizeof(w));
+	w.started_at = start;
+	w.has_witness = -1;
+	w.prov_tick = -1;
 	w.opt = opt;
 	w.apply = sky_apply_new();
 	w.copies = sky_copies_new();
@@ -1146,6 +1249,7 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	free(w.node);
 	free(w.role);
 	free(w.provider);
+	free(w.seen_provider);
 	free(w.provider_location);
 	free(w.watermark);
 	return w.exit_code;

@@ -3,8 +3,8 @@
  * "Metrics").
  *
  * The loop updates a small registry (counters and gauges) at the points where a batch ends, an
- * error is handled and the state is read; libmicrohttpd serves it as Prometheus text from its own
- * thread (MHD_USE_INTERNAL_POLLING_THREAD), so every access goes through the registry's mutex.
+ * error is handled and the state is read; common's sky_http (libmicrohttpd) serves it as Prometheus
+ * text from its own thread, so every access goes through the registry's mutex.
  *
  * Copy children (copy.c) are fork()ed while that thread runs: a child has only the forking
  * thread, closes every inherited descriptor above stderr (the listening socket and any scrape
@@ -75,9 +75,5 @@ void sky_metrics_set_tables(struct sky_metrics *m, const struct sky_metrics_tabl
  * seconds). *out is NUL-terminated; the caller frees it with free().
  */
 void sky_metrics_render(char **out, size_t *len, struct sky_metrics *m, double now);
-
-/* Append s to buf as a label value of the text format: \ " and newline escaped. */
-struct sky_buf;
-void sky_metrics_label_escape(struct sky_buf *buf, const char *s);
 
 #endif

@@ -36,8 +36,9 @@ begin
 	perform pgq.ticker(i_cascade, i_tick_id, i_tick_time, i_tick_event_seq);
 
 	insert into pgq_set.node (cascade, node_name, node_role, provider_node, last_tick,
-				  global_watermark)
-	values (i_cascade, i_node_name, 'branch', i_provider, i_tick_id, i_tick_id);
+				  last_tick_time, last_tick_event_seq, global_watermark)
+	values (i_cascade, i_node_name, 'branch', i_provider, i_tick_id, i_tick_time,
+		i_tick_event_seq, i_tick_id);
 	perform pgq.register_consumer_at(i_cascade, '.global_watermark', i_tick_id);
 	return 1;
 end;

@@ -40,9 +40,12 @@ begin
 	end if;
 	update pgq.queue set queue_external_ticker = true, queue_disable_insert = true
 	 where queue_id = v_q.queue_id;
-	update pgq_set.node
-	   set node_role = i_role, provider_node = i_provider, last_tick = i_tick_id
-	 where cascade = i_cascade;
+	-- the final tick is this queue's own: its time and event seq are the tick's identity
+	update pgq_set.node n
+	   set node_role = i_role, provider_node = i_provider, last_tick = i_tick_id,
+	       last_tick_time = t.tick_time, last_tick_event_seq = t.tick_event_seq
+	  from pgq.tick t
+	 where n.cascade = i_cascade and t.tick_queue = v_q.queue_id and t.tick_id = i_tick_id;
 	if i_role = 'leaf' then
 		delete from pgq_set.subscriber where cascade = i_cascade;
 		perform pgq.drop_queue(i_cascade, true);

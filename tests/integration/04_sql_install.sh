@@ -56,6 +56,31 @@ sky_assert_eq "$(schema_of db2)" "$after" "upgraded schema equals fresh schema"
 sky_assert_eq "$(sky_psql db2 -At -c "select count(*) from pgq_set.member")" "1" "catalog rows kept by the upgrade"
 sky_ok "install is idempotent and versioned"
 
+sky_check "ticks are known by identity (id, time, event seq), not by number alone"
+# db2, a branch of its own cascade "tickid" at tick 5 (no provider needed for these calls)
+T5="2026-01-01 00:00:05+00" T6="2026-01-01 00:00:06+00"
+sql_state() { # SQL: the SQLSTATE it fails with ("ok" when it succeeds)
+	sky_psql db2 -c "do \$\$ begin perform $1; exception when others then raise exception 'state %', sqlstate; end \$\$" \
+		>/dev/null 2>"$SKY_TMP/log/sqlstate.err" && echo ok ||
+		sed -n 's/.*state \([0-9A-Z]\{5\}\).*/\1/p' "$SKY_TMP/log/sqlstate.err"
+}
+sky_psql db2 -c "select pgq_set.create_branch('tickid', 'b', 'p', 5, '$T5', 10)" >/dev/null
+sky_assert_eq "$(sky_psql db2 -c "select pgq_set.create_tick('tickid', 5, '$T5', 10)")" 0 \
+	"create_tick of the same tick 5: already there"
+sky_assert_eq "$(sql_state "pgq_set.create_tick('tickid', 5, '$T6', 10)")" SK004 \
+	"create_tick of another tick 5 (another time): lost position"
+sky_assert_eq "$(sql_state "pgq_set.create_tick('tickid', 5, '$T5', 11)")" SK004 \
+	"create_tick of another tick 5 (another event seq): lost position"
+sky_assert_eq "$(sql_state "pgq_set.complete_batch('tickid', 5, 6, '$T6', 10, '$T6', 12)")" SK004 \
+	"complete_batch from another tick 5: lost position"
+sky_assert_eq "$(sql_state "pgq_set.complete_batch('tickid', 5, 6, '$T5', 10, '$T6', 12)")" ok \
+	"complete_batch from the node's tick 5"
+sky_assert_eq "$(sky_psql db2 -c "select last_tick || ' ' || last_tick_event_seq from pgq_set.node where cascade = 'tickid'")" \
+	"6 12" "the completed tick's identity is recorded"
+sky_assert_eq "$(sql_state "pgq_set.complete_batch('tickid', 6, 7)")" ok \
+	"a caller that does not know the identity compares the number only"
+sky_ok "another tick with the same number is refused as lost position (SK004)"
+
 sky_check "skyreconcile re-runs the installer where the functions came from another script"
 RECONCILE=$(sky_reconcile_bin)
 sky_need_bin "$RECONCILE"

@@ -11,6 +11,9 @@
 #   changed, a table removed from the leaf's catalog;
 # - an invalid commit is not applied (the previous state stays) and its error, with
 #   REF:PATH:LINE:COL, is recorded as the last attempted revision; the next good commit applies;
+# - --metrics: /metrics passes `promtool check metrics`; the applied revision is HEAD's id and
+#   its time moves with a commit; reconciles by outcome (applied, invalid), drift repairs and a
+#   lock wait (a second skyreconcile holding the lock) are counted;
 # - SIGTERM ends watch with exit 0.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
@@ -19,6 +22,9 @@ RECONCILE=$(sky_reconcile_bin)
 sky_need_bin "$RECONCILE"
 sky_need_bin "$(sky_worker_bin)"
 command -v git >/dev/null || sky_fail "git is not installed"
+for p in promtool curl; do
+	command -v "$p" >/dev/null || sky_fail "$p is not installed (.ci/deps.sh installs it)"
+done
 NODES=(db1 db2 db3)
 
 for n in "${NODES[@]}"; do
@@ -62,7 +68,16 @@ node_field() { sky_psql "$1" -c "select $2 from pgq_set.get_node('$SKY_CASCADE')
 sky_topology_write_nodes "$TOPO" "db1 root" "db2 branch db1" "db3 leaf db2" -- public.t
 commit "create cascade app"
 sky_pgqd_start "${NODES[@]}"
-sky_bg watch "$RECONCILE" watch --repo "$REPO" --interval 2 --wait-timeout 30
+MPORT=$(_sky_port_pick)
+sky_bg watch "$RECONCILE" watch --repo "$REPO" --interval 2 --wait-timeout 30 \
+	--metrics "127.0.0.1:$MPORT"
+scrape() { curl -fsS --max-time 5 "http://127.0.0.1:$MPORT/metrics" >"$SKY_TMP/$1.prom"; }
+# metric FILE NAME: the value of the sample NAME (with its labels as written)
+metric() { awk -v n="$2" '$1 == n { print $2 }' "$SKY_TMP/$1.prom"; }
+promtool_ok() { # FILE
+	promtool check metrics <"$SKY_TMP/$1.prom" >"$SKY_TMP/log/promtool.out" 2>&1 ||
+		{ cat "$SKY_TMP/$1.prom" "$SKY_TMP/log/promtool.out" >&2; sky_fail "promtool check metrics refused watch's metrics ($1)"; }
+}
 WATCH_OUT=$SKY_TMP/log/watch.out
 for n in "${NODES[@]}"; do
 	sky_worker_start "$n"
@@ -72,6 +87,19 @@ sky_assert_eq "$(sky_psql db1 -c "select applied_subject || ' / ' || (attempted_
 	from pgq_set.get_revision('$SKY_CASCADE')")" "create cascade app / true" "the subject is recorded, no error"
 sky_wait_all_tables_ok 60 db2 db3
 
+sky_check "watch --metrics: promtool accepts it, the applied revision is HEAD"
+# the revision is recorded on the nodes before the reconcile's end is counted
+m_applied() { scrape m1 && [ "$(metric m1 "skyreconcile_applied_revision_info{revision=\"$HEAD_ID\"}")" = 1 ]; }
+sky_wait_for 5 "the metrics name HEAD as the applied revision" m_applied
+promtool_ok m1
+sky_assert_eq "$(metric m1 skyreconcile_up)" 1 "skyreconcile_up"
+sky_assert_eq "$(metric m1 "skyreconcile_watch_info{cascade=\"$SKY_CASCADE\"}")" 1 "skyreconcile_watch_info"
+(($(metric m1 'skyreconcile_reconciles_total{outcome="applied"}') >= 1)) ||
+	sky_fail "skyreconcile_reconciles_total{outcome=\"applied\"} is not counted"
+T1=$(metric m1 skyreconcile_applied_revision_timestamp_seconds)
+A1=$(metric m1 'skyreconcile_reconciles_total{outcome="applied"}')
+sky_ok "promtool accepts it; up, info, applied revision $HEAD_ID at $T1"
+
 sky_check "commit: add table public.u"
 sky_topology_write_nodes "$TOPO" "db1 root" "db2 branch db1" "db3 leaf db2" -- public.t public.u
 commit "add table u"
@@ -79,6 +107,18 @@ wait_applied "add table u" 5
 sky_assert_eq "$(sky_table_state db3 public.u | sed 's/copying\|catching-up\|ok/registered/;s/pending/registered/')" \
 	registered "public.u is registered on the leaf"
 sky_wait_all_tables_ok 60 db2 db3
+
+sky_check "watch --metrics: the counters move with the commit"
+m_moved() { scrape m2 && [ "$(metric m2 "skyreconcile_applied_revision_info{revision=\"$HEAD_ID\"}")" = 1 ]; }
+sky_wait_for 5 "the metrics name the new HEAD" m_moved
+A2=$(metric m2 'skyreconcile_reconciles_total{outcome="applied"}')
+T2=$(metric m2 skyreconcile_applied_revision_timestamp_seconds)
+((A2 > A1)) || sky_fail "skyreconcile_reconciles_total{outcome=\"applied\"} did not grow: $A1 -> $A2"
+awk -v a="$T1" -v b="$T2" 'BEGIN { exit !(b > a) }' ||
+	sky_fail "skyreconcile_applied_revision_timestamp_seconds did not move: $T1 -> $T2"
+(($(metric m2 'skyreconcile_operations_total{kind="add_table",result="done"}') >= 1)) ||
+	sky_fail "the add_table operations are not counted"
+sky_ok "applied reconciles $A1 -> $A2, revision time $T1 -> $T2, add_table counted"
 
 sky_check "commit: the leaf db3 moves from db2 to db1"
 sky_topology_write_nodes "$TOPO" "db1 root" "db2 branch db1" "db3 leaf db1" -- public.t public.u
@@ -97,7 +137,10 @@ sky_assert_contains "$WATCH_OUT" "Revision: $(git -C "$REPO" rev-parse --short H
 sky_check "the working tree and the index are never read"
 sky_topology_write_nodes "$TOPO" "db1 root" "db2 branch db1|paused: true" "db3 leaf db1|paused: true" -- public.t public.u
 git -C "$REPO" add topology.yaml
+# meanwhile a second skyreconcile holds the lock for 2.5 s: watch's periodic reconcile waits
+sky_bg holder env SKY_RECONCILE_LOCK_HOLD_MS=2500 "$RECONCILE" --repo "$REPO" --lock-timeout 20
 sleep 5 # more than two periodic reconciles
+sky_bg_wait holder || sky_fail "the second skyreconcile failed (see $SKY_TMP/log/holder.out)"
 sky_assert_eq "$(node_field db3 paused)" f "an uncommitted (staged) edit is not applied"
 sky_assert_eq "$(applied db3)" "$HEAD_ID" "the applied revision is still HEAD"
 git -C "$REPO" checkout -q HEAD -- topology.yaml
@@ -149,6 +192,18 @@ commit "resume db2"
 wait_applied "the good commit after the bad one" 10
 sky_assert_eq "$(node_field db2 paused)" f "db2 resumed"
 sky_assert_eq "$(attempt)" "$HEAD_ID " "the last attempt is the good one, without an error"
+
+sky_check "watch --metrics: invalid revisions, drift repairs and lock waits are counted"
+scrape m3
+promtool_ok m3
+(($(metric m3 'skyreconcile_reconciles_total{outcome="invalid"}') >= 1)) ||
+	sky_fail "the invalid commit is not counted"
+(($(metric m3 skyreconcile_drift_repairs_total) >= 3)) ||
+	sky_fail "skyreconcile_drift_repairs_total: $(metric m3 skyreconcile_drift_repairs_total), expected >= 3 (four repairs above)"
+(($(metric m3 skyreconcile_lock_waits_total) >= 1)) ||
+	sky_fail "the wait for the second skyreconcile's lock is not counted"
+sky_assert_eq "$(metric m3 'skyreconcile_failovers_total{mode="manual"}')" 0 "no failover"
+sky_ok "invalid $(metric m3 'skyreconcile_reconciles_total{outcome="invalid"}'), drift repairs $(metric m3 skyreconcile_drift_repairs_total), lock waits $(metric m3 skyreconcile_lock_waits_total) ($(metric m3 skyreconcile_lock_wait_seconds_total) s)"
 
 sky_check "one log line per reconcile: revision, changes, outcome"
 grep -E "reconcile \((start|commit|interval|retry)\): revision [0-9a-f]{7} \"[^\"]*\": ([0-9]+ changes, applied|no changes, ok)" \

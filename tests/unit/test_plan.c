@@ -9,13 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "actual.h"
-#include "admin.h"
+#include "admin_sql.h"
 #include "apply.h"
 #include "lock.h"
-#include "source.h"
 #include "plan.h"
 #include "progress.h"
 #include "sky_mem.h"
@@ -1517,29 +1515,6 @@ START_TEST(test_lock_majority)
 }
 END_TEST
 
-START_TEST(test_file_revision)
-{
-	/* -f: "file:" + the git blob id of the bytes, as `git hash-object` prints it */
-	char path[] = "/tmp/sky_test_revXXXXXX";
-	int fd = mkstemp(path);
-	struct source_opts opts = {.file = path};
-	struct source_revision rev;
-	struct sky_error err;
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, "hello\n", 6), 6);
-	close(fd);
-	memset(&rev, 0, sizeof(rev));
-	sky_error_clear(&err);
-	ck_assert_int_eq(source_revision_read(&rev, &opts, &err), 0);
-	ck_assert_str_eq(rev.id, "file:ce013625030ba8dba906f756967f9e9ca394464a");
-	ck_assert_str_eq(rev.short_id, "file:ce01362");
-	ck_assert_str_eq(rev.subject, path);
-	source_revision_release(&rev);
-	unlink(path);
-}
-END_TEST
-
 static Suite *plan_suite(void)
 {
 	Suite *s = suite_create("plan");
@@ -1579,7 +1554,6 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, test_failure_gate_scope_tables);
 	tcase_add_test(tc, test_apply_stop);
 	tcase_add_test(tc, test_lock_majority);
-	tcase_add_test(tc, test_file_revision);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,52 @@
+/*
+ * gitwrite: commit a new topology.yaml to the repository skyreconcile watch follows, with a
+ * compare-and-swap on the ref, and optionally push it (docs/reconciler.md, "Writing a decision
+ * back to git"). libgit2.
+ */
+#ifndef SKY_GITWRITE_H
+#define SKY_GITWRITE_H
+
+#include <stddef.h>
+
+#include "sky_error.h"
+
+struct gitwrite_req {
+	const char *repo_dir; /* the repository skyreconcile watch --repo follows */
+	const char *ref;      /* the ref it follows, as --ref names it ("main", "refs/heads/main",
+	                         "HEAD"); NULL or "HEAD" = the branch HEAD points at. It must
+	                         name a branch-like reference, not a commit id */
+	const char *path;     /* topology.yaml's path in the tree (--path); NULL = topology.yaml */
+	const char *expected_oid; /* hex commit the decision was made from: the ref must still
+	                             point there */
+	const char *content;      /* the new file (borrowed) */
+	size_t content_len;
+	const char *author_name, *author_email; /* the reconciler's identity (committer too) */
+	const char *message;                    /* the evidence (subject line + body), whole */
+	const char *push_remote; /* NULL: no push; else push the ref to this remote (a name or a
+	                            URL) after the commit */
+};
+
+enum gitwrite_result { GITWRITE_ERROR = -1, GITWRITE_OK = 0, GITWRITE_RACE = 1 };
+
+/*
+ * Commit content as path on ref, parent expected_oid, updating the ref only if it still
+ * points at expected_oid (compare-and-swap). If the ref moved, or the push is rejected as
+ * non-fast-forward: GITWRITE_RACE and nothing forced; after a rejected push the local ref is
+ * back at expected_oid, the remote's ref is fetched and the local ref fast-forwarded to it when
+ * it descends from expected_oid, so the caller re-reads and re-decides. GITWRITE_ERROR with err
+ * set on any other failure (a failed push also puts the ref back: a commit that is not on the
+ * remote never stays on the ref). out_oid gets the new commit's hex id (NUL-terminated) on
+ * GITWRITE_OK. A non-bare repository whose checked-out branch is the ref also gets its index
+ * and working file updated when they were clean for path; local edits of the working file are
+ * kept (and logged). libgit2 is initialised and shut down inside (balanced).
+ */
+int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky_error *err);
+
+/*
+ * Test hook (tests/unit/test_gitwrite.c): when not NULL, called after the commit object is
+ * written and before the compare-and-swap of the ref, so a test can move the ref in that
+ * window. NULL in the programs.
+ */
+extern void (*gitwrite_test_before_swap)(const char *repo_dir, const char *refname);
+
+#endif
