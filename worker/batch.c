@@ -179,6 +179,61 @@ out:
 	return ret;
 }
 
+int sky_batch_fetch_send(struct sky_batch *b, PGconn *prov, int fetch_size, struct sky_error *err)
+{
+	int ret = -1;
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "fetch %d from sky_batch", fetch_size);
+	if (!PQsendQuery(prov, sql)) {
+		sky_pg_error(err, prov, NULL);
+		sky_error_prefix(err, "could not fetch events");
+		goto out;
+	}
+	b->fetch_pending = true;
+	ret = 0;
+out:
+	return ret;
+}
+
+/* Read every result of the query sent last; keep the first, or the first failed one. */
+static PGresult *results_drain(PGconn *prov)
+{
+	PGresult *keep = NULL, *res;
+
+	while ((res = PQgetResult(prov)) != NULL) {
+		if (!keep || (PQresultStatus(keep) == PGRES_TUPLES_OK &&
+		              PQresultStatus(res) != PGRES_TUPLES_OK)) {
+			PQclear(keep);
+			keep = res;
+		} else {
+			PQclear(res);
+		}
+	}
+	return keep;
+}
+
+int sky_batch_fetch_recv(PGresult **out, struct sky_batch *b, PGconn *prov, struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+
+	if (!b->fetch_pending) {
+		sky_error_set(err, "no fetch was sent");
+		goto out;
+	}
+	res = results_drain(prov);
+	b->fetch_pending = false;
+	if (fetch_check(res, prov, err) < 0)
+		goto out;
+	*out = res;
+	res = NULL;
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
 void sky_batch_event(struct sky_event *out, const PGresult *res, int i)
 {
 #define COL(c) (PQgetisnull(res, i, (c)) ? NULL : PQgetvalue(res, i, (c)))
@@ -226,6 +281,9 @@ out:
 
 void sky_batch_abort(struct sky_batch *b, PGconn *prov)
 {
+	if (b->fetch_pending && prov && PQstatus(prov) == CONNECTION_OK)
+		PQclear(results_drain(prov));
+	b->fetch_pending = false;
 	if (b->cursor_open && prov && PQstatus(prov) == CONNECTION_OK &&
 	    PQtransactionStatus(prov) != PQTRANS_IDLE &&
 	    PQtransactionStatus(prov) != PQTRANS_ACTIVE) {

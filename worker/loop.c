@@ -18,6 +18,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,9 @@
 volatile sig_atomic_t sky_worker_stop_requested = 0;
 volatile sig_atomic_t sky_worker_child_exited = 0;
 
+/* the pipeline: chunks a batch is split into at least, and the smallest chunk (chunk_size) */
+#define PIPELINE_CHUNKS 4
+#define PIPELINE_MIN_CHUNK 1000
 #define HEARTBEAT_PERIOD 1.0 /* seconds between heartbeats and root watermark publishing */
 #define RETRY_PAUSE_MIN 0.1  /* first pause after a retryable failure, doubling ... */
 #define RETRY_PAUSE_MAX 5.0  /* ... up to this */
@@ -124,6 +128,11 @@ struct wk {
 	long long batches;
 	long long events;
 	double t_state, t_next, t_fetch, t_apply, t_commit, t_tick, t_finish, t_idle;
+
+	/* test hook SKY_WORKER_KILL_AFTER_CHUNKS=N: SIGKILL itself once the N-th chunk of this
+	 * process is in flight (docs/testing.md) */
+	long kill_after_chunks;
+	long chunks_in_flight;
 };
 
 static double now_s(void)
@@ -908,6 +917,28 @@ out:
 	return next;
 }
 
+/*
+ * Events per FETCH for this batch: --fetch-size, or less for a smaller batch, so that even a
+ * batch of a few thousand events is applied in several chunks and the pipeline overlaps them
+ * (docs/worker.md, "The apply pipeline"). The batch's size is estimated from the ticks' event
+ * sequences (the queue's event counter: events of transactions still open at a tick may move
+ * to a later batch, so it is an estimate, which is all a chunk size needs).
+ */
+static int chunk_size(const struct wk *w)
+{
+	long long size = w->opt->fetch_size, events = 0;
+
+	if (w->batch.cur_tick_event_seq && w->batch.prev_tick_event_seq)
+		events = strtoll(w->batch.cur_tick_event_seq, NULL, 10) -
+		         strtoll(w->batch.prev_tick_event_seq, NULL, 10);
+	if (events > 0 && events / PIPELINE_CHUNKS + 1 < size)
+		size = events / PIPELINE_CHUNKS + 1;
+	if (size < PIPELINE_MIN_CHUNK)
+		size = PIPELINE_MIN_CHUNK < w->opt->fetch_size ? PIPELINE_MIN_CHUNK
+		                                               : w->opt->fetch_size;
+	return (int)size;
+}
+
 static enum wk_state st_apply(struct wk *w)
 {
 	struct sky_error err;
@@ -915,7 +946,7 @@ static enum wk_state st_apply(struct wk *w)
 	enum wk_state next = WK_EXIT;
 	struct sky_event ev;
 	struct sky_apply_stats st;
-	int i, n, rc;
+	int i, n, rc, chunk;
 	char c[256];
 	double t;
 
@@ -943,15 +974,29 @@ static enum wk_state st_apply(struct wk *w)
 		goto out;
 	}
 	t = now_s();
-	rc = sky_batch_open(&res, &w->batch, w->prov, w->opt->fetch_size, &err);
+	chunk = chunk_size(w);
+	rc = sky_batch_open(&res, &w->batch, w->prov, chunk, &err);
 	w->t_fetch += now_s() - t;
 	if (rc < 0) {
 		sky_error_prefix(&err, "provider \"%s\"", w->provider);
 		next = fail(w, &err, true);
 		goto out;
 	}
+	/*
+	 * The pipeline (docs/worker.md, "The apply pipeline"): the FETCH of chunk k+1 is sent
+	 * before chunk k is decoded, and chunk k's script runs on the local server while chunk
+	 * k+1 is received and decoded. At most one FETCH and one chunk are in flight.
+	 */
 	for (;;) {
+		bool more;
+
 		n = PQntuples(res);
+		more = n >= chunk;
+		if (more && sky_batch_fetch_send(&w->batch, w->prov, chunk, &err) < 0) {
+			sky_error_prefix(&err, "provider \"%s\"", w->provider);
+			next = fail(w, &err, true);
+			goto out;
+		}
 		for (i = 0; i < n; i++) {
 			sky_batch_event(&ev, res, i);
 			if (sky_apply_event(w->apply, w->local, &ev, &err) < 0) {
@@ -961,7 +1006,7 @@ static enum wk_state st_apply(struct wk *w)
 		}
 		PQclear(res);
 		res = NULL;
-		if (n < w->opt->fetch_size)
+		if (!more)
 			break;
 		if (sky_worker_stop_requested) {
 			sky_info("%s: stopping: batch rolled back", ctx(w, c, sizeof(c)));
@@ -970,12 +1015,18 @@ static enum wk_state st_apply(struct wk *w)
 			next = WK_EXIT;
 			goto out;
 		}
-		if (sky_apply_flush(w->apply, w->local, &err) < 0) {
+		if (sky_apply_send(w->apply, w->local, &err) < 0) {
 			next = fail(w, &err, true);
 			goto out;
 		}
+		if (sky_apply_in_flight(w->apply) &&
+		    ++w->chunks_in_flight == w->kill_after_chunks) {
+			sky_info("%s: test hook: SIGKILL with chunk %ld in flight",
+			         ctx(w, c, sizeof(c)), w->chunks_in_flight);
+			raise(SIGKILL);
+		}
 		t = now_s();
-		rc = sky_batch_fetch(&res, &w->batch, w->prov, w->opt->fetch_size, &err);
+		rc = sky_batch_fetch_recv(&res, &w->batch, w->prov, &err);
 		w->t_fetch += now_s() - t;
 		if (rc < 0) {
 			sky_error_prefix(&err, "provider \"%s\"", w->provider);
@@ -1125,6 +1176,8 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	w.error_recorded = true; /* a previous run may have left one */
 	w.last_heartbeat = w.last_publish = -HEARTBEAT_PERIOD;
 	sky_batch_init(&w.batch);
+	if (getenv("SKY_WORKER_KILL_AFTER_CHUNKS"))
+		w.kill_after_chunks = strtol(getenv("SKY_WORKER_KILL_AFTER_CHUNKS"), NULL, 10);
 
 	while (state != WK_EXIT) {
 		/* a batch in flight is finished (after its commit) or rolled back (before) */

@@ -144,11 +144,19 @@ EOF
 }
 
 # bench_tables_md5 NAME: one md5 over the ordered contents of the replicated pgbench tables
+# (BENCH_TABLES, each ordered by its key)
 bench_tables_md5() {
-	bench_sql "$1" "select md5(
-		(select string_agg(t::text, ',' order by aid) from pgbench_accounts t) ||
-		(select string_agg(t::text, ',' order by tid) from pgbench_tellers t) ||
-		(select string_agg(t::text, ',' order by bid) from pgbench_branches t))"
+	local t key sql=""
+	for t in "${BENCH_TABLES[@]}"; do
+		case $t in
+		pgbench_accounts) key=aid ;;
+		pgbench_tellers) key=tid ;;
+		pgbench_branches) key=bid ;;
+		pgbench_history) key=hid ;;
+		esac
+		sql+="${sql:+ || }coalesce((select string_agg(t::text, ',' order by $key) from $t t), '')"
+	done
+	bench_sql "$1" "select md5($sql)"
 }
 
 # bench_pgq_events SRC QUEUE: events in the queue's event tables (nothing rotates during a run)

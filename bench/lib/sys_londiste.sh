@@ -38,8 +38,8 @@ londiste_setup() {
 	LONDISTE_PGQD_SRC=$BENCH_LAST_PID
 	bench_pgqd_start "$dst"
 	LONDISTE_PGQD_DST=$BENCH_LAST_PID
-	londiste_run "$root" add-table pgbench_accounts pgbench_tellers pgbench_branches
-	londiste_run "$branch" add-table pgbench_accounts pgbench_tellers pgbench_branches --expect-sync
+	londiste_run "$root" add-table "${BENCH_TABLES[@]}"
+	londiste_run "$branch" add-table "${BENCH_TABLES[@]}" --expect-sync
 	# one pass of the branch worker so that it has registered and settled its tables
 	londiste -q "$branch" worker >>"$BENCH_DIR/londiste-branch.out" 2>&1 &
 	pid=$!

@@ -17,7 +17,7 @@
 native_setup() {
 	local src=$1 dst=$2
 	bench_sql "$src" "create publication bench_pub
-		for table pgbench_accounts, pgbench_tellers, pgbench_branches"
+		for table $(IFS=,; echo "${BENCH_TABLES[*]}")"
 	bench_sql "$dst" "create subscription bench_sub connection '$(bench_dsn "$src")'
 		publication bench_pub with (copy_data = false)"
 	for _ in $(seq 1 300); do
