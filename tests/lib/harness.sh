@@ -308,6 +308,51 @@ sky_pg_stop() {
 	_sky_as_server "$SKY_PGBIN/pg_ctl" -D "$SKY_TMP/$1/data" -w -t 60 -s stop -m "$mode" >/dev/null
 }
 
+# _sky_initdb_run NAME DIR: initdb into DIR, its output in NAME's initdb log.
+_sky_initdb_run() {
+	_sky_as_server "$SKY_PGBIN/initdb" -D "$2" -U postgres --auth=trust -E UTF8 --locale=C -N \
+		>"$SKY_TMP/log/$1.initdb.log" 2>&1 && return 0
+	cat "$SKY_TMP/log/$1.initdb.log" >&2
+	return 1
+}
+
+# _sky_initdb NAME: NAME's data directory, $SKY_TMP/NAME/data, as initdb makes it. initdb runs once
+# per PostgreSQL version and user into $SKY_INITDB_CACHE (default /tmp/skycascade-initdb; empty: no
+# cache) and each node gets a copy, which takes a fraction of initdb's second. The cached directory
+# appears whole (renamed into place after initdb succeeded) or not at all, so parallel tests can
+# share it; it holds no data of any test and is never started.
+_sky_initdb() {
+	local name=$1 data=$SKY_TMP/$1/data cache=${SKY_INITDB_CACHE-/tmp/skycascade-initdb} key tmp=""
+	if [ -n "$cache" ]; then
+		key=$({
+			"$SKY_PGBIN/initdb" --version
+			declare -f _sky_initdb_run
+			echo "$SKY_PGBIN $(id -u) $SKY_SERVER_USER"
+		} | md5sum | cut -c1-16)
+		if [ ! -f "$cache/$key/PG_VERSION" ]; then
+			mkdir -p "$cache" 2>/dev/null || true
+			chmod 1777 "$cache" 2>/dev/null || true
+			tmp=$(mktemp -d "$cache/new.XXXXXX" 2>/dev/null) || tmp=""
+		fi
+	fi
+	if [ -z "$cache" ] || { [ ! -f "$cache/$key/PG_VERSION" ] && [ -z "$tmp" ]; }; then
+		_sky_initdb_run "$name" "$data" || sky_fail "initdb of '$name' failed"
+		return 0
+	fi
+	if [ -n "$tmp" ]; then
+		[ -z "$SKY_SERVER_USER" ] || chown "$SKY_SERVER_USER" "$tmp"
+		_sky_initdb_run "$name" "$tmp/data" || {
+			rm -rf "$tmp"
+			sky_fail "initdb of '$name' failed"
+		}
+		# another test may have put its copy in place first: then that one stays
+		mv -T "$tmp/data" "$cache/$key" 2>/dev/null || true
+		rm -rf "$tmp"
+	fi
+	cp -a "$cache/$key" "$data" || sky_fail "could not copy $cache/$key (initdb's output) to $data"
+	echo "a copy of $cache/$key" >>"$SKY_TMP/log/$name.initdb.log"
+}
+
 # sky_pg_new NAME: a fresh instance with database "app" and extension pgq, started.
 sky_pg_new() {
 	local name=$1 dir=$SKY_TMP/$1 port
@@ -319,12 +364,7 @@ sky_pg_new() {
 	SKY_PORT[$name]=$port
 	SKY_NODES+=("$name")
 	echo "$dir/data" >"$SKY_LOCK_DIR/$port/data"
-	_sky_as_server "$SKY_PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C \
-		-N >"$SKY_TMP/log/$name.initdb.log" 2>&1 ||
-		{
-			cat "$SKY_TMP/log/$name.initdb.log" >&2
-			sky_fail "initdb of '$name' failed"
-		}
+	_sky_initdb "$name"
 	cat >>"$dir/data/postgresql.conf" <<EOF
 
 # skycascade test settings
