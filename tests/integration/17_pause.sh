@@ -48,15 +48,23 @@ sky_topology_write "$TOPO" db1 db2 db3 public.acct public.big_t
 sky_run reconcile-add "$RECONCILE" -f "$TOPO"
 sky_expect_rc 0 "skyreconcile adding big_t"
 sky_wait_tables_ok db2 120 public.big_t
-leaf_copy_process() {
-	[ "$(sky_worker_pids db3 | wc -l)" -gt 1 ] && [ "$(sky_table_state db3 public.big_t)" = copying ]
-}
-sky_wait_for 60 "the leaf runs a copy process for big_t" leaf_copy_process
-held=$(sky_copy_hold db3)
-if [ -z "$held" ] || [ "$(sky_table_state db3 public.big_t)" != copying ]; then
+# hold the leaf's copy processes and keep them held once one is in the middle of its COPY into
+# big_t (a copy process that only finds the branch not ready yet is let go again)
+held=""
+hold_leaf_copy() {
+	held=$(sky_copy_hold db3)
+	if [ -n "$held" ] && [ "$(sky_psql db3 -c "select count(*) from pg_stat_progress_copy
+		where relid = 'public.big_t'::regclass")" -gt 0 ]; then
+		return 0
+	fi
 	sky_copy_release $held
-	sky_fail "the leaf finished copying big_t before the test could hold the copy: make it bigger (SKY_PAUSE_ROWS)"
-fi
+	held=""
+	[ "$(sky_table_state db3 public.big_t)" = copying ] ||
+		sky_fail "the leaf finished copying big_t before the test could hold the copy: make it bigger (SKY_PAUSE_ROWS)"
+	return 1
+}
+sky_wait_for 60 "the leaf's copy process for big_t held in its COPY" hold_leaf_copy
+[ "$(sky_table_state db3 public.big_t)" = copying ] || sky_fail "big_t is not copying on the leaf while its copy is held"
 sky_ok "the leaf's copy of big_t held (copy process $held): $(sky_table_progress db3 public.big_t) (state|rows_copied|rows_estimate|error)"
 
 sky_check "pause the leaf: acknowledged within seconds, its copy stopped and rolled back"
