@@ -32,8 +32,10 @@ SKY_BUILD_DIR=${SKY_BUILD_DIR:-$SKY_SOURCE_DIR/build}
 SKY_PGBIN=${SKY_PGBIN:-/usr/lib/postgresql/15/bin}
 SKY_CASCADE=${SKY_CASCADE:-app}
 SKY_ROOT=${SKY_ROOT:-db1}
-SKY_PORT_MIN=${SKY_PORT_MIN:-57000}
-SKY_PORT_MAX=${SKY_PORT_MAX:-59999}
+# above Linux's default range of ephemeral ports (32768-60999): the port of a server the test stops
+# and starts again is not taken meanwhile by the source port of some client's connection
+SKY_PORT_MIN=${SKY_PORT_MIN:-61000}
+SKY_PORT_MAX=${SKY_PORT_MAX:-63999}
 SKY_LOCK_DIR=${SKY_LOCK_DIR:-/tmp/skycascade-ports}
 SKY_TEST_TIMEOUT=${SKY_TEST_TIMEOUT:-840}
 SKY_TEST_NAME=${SKY_TEST_NAME:-$(basename "$0" .sh)}
