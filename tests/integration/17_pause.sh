@@ -14,7 +14,7 @@ RECONCILE=$(sky_reconcile_bin)
 sky_need_bin "$RECONCILE"
 sky_need_bin "$(sky_worker_bin)"
 NODES=(db1 db2 db3)
-ROWS=${SKY_PAUSE_ROWS:-300000}
+ROWS=${SKY_PAUSE_ROWS:-600000}
 
 for n in "${NODES[@]}"; do
 	sky_pg_new "$n"
@@ -63,7 +63,14 @@ hold_leaf_copy() {
 		sky_fail "the leaf finished copying big_t before the test could hold the copy: make it bigger (SKY_PAUSE_ROWS)"
 	return 1
 }
-sky_wait_for 60 "the leaf's copy process for big_t held in its COPY" hold_leaf_copy
+# tried every 20 ms (not sky_wait_for's 100 ms): the leaf's COPY may last well under a second
+hold_start=$SECONDS
+until hold_leaf_copy; do
+	sky_check_workers
+	((SECONDS - hold_start < 60)) || sky_fail "the leaf's copy of big_t was not seen in its COPY within 60 s"
+	sleep 0.02
+done
+sky_ok "the leaf's copy process for big_t held in its COPY (after $((SECONDS - hold_start))s)"
 [ "$(sky_table_state db3 public.big_t)" = copying ] || sky_fail "big_t is not copying on the leaf while its copy is held"
 sky_ok "the leaf's copy of big_t held (copy process $held): $(sky_table_progress db3 public.big_t) (state|rows_copied|rows_estimate|error)"
 
