@@ -442,10 +442,14 @@ static int check_copies(struct wk *w, struct sky_error *err)
 	}
 	n = PQntuples(res);
 	w->copying = (size_t)n;
-	if (n > 0 && w->provider && w->provider_location) {
+	if (n > 0) {
 		tables = sky_calloc((size_t)n, sizeof(char *));
 		for (i = 0; i < n; i++)
 			tables[i] = PQgetvalue(res, i, 0);
+	}
+	/* a table no longer copying (removed, done) leaves no retry pause behind for a re-add */
+	sky_copies_forget(w->copies, tables, (size_t)n);
+	if (n > 0 && w->provider && w->provider_location) {
 		cp.local_dsn = w->opt->dsn;
 		cp.provider_node = w->provider;
 		cp.provider_location = w->provider_location;
