@@ -43,7 +43,7 @@ volatile sig_atomic_t sky_worker_child_exited = 0;
 #define HEARTBEAT_PERIOD 1.0 /* seconds between heartbeats and root watermark publishing */
 #define RETRY_PAUSE_MIN 0.1  /* first pause after a retryable failure, doubling ... */
 #define RETRY_PAUSE_MAX 5.0  /* ... up to this */
-#define ERROR_PAUSE_MIN 10.0 /* first pause after a permanent failure, doubling ... */
+#define ERROR_PAUSE_MIN 2.0  /* first pause after a permanent failure, doubling ... */
 #define ERROR_PAUSE_MAX 60.0 /* ... up to this */
 #define ONCE_MAX_FAILURES 10
 #define PROVIDER_STALL_MS                                                                          \
@@ -284,7 +284,7 @@ static enum wk_state provider_down(struct wk *w, const struct sky_error *err)
  *   retryable        log, drop broken connections, back off (0.1 s doubling to 5 s);
  *   permanent        log, record (when `record`: not for errors that are not about this
  *                    worker's work, e.g. another worker holding the node), drop the local
- *                    session, pause (10 s doubling to 60 s).
+ *                    session, pause (2 s doubling to 60 s).
  * --once exits 1 on a permanent error and after ONCE_MAX_FAILURES retryable ones in a row.
  */
 static enum wk_state fail(struct wk *w, struct sky_error *err, bool record)
