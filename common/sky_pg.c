@@ -1,7 +1,10 @@
 #include "sky_pg.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "sky_mem.h"
 
@@ -67,16 +70,87 @@ int sky_pg_connect(PGconn **out, const char *dsn, const char *what, struct sky_e
 	return 0;
 }
 
+static struct {
+	PGconn *conn;
+	int stall_ms;
+	bool (*answers)(void *ctx);
+	void *ctx;
+} stall_guard;
+
+void sky_pg_stall_guard(PGconn *conn, int stall_ms, bool (*answers)(void *ctx), void *ctx)
+{
+	stall_guard.conn = conn;
+	stall_guard.stall_ms = stall_ms;
+	stall_guard.answers = answers;
+	stall_guard.ctx = ctx;
+}
+
+static bool is_copy(ExecStatusType st)
+{
+	return st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH;
+}
+
+/* PQexec's result rules: the first error, else the last result; a COPY state at once. */
+static PGresult *guarded_query(PGconn *conn, const char *sql, int nparams,
+                               const char *const *params)
+{
+	PGresult *keep = NULL;
+	PGresult *res;
+
+	if (!(nparams > 0 ? PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
+	                  : PQsendQuery(conn, sql)))
+		return NULL;
+	for (;;) {
+		while (PQisBusy(conn)) {
+			struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+			int rc = poll(&p, 1, stall_guard.stall_ms);
+
+			if (rc < 0 && errno == EINTR)
+				continue;
+			if (rc < 0)
+				break;
+			if (rc == 0) {
+				if (stall_guard.answers(stall_guard.ctx))
+					continue;
+				/* the server is stalled: break the connection, the read fails */
+				(void)shutdown(PQsocket(conn), SHUT_RDWR);
+			}
+			if (!PQconsumeInput(conn))
+				break;
+		}
+		res = PQgetResult(conn);
+		if (!res)
+			break;
+		if (is_copy(PQresultStatus(res))) {
+			PQclear(keep);
+			return res;
+		}
+		if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+			PQclear(res);
+		} else {
+			PQclear(keep);
+			keep = res;
+		}
+	}
+	return keep;
+}
+
+PGresult *sky_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	if (conn && conn == stall_guard.conn && stall_guard.answers)
+		return guarded_query(conn, sql, nparams, params);
+	if (nparams > 0)
+		return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	return PQexec(conn, sql);
+}
+
 int sky_pg_exec(PGresult **out, PGconn *conn, struct sky_error *err, const char *sql, int nparams,
                 const char *const *params)
 {
 	PGresult *res;
 	ExecStatusType st;
 
-	if (nparams > 0)
-		res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-	else
-		res = PQexec(conn, sql);
+	res = sky_pg_query(conn, sql, nparams, params);
 	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		sky_pg_error(err, conn, res);

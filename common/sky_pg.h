@@ -27,6 +27,22 @@ int sky_pg_connect(PGconn **out, const char *dsn, const char *what, struct sky_e
 int sky_pg_exec(PGresult **out, PGconn *conn, struct sky_error *err, const char *sql, int nparams,
                 const char *const *params);
 
+/*
+ * PQexec / PQexecParams (nparams > 0) with the stall guard below: what every query of the
+ * helpers goes through. The result is libpq's (NULL or an error result on failure).
+ */
+PGresult *sky_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params);
+
+/*
+ * The stall guard (one per process): while a query on conn has had no answer for stall_ms,
+ * answers(ctx) is asked every stall_ms whether the server still answers at all (e.g. a new
+ * connection to it succeeds); when it says no, the wait is given up and the connection is
+ * broken (its socket shut down), so the query fails as on a lost connection: retryable. A
+ * server that is stopped (SIGSTOP) never closes the connection, and its kernel keeps
+ * acknowledging: only this tells. conn NULL turns the guard off; conn is borrowed.
+ */
+void sky_pg_stall_guard(PGconn *conn, int stall_ms, bool (*answers)(void *ctx), void *ctx);
+
 /* Run a parameterless command (BEGIN, COMMIT, ...); result discarded. */
 int sky_pg_command(PGconn *conn, struct sky_error *err, const char *sql);
 

@@ -41,6 +41,13 @@ void actual_node_clear(struct actual_node *node)
 	for (size_t i = 0; i < node->n_checks; i++)
 		free(node->checks[i].name);
 	free(node->checks);
+	free(node->witness.provider);
+	free(node->failover.state);
+	free(node->failover.dead);
+	free(node->failover.reason);
+	free(node->failover.evidence);
+	free(node->failover.host);
+	free(node->failover.decided_at);
 	memset(node, 0, sizeof(*node));
 }
 

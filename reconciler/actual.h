@@ -73,6 +73,33 @@ struct actual_check {
 	bool pk_deferrable;
 };
 
+/*
+ * What the node's worker sees of its provider (pgq_set.get_witness, pgq_set 7 on): ages in
+ * seconds by the node's own clock, -1 when unknown. present is false when there is no report
+ * (a root, a worker that never ran, an older pgq_set).
+ */
+struct actual_witness {
+	bool present;
+	char *provider;       /* the provider the report is about */
+	double heartbeat_age; /* since the worker's last heartbeat */
+	double contact_age;   /* since its last successful call on the provider */
+	double progress_age;  /* since the provider last offered a new batch */
+	long long provider_tick;
+};
+
+/*
+ * A failover skyreconcile watch declined to make (pgq_set.get_failover, pgq_set 7 on); state
+ * is NULL when there is none.
+ */
+struct actual_failover {
+	char *state; /* "blocked" (no candidate) or "exhausted" (anti-flap budget spent) */
+	char *dead;
+	char *reason;
+	char *evidence;
+	char *host;
+	char *decided_at;
+};
+
 struct actual_node {
 	char *name;                  /* the topology node this database belongs to */
 	bool reachable;              /* connected and the catalog was read */
@@ -95,6 +122,8 @@ struct actual_node {
 	char **sequences; /* get_sequences (pgq_set 5 on); has_sequences false before */
 	size_t n_sequences;
 	bool has_sequences;
+	struct actual_witness witness;   /* pgq_set 7 on */
+	struct actual_failover failover; /* pgq_set 7 on */
 };
 
 struct actual_state {

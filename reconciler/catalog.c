@@ -313,6 +313,68 @@ out:
 	return ret;
 }
 
+static double age_value(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? -1.0 : strtod(PQgetvalue(res, row, col), NULL);
+}
+
+/*
+ * The worker's witness and a declined failover (pgq_set 7 on: checked by name, a node is
+ * read before its upgrade).
+ */
+static int read_failover(struct actual_node *node, PGconn *conn, const char *cascade,
+                         struct sky_error *err)
+{
+	const char *params[1] = {cascade};
+	PGresult *res = NULL;
+	int ret = -1;
+
+	if (sky_pg_exec(&res, conn, err,
+	                "select to_regprocedure('pgq_set.get_witness(text)') is not null", 0,
+	                NULL) < 0)
+		goto out;
+	if (!bool_value(res, 0, 0)) {
+		ret = 0;
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	if (sky_pg_exec(&res, conn, err,
+	                "select provider_node, heartbeat_age, contact_age, progress_age,"
+	                " provider_tick from pgq_set.get_witness($1)",
+	                1, params) < 0)
+		goto out;
+	if (PQntuples(res) == 1) {
+		node->witness.present = true;
+		node->witness.provider = dup_value(res, 0, 0);
+		node->witness.heartbeat_age = age_value(res, 0, 1);
+		node->witness.contact_age = age_value(res, 0, 2);
+		node->witness.progress_age = age_value(res, 0, 3);
+		node->witness.provider_tick =
+		    PQgetisnull(res, 0, 4) ? -1 : strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	}
+	PQclear(res);
+	res = NULL;
+	if (sky_pg_exec(&res, conn, err,
+	                "select state, dead_node, reason, evidence, host,"
+	                " to_char(decided_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	                " from pgq_set.get_failover($1)",
+	                1, params) < 0)
+		goto out;
+	if (PQntuples(res) == 1) {
+		node->failover.state = dup_value(res, 0, 0);
+		node->failover.dead = dup_value(res, 0, 1);
+		node->failover.reason = dup_value(res, 0, 2);
+		node->failover.evidence = dup_value(res, 0, 3);
+		node->failover.host = dup_value(res, 0, 4);
+		node->failover.decided_at = dup_value(res, 0, 5);
+	}
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
 static int read_members(struct actual_node *node, PGconn *conn, const char *cascade,
                         struct sky_error *err)
 {
@@ -422,7 +484,8 @@ int catalog_node_read(struct actual_node *node, PGconn *conn, const char *cascad
 		    read_members(node, conn, cascade, err) < 0 ||
 		    read_subscribers(node, conn, cascade, err) < 0 ||
 		    read_tables(node, conn, cascade, err) < 0 ||
-		    read_sequences(node, conn, cascade, err) < 0)
+		    read_sequences(node, conn, cascade, err) < 0 ||
+		    read_failover(node, conn, cascade, err) < 0)
 			goto out;
 	}
 	if (sky_pg_command(conn, err, "commit") < 0)
@@ -441,6 +504,12 @@ out:
 int catalog_state_read(struct actual_state **out, PGconn **conns, const struct topology *topo,
                        struct sky_error *err)
 {
+	return catalog_state_read_except(out, conns, topo, NULL, err);
+}
+
+int catalog_state_read_except(struct actual_state **out, PGconn **conns,
+                              const struct topology *topo, const char *skip, struct sky_error *err)
+{
 	struct actual_state *state = sky_calloc(1, sizeof(*state));
 
 	state->nodes = sky_calloc(topo->n_nodes + 1, sizeof(*state->nodes));
@@ -454,6 +523,10 @@ int catalog_state_read(struct actual_state **out, PGconn **conns, const struct t
 
 		sky_error_clear(&nerr);
 		an->name = sky_strdup(tn->name);
+		if (skip && strcmp(skip, tn->name) == 0) {
+			an->error = sky_strdup("not read: it does not answer");
+			continue;
+		}
 		snprintf(what, sizeof(what), "node \"%s\"", tn->name);
 		if (!conns[i] && conn_open(&conns[i], tn, what, &nerr) < 0) {
 			an->error = error_text_scrub(nerr.message, topo);

@@ -27,6 +27,15 @@ int catalog_state_read(struct actual_state **out, PGconn **conns, const struct t
                        struct sky_error *err);
 
 /*
+ * catalog_state_read, except that the node named skip (NULL: none) is not connected to: it is
+ * left unreachable ("not read: it does not answer"). The failover policy reads the survivors
+ * this way once the root is known not to answer: a stalled root would hold each connection
+ * attempt for connect_timeout.
+ */
+int catalog_state_read_except(struct actual_state **out, PGconn **conns,
+                              const struct topology *topo, const char *skip, struct sky_error *err);
+
+/*
  * Read one node's catalog over an open connection into *node (whose name is already set).
  * Reads only: it checks that pgq_set exists before calling any of its functions.
  * On failure returns -1 with err filled; *node may then be partly filled.

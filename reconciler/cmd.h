@@ -49,6 +49,18 @@ int cmd_getopt_error(int c, char **argv);
  * the error to stderr and return -1 (cmd_common.c).
  */
 int cmd_seconds_parse(int *out, const char *name, const char *value, int min);
+/*
+ * --identity "Name <email>" (both parts non-empty) into *name and *email (replaced; the
+ * caller frees both); on a bad value print the error and return -1. The default identity is
+ * "skyreconcile <skyreconcile@HOSTNAME>" (cmd_identity_default).
+ */
+int cmd_identity_parse(char **name, char **email, const char *arg);
+void cmd_identity_default(char **name, char **email);
+
+/* skyreconcile failover --to NODE --force: the operator's override (cmd_failover.c). */
+int cmd_failover(int argc, char **argv);
+void cmd_failover_usage(FILE *out);
+
 /* Show the cascade as a tree (cmd_status.c): 0 every live node fine, 1 a problem or error. */
 int cmd_status(int argc, char **argv);
 void cmd_status_usage(FILE *out);

@@ -75,7 +75,8 @@ void cmd_apply_usage(FILE *out)
 	      "the build's git describe.\n"
 	      "skyreconcile watch --help: reconcile on every commit and periodically.\n"
 	      "skyreconcile status shows the cascade (skyreconcile status --help).\n"
-	      "skyreconcile graph --help: the cascade as a Graphviz DOT (or Mermaid) picture.\n",
+	      "skyreconcile graph --help: the cascade as a Graphviz DOT (or Mermaid) picture.\n"
+	      "skyreconcile failover --help: the operator's override of the failover policy.\n",
 	      out);
 }
 

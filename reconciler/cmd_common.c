@@ -4,8 +4,11 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
+#include "sky_mem.h"
 
 int cmd_seconds_parse(int *out, const char *name, const char *value, int min)
 {
@@ -61,4 +64,32 @@ int cmd_getopt_error(int c, char **argv)
 	else
 		fprintf(stderr, "error: unknown option \"%s\"\n", argv[optind - 1]);
 	return -1;
+}
+
+int cmd_identity_parse(char **name, char **email, const char *arg)
+{
+	const char *lt = strchr(arg, '<');
+	const char *gt = lt ? strchr(lt, '>') : NULL;
+	size_t nlen = lt ? (size_t)(lt - arg) : 0;
+
+	while (nlen > 0 && arg[nlen - 1] == ' ')
+		nlen--;
+	if (!lt || !gt || gt[1] != '\0' || nlen == 0 || gt == lt + 1) {
+		fprintf(stderr, "error: --identity: expected \"Name <email>\", got \"%s\"\n", arg);
+		return -1;
+	}
+	free(*name);
+	free(*email);
+	*name = sky_asprintf("%.*s", (int)nlen, arg);
+	*email = sky_asprintf("%.*s", (int)(gt - lt - 1), lt + 1);
+	return 0;
+}
+
+void cmd_identity_default(char **name, char **email)
+{
+	char host[256] = "";
+
+	gethostname(host, sizeof(host) - 1);
+	*name = sky_strdup("skyreconcile");
+	*email = sky_asprintf("skyreconcile@%s", host[0] ? host : "localhost");
 }

@@ -138,6 +138,7 @@ int cmd_status(int argc, char **argv)
 		fprintf(stderr, "error: %s\n", err.message);
 		goto out;
 	}
+	status_read_failover(report, topo, opts.timeout_ms);
 	if (opts.json) {
 		json_t *doc = status_render_json(report);
 		char *s =

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "apply.h"
+#include "autofail.h"
 #include "apply_print.h"
 #include "cmd.h"
 #include "reconcile.h"
@@ -41,6 +42,9 @@ struct watch_opts {
 	int wait_s;         /* --wait-timeout */
 	int lock_timeout_s; /* --lock-timeout */
 	bool verbose;
+	char *author_name; /* --identity "Name <email>" (default skyreconcile@HOST) */
+	char *author_email;
+	const char *push;    /* --push REMOTE */
 	const char *metrics; /* --metrics ADDR:PORT; NULL: not served */
 };
 
@@ -76,7 +80,8 @@ void cmd_watch_usage(FILE *out)
 {
 	fputs("usage: skyreconcile watch (-f FILE | --repo DIR [--ref REF] [--path PATH])\n"
 	      "                          [--interval SECONDS] [--wait-timeout SECONDS]\n"
-	      "                          [--lock-timeout SECONDS] [--metrics ADDR:PORT] [-v]\n"
+	      "                          [--lock-timeout SECONDS] [--metrics ADDR:PORT]\n"
+	      "                          [--identity \"NAME <EMAIL>\"] [--push REMOTE] [-v]\n"
 	      "\n"
 	      "Keep the cascade at its topology: reconcile when the file or the repository's\n"
 	      "refs change (a new commit is applied within about a second), and every\n"
@@ -93,6 +98,10 @@ void cmd_watch_usage(FILE *out)
 	      "                    how long a step waits for a worker or a node (default 60)\n"
 	      "      --lock-timeout SECONDS\n"
 	      "                    how long to wait for another skyreconcile (default 30)\n"
+	      "      --identity \"NAME <EMAIL>\"\n"
+	      "                    author of the failover policy's commits (default\n"
+	      "                    \"skyreconcile <skyreconcile@HOSTNAME>\")\n"
+	      "      --push REMOTE push those commits to REMOTE (never forced)\n"
 	      "      --metrics ADDR:PORT\n"
 	      "                    serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	      "  -v, --verbose     debug diagnostics on stderr\n",
@@ -102,12 +111,22 @@ void cmd_watch_usage(FILE *out)
 /* 0 and *out filled, 1 for --help, -1 on a usage error. */
 static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 {
-	enum { OPT_FIRST_OWN_ = CMD_OPT_OWN - 1, OPT_INTERVAL, OPT_WAIT, OPT_LOCK, OPT_METRICS };
+	enum {
+		OPT_FIRST_OWN_ = CMD_OPT_OWN - 1,
+		OPT_INTERVAL,
+		OPT_WAIT,
+		OPT_LOCK,
+		OPT_METRICS,
+		OPT_IDENTITY,
+		OPT_PUSH
+	};
 	static const struct option longopts[] = {
 	    CMD_SOURCE_LONGOPTS,
 	    {"interval", required_argument, NULL, OPT_INTERVAL},
 	    {"wait-timeout", required_argument, NULL, OPT_WAIT},
 	    {"lock-timeout", required_argument, NULL, OPT_LOCK},
+	    {"identity", required_argument, NULL, OPT_IDENTITY},
+	    {"push", required_argument, NULL, OPT_PUSH},
 	    {"metrics", required_argument, NULL, OPT_METRICS},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -136,6 +155,13 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 			if (cmd_seconds_parse(&o.lock_timeout_s, "--lock-timeout", optarg, 0) < 0)
 				return -1;
 			break;
+		case OPT_IDENTITY:
+			if (cmd_identity_parse(&o.author_name, &o.author_email, optarg) < 0)
+				return -1;
+			break;
+		case OPT_PUSH:
+			o.push = optarg;
+			break;
 		case OPT_METRICS:
 			o.metrics = optarg;
 			break;
@@ -157,6 +183,8 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 	}
 	if (cmd_source_check(&o.source) < 0)
 		return -1;
+	if (!o.author_name)
+		cmd_identity_default(&o.author_name, &o.author_email);
 	*out = o;
 	return 0;
 }
@@ -299,7 +327,7 @@ out:
  * reason, or NULL when stopped.
  */
 static const char *watch_wait(struct watch_inotify *w, const struct watch_state *st,
-                              const struct watch_opts *opts, long long due)
+                              const struct watch_opts *opts, long long due, long long probe)
 {
 	struct pollfd pfd = {.fd = watch_inotify_fd(w), .events = POLLIN};
 
@@ -310,6 +338,11 @@ static const char *watch_wait(struct watch_inotify *w, const struct watch_state 
 
 		if (left <= 0)
 			return st->last_ok ? "interval" : "retry";
+		/* the failover policy's next look at the root (0: none) */
+		if (probe > 0 && probe - now_ms() <= 0)
+			return "probe";
+		if (probe > 0 && probe - now_ms() < left)
+			left = probe - now_ms();
 		rc = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
 		if (rc < 0 && errno != EINTR) {
 			sky_errorlog("poll: %s", strerror(errno));
@@ -357,12 +390,17 @@ int cmd_watch(int argc, char **argv)
 	struct watch_opts opts;
 	struct watch_state st;
 	struct watch_inotify *w = NULL;
+	struct autofail af;
+	struct autofail_opts af_opts;
 	struct sky_error err;
 	const char *why = "start";
+	long long due = 0;
 	int ret = 1;
 	int rc;
 
 	memset(&st, 0, sizeof(st));
+	memset(&opts, 0, sizeof(opts));
+	autofail_init(&af);
 	sky_error_clear(&err);
 	rc = watch_opts_parse(&opts, argc, argv);
 	if (rc != 0) {
@@ -389,29 +427,73 @@ int cmd_watch(int argc, char **argv)
 	         opts.source.repo ? opts.source.repo
 	                          : (opts.source.file ? opts.source.file : SOURCE_DEFAULT_FILE),
 	         opts.interval_s);
+	af_opts.source = &opts.source;
+	af_opts.author_name = opts.author_name;
+	af_opts.author_email = opts.author_email;
+	af_opts.push_remote = opts.push;
+	af_opts.lock_timeout_ms = opts.lock_timeout_s * 1000;
 	st.backoff_ms = WATCH_BACKOFF_MIN_MS;
 	while (!watch_stop) {
-		long long due;
+		bool timer = strcmp(why, "interval") == 0 || strcmp(why, "retry") == 0;
+		bool looked = false;
+		enum autofail_outcome outcome = AUTOFAIL_IDLE;
+		long long probe = 0;
 
-		if (watch_reconcile(&st, &opts, why) == 0) {
-			st.backoff_ms = WATCH_BACKOFF_MIN_MS;
-			due = now_ms() + (long long)opts.interval_s * 1000;
-		} else {
-			due = now_ms() + st.backoff_ms;
-			sky_info("next attempt in %d s", st.backoff_ms / 1000);
-			st.backoff_ms *= 2;
-			if (st.backoff_ms > WATCH_BACKOFF_MAX_MS)
-				st.backoff_ms = WATCH_BACKOFF_MAX_MS;
+		/*
+		 * failover.mode automatic (autofail.c): before a timer reconcile, look at the root:
+		 * while it does not answer, a timer reconcile cannot succeed and would hold up the
+		 * detection (each attempt to reach a stalled root waits for the connect timeout). A
+		 * new commit is still reconciled at once; a look alone ("probe") never reconciles.
+		 */
+		if (timer && st.last_valid && st.last_valid->failover.automatic) {
+			outcome = autofail_check(&af, st.last_valid, &af_opts, &watch_stop);
+			looked = true;
+			if (outcome == AUTOFAIL_COMMITTED || outcome == AUTOFAIL_MOVED) {
+				why = "failover";
+				looked = false;
+			}
 		}
-		why = watch_wait(w, &st, &opts, due);
+		if (strcmp(why, "probe") != 0 && !(looked && outcome == AUTOFAIL_SUSPECT)) {
+			if (watch_reconcile(&st, &opts, why) == 0) {
+				st.backoff_ms = WATCH_BACKOFF_MIN_MS;
+				due = now_ms() + (long long)opts.interval_s * 1000;
+			} else {
+				due = now_ms() + st.backoff_ms;
+				sky_info("next attempt in %d s", st.backoff_ms / 1000);
+				st.backoff_ms *= 2;
+				if (st.backoff_ms > WATCH_BACKOFF_MAX_MS)
+					st.backoff_ms = WATCH_BACKOFF_MAX_MS;
+			}
+		}
+		if (!looked)
+			outcome = autofail_check(&af, st.last_valid, &af_opts, &watch_stop);
+		switch (outcome) {
+		case AUTOFAIL_IDLE:
+			if (st.last_valid && st.last_valid->failover.automatic)
+				probe = now_ms() + AUTOFAIL_PROBE_MS;
+			break;
+		case AUTOFAIL_SUSPECT:
+			probe = now_ms() + AUTOFAIL_SUSPECT_PROBE_MS;
+			break;
+		case AUTOFAIL_COMMITTED:
+		case AUTOFAIL_MOVED:
+			/* the new commit is applied now, like any commit */
+			st.backoff_ms = WATCH_BACKOFF_MIN_MS;
+			why = "failover";
+			continue;
+		}
+		why = watch_wait(w, &st, &opts, due, probe);
 		if (!why)
 			break;
 	}
 	sky_info("stopped by a signal");
 	ret = 0;
 out:
+	autofail_release(&af);
 	watch_metrics_stop();
 	watch_inotify_free(w);
 	topology_free(st.last_valid);
+	free(opts.author_name);
+	free(opts.author_email);
 	return ret;
 }

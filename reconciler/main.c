@@ -51,6 +51,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(sub, "watch") == 0)
 		return cmd_watch(argc - 1, argv + 1);
+	if (strcmp(sub, "failover") == 0)
+		return cmd_failover(argc - 1, argv + 1);
 	if (strcmp(sub, "graph") == 0)
 		return cmd_graph(argc - 1, argv + 1);
 	if (strcmp(sub, "apply") == 0)

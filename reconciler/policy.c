@@ -1,6 +1,7 @@
 /* policy: the failover decision (see policy.h). No I/O. */
 #include "policy.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +126,29 @@ int policy_decide(struct policy_decision **out, const struct topology *topo,
 	return 0;
 }
 
+int policy_force(struct policy_decision *d, const struct topology *topo,
+                 const struct actual_state *actual, const char *node, struct sky_error *err)
+{
+	const struct topo_node *tn = topology_node(topo, node);
+	const struct actual_node *an = tn && !tn->dead ? survivor(actual, node, d->dead) : NULL;
+
+	if (!an)
+		return sky_error_set(err,
+		                     "node \"%s\" is not a reachable node that pulls from \"%s\"",
+		                     node, d->dead);
+	if (an->self.role != SKY_ROLE_BRANCH)
+		return sky_error_set(err, "node \"%s\" is a %s: only a branch can become the root",
+		                     node, sky_role_name(an->self.role));
+	free(d->chosen);
+	free(d->reason);
+	topology_free(d->proposed);
+	d->chosen = sky_strdup(node);
+	d->reason = sky_asprintf("%s: chosen by an operator's override (tick %lld of %lld)", node,
+	                         an->self.last_tick, d->last_tick);
+	d->proposed = propose(topo, d->dead, node);
+	return 0;
+}
+
 void policy_decision_free(struct policy_decision *d)
 {
 	if (!d)
@@ -135,4 +159,62 @@ void policy_decision_free(struct policy_decision *d)
 	free(d->evidence);
 	topology_free(d->proposed);
 	free(d);
+}
+
+static void age_text(char *buf, size_t size, double age)
+{
+	if (age < 0)
+		snprintf(buf, size, "never");
+	else
+		snprintf(buf, size, "%.1f s ago", age);
+}
+
+size_t policy_witnesses(struct sky_buf *views, const struct topology *topo,
+                        const struct actual_state *actual, const char *dead)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < topo->n_nodes; i++) {
+		const struct topo_node *tn = &topo->nodes[i];
+		const struct actual_node *an = actual_state_node(actual, tn->name);
+		const struct actual_witness *w = an ? &an->witness : NULL;
+		char contact[32], progress[32];
+		const char *verdict;
+		bool direct;
+
+		if (tn->dead || strcmp(tn->name, dead) == 0)
+			continue;
+		if (!an || !an->reachable || !an->created) {
+			if (views)
+				sky_buf_addf(views,
+				             "%s: node unreachable or not created: no view\n",
+				             tn->name);
+			continue;
+		}
+		if (!w->present || !w->provider) {
+			if (views)
+				sky_buf_addf(views, "%s: no report from its worker\n", tn->name);
+			continue;
+		}
+		direct = strcmp(w->provider, dead) == 0;
+		age_text(contact, sizeof(contact), w->contact_age);
+		age_text(progress, sizeof(progress), w->progress_age);
+		if (w->heartbeat_age < 0 || w->heartbeat_age >= POLICY_WITNESS_FRESH_S)
+			verdict = "not counted: its worker's heartbeat is stale";
+		else if (!direct)
+			verdict = "not counted: not a direct subscriber of the root";
+		else if (w->contact_age >= 0 && w->contact_age < topo->failover.detect_after)
+			verdict = "sees it alive";
+		else {
+			verdict = "sees it dead";
+			n++;
+		}
+		if (views)
+			sky_buf_addf(views,
+			             "%s pulls from %s: last contact %s, last new tick %lld %s, "
+			             "heartbeat %.1f s ago: %s\n",
+			             tn->name, w->provider, contact, w->provider_tick, progress,
+			             w->heartbeat_age, verdict);
+	}
+	return n;
 }

@@ -20,6 +20,7 @@
 #define SKY_POLICY_H
 
 #include "actual.h"
+#include "sky_mem.h"
 #include "sky_error.h"
 #include "topology.h"
 
@@ -40,5 +41,29 @@ struct policy_decision {
 int policy_decide(struct policy_decision **out, const struct topology *topo,
                   const struct actual_state *actual, const char *dead, struct sky_error *err);
 void policy_decision_free(struct policy_decision *d);
+
+/*
+ * The operator's override (skyreconcile failover --to NODE --force): d, a decision of
+ * policy_decide for the same topology and state, gets `node` as its choice whatever the
+ * policy said (failover.never, max_lag_ticks, priorities, the anti-flap budget), and the
+ * proposal that goes with it. node must still be a surviving branch of d->dead (reachable, its
+ * catalog pulling from it): -1 and err otherwise, d unchanged.
+ */
+int policy_force(struct policy_decision *d, const struct topology *topo,
+                 const struct actual_state *actual, const char *node, struct sky_error *err);
+
+/* A worker's heartbeat is fresh (the worker runs and reports) when younger than this. */
+#define POLICY_WITNESS_FRESH_S 5.0
+
+/*
+ * The witnesses (docs/topology.md, "Witnesses"): how many workers see `dead`, the file's live
+ * root, dead by their own node's catalog. A worker counts when its node is reachable, it pulls
+ * from `dead` directly, its heartbeat is fresh (POLICY_WITNESS_FRESH_S) and its last successful
+ * call on `dead` is at least failover.detect_after seconds old. Deeper workers' tick progress
+ * is reported but not counted (an idle root ticks only every ticker_idle_period). One line per
+ * worker of the cascade is appended to *views ("db2 pulls from db1: ..."); views may be NULL.
+ */
+size_t policy_witnesses(struct sky_buf *views, const struct topology *topo,
+                        const struct actual_state *actual, const char *dead);
 
 #endif

@@ -190,6 +190,31 @@ out:
 	return ret;
 }
 
+int source_load_text(struct topology **out, struct source_revision *rev, char **text, size_t *len,
+                     char **label, const struct source_opts *opts, struct sky_error *err)
+{
+	struct source_bytes b;
+	int ret = -1;
+
+	memset(&b, 0, sizeof(b));
+	sky_buf_init(&b.data);
+	if (source_bytes_read(&b, rev, opts, true, err) < 0)
+		goto out;
+	if (topology_load_string(out, b.label, b.data.data ? b.data.data : "", b.data.len, err) < 0)
+		goto out;
+	*len = b.data.len;
+	*text = sky_malloc(b.data.len + 1);
+	memcpy(*text, b.data.data ? b.data.data : "", b.data.len);
+	(*text)[b.data.len] = '\0';
+	*label = b.label;
+	b.label = NULL;
+	ret = 0;
+out:
+	sky_buf_release(&b.data);
+	free(b.label);
+	return ret;
+}
+
 int source_revision_read(struct source_revision *rev, const struct source_opts *opts,
                          struct sky_error *err)
 {

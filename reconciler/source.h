@@ -54,6 +54,14 @@ int source_load(struct topology **out, struct source_revision *rev, const struct
                 struct sky_error *err);
 
 /*
+ * source_load, and also the bytes it parsed (*text, NUL-terminated, *len bytes) and the name
+ * errors use for them (*label): what the failover policy edits. The caller frees *text and
+ * *label with free(); they are set only on success.
+ */
+int source_load_text(struct topology **out, struct source_revision *rev, char **text, size_t *len,
+                     char **label, const struct source_opts *opts, struct sky_error *err);
+
+/*
  * Only the revision (cheap: no parse). The watch loop reads it on every change of the
  * repository or the file and reconciles when it moved.
  */

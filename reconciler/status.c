@@ -71,6 +71,11 @@ void status_report_free(struct status_report *r)
 	free(r->cascade);
 	free(r->root);
 	free(r->root_tick_time);
+	free(r->failover_state);
+	free(r->failover_dead);
+	free(r->failover_reason);
+	free(r->failover_host);
+	free(r->failover_at);
 	free(r);
 }
 
@@ -226,6 +231,22 @@ static void table_describe(struct sky_buf *b, const struct status_table *t)
 size_t status_problems(struct sky_buf *out, const struct status_report *r)
 {
 	size_t count = 0;
+
+	if (r && r->failover_state) {
+		if (out)
+			sky_buf_addf(
+			    out,
+			    "failover of \"%s\" %s (%s, by skyreconcile watch on %s at %s): "
+			    "%s\n",
+			    r->failover_dead ? r->failover_dead : "?",
+			    strcmp(r->failover_state, "exhausted") == 0
+			        ? "not made: anti-flap budget spent"
+			        : "not made: no candidate",
+			    r->failover_state, r->failover_host ? r->failover_host : "?",
+			    r->failover_at ? r->failover_at : "?",
+			    r->failover_reason ? r->failover_reason : "");
+		count++;
+	}
 
 	for (size_t i = 0; r && i < r->n_nodes; i++) {
 		const struct status_node *n = &r->nodes[i];
@@ -656,6 +677,18 @@ json_t *status_render_json(const struct status_report *r)
 	json_object_set_new(root, "tick", count_or_null(r->root_tick));
 	json_object_set_new(root, "tick_time", str_or_null(r->root_tick_time));
 	json_object_set_new(doc, "root", root);
+	if (r->failover_state) {
+		json_t *f = json_object();
+
+		json_object_set_new(f, "state", json_string(r->failover_state));
+		json_object_set_new(f, "dead", str_or_null(r->failover_dead));
+		json_object_set_new(f, "reason", str_or_null(r->failover_reason));
+		json_object_set_new(f, "host", str_or_null(r->failover_host));
+		json_object_set_new(f, "decided_at", str_or_null(r->failover_at));
+		json_object_set_new(doc, "failover", f);
+	} else {
+		json_object_set_new(doc, "failover", json_null());
+	}
 	json_object_set_new(doc, "ok", json_boolean(n_problems == 0));
 	json_object_set_new(doc, "problems", problems);
 	status_tree_order(order, depth, r);

@@ -86,6 +86,16 @@ struct status_report {
 	char *root_tick_time;
 	struct status_node *nodes; /* in topology order */
 	size_t n_nodes;
+	/*
+	 * A failover the policy of skyreconcile watch declined (pgq_set.get_failover, read from
+	 * the first live node that has one): state "blocked" (no candidate) or "exhausted" (the
+	 * anti-flap budget spent); NULL when none. It is a problem (exit 1) until an operator acts.
+	 */
+	char *failover_state;
+	char *failover_dead;
+	char *failover_reason;
+	char *failover_host;
+	char *failover_at;
 };
 
 /* Allocate a report for topo: names, roles, providers and dead flags; nothing read yet

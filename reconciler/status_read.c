@@ -657,3 +657,49 @@ out:
 	free(fd_conn);
 	return ret;
 }
+
+void status_read_failover(struct status_report *r, const struct topology *topo, int timeout_ms)
+{
+	char timeout[16];
+
+	snprintf(timeout, sizeof(timeout), "%d", timeout_ms / 1000 > 2 ? timeout_ms / 1000 : 2);
+	for (size_t i = 0; i < r->n_nodes && i < topo->n_nodes && !r->failover_state; i++) {
+		const char *keys[] = {"dbname", "connect_timeout", NULL};
+		const char *vals[] = {topo->nodes[i].dsn, timeout, NULL};
+		const char *params[1] = {topo->cascade};
+		PGconn *c;
+		PGresult *res;
+
+		if (r->nodes[i].dead || !r->nodes[i].reachable || !r->nodes[i].has_pgq_set)
+			continue;
+		c = PQconnectdbParams(keys, vals, 1);
+		if (!c || PQstatus(c) != CONNECTION_OK) {
+			PQfinish(c);
+			continue;
+		}
+		/* pgq_set 7 on only (a node is read before its upgrade) */
+		res = PQexec(c, "select to_regclass('pgq_set.failover_state') is not null");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+		    strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+			PQclear(res);
+			PQfinish(c);
+			continue;
+		}
+		PQclear(res);
+		res = PQexecParams(c,
+		                   "select f.state, f.dead_node, f.reason, f.host,"
+		                   " to_char(f.decided_at at time zone 'UTC',"
+		                   " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+		                   " from pgq_set.failover_state f where f.cascade = $1",
+		                   1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+			r->failover_state = res_str(res, 0, 0);
+			r->failover_dead = res_str(res, 0, 1);
+			r->failover_reason = catalog_text_scrub(PQgetvalue(res, 0, 2), topo);
+			r->failover_host = res_str(res, 0, 3);
+			r->failover_at = res_str(res, 0, 4);
+		}
+		PQclear(res);
+		PQfinish(c);
+	}
+}

@@ -30,4 +30,11 @@
 int status_read(struct status_report *r, const struct topology *topo, int timeout_ms,
                 struct sky_error *err);
 
+/*
+ * The failover the policy declined, if any (pgq_set.get_failover, pgq_set 7 on): from the
+ * first live node status_read reached that has a row, into r->failover_*. Synchronous, each
+ * node within timeout_ms; failures only leave it unknown.
+ */
+void status_read_failover(struct status_report *r, const struct topology *topo, int timeout_ms);
+
 #endif

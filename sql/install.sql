@@ -15,6 +15,7 @@ create extension if not exists pgq;
 \ir schema/002_table_copy.sql
 \ir schema/005_sequences.sql
 \ir schema/006_tick_identity.sql
+\ir schema/007_failover.sql
 \ir functions/add_member.sql
 \ir functions/add_sequence.sql
 \ir functions/add_table.sql
@@ -38,6 +39,7 @@ create extension if not exists pgq;
 \ir functions/final_tick.sql
 \ir functions/finish_catch_up.sql
 \ir functions/get_apply_tables.sql
+\ir functions/get_failover.sql
 \ir functions/get_members.sql
 \ir functions/get_node.sql
 \ir functions/get_reconciler.sql
@@ -46,6 +48,7 @@ create extension if not exists pgq;
 \ir functions/get_subscribers.sql
 \ir functions/get_tables.sql
 \ir functions/get_ticker.sql
+\ir functions/get_witness.sql
 \ir functions/is_fenced.sql
 \ir functions/local_watermark.sql
 \ir functions/lock_writers.sql
@@ -58,6 +61,7 @@ create extension if not exists pgq;
 \ir functions/publish_watermark.sql
 \ir functions/put_trigger.sql
 \ir functions/queue_event_table.sql
+\ir functions/record_failover.sql
 \ir functions/record_revision.sql
 \ir functions/register_subscriber.sql
 \ir functions/register_subscriber_at.sql
@@ -84,6 +88,7 @@ create extension if not exists pgq;
 \ir functions/unregister_subscriber.sql
 \ir functions/urlencode.sql
 \ir functions/version.sql
+\ir functions/witness_report.sql
 \ir functions/worker_heartbeat.sql
 \ir functions/worker_running.sql
 \ir functions/worker_state.sql

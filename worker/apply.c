@@ -29,6 +29,7 @@
 
 struct apply_shape {
 	struct apply_shape *next;
+	unsigned group; /* script group that COPYs into the staging table (chunk_build) */
 	size_t ncols;
 	char **enc_names; /* as they appear in ev_data (still urlencoded) */
 	size_t *enc_lens;
@@ -41,10 +42,12 @@ struct apply_shape {
 	char *create_sql;
 	char *truncate_sql;
 	char *copy_sql;
-	char *apply_src[2]; /* upsert; or delete, insert: prepared once per session */
-	int napply;
+	/* upsert with the chunk's deletes, upsert without (prepared once per session); or
+	 * delete, insert (sent as text: planned at every execution, see shape_build_sql) */
+	char *apply_src[2];
+	bool upsert;
 	unsigned stage_no;
-	unsigned prep_gen; /* prepared statements are sky_a<stage_no>_<prep_gen>_<k> */
+	unsigned prep_gen; /* the prepared upsert is sky_a<stage_no>_<prep_gen> */
 	bool prepared;     /* the statements are prepared in this session */
 	bool prepared_now; /* ... by the script being run (not known yet) */
 	bool created;      /* the staging table exists in this session */
@@ -97,12 +100,31 @@ struct apply_op {
 	 * each key is sent (hot rows: counters, balances) */
 	struct op_row *rows;
 	size_t nrows, cap_rows, ndead;
+	size_t ndel; /* delete events among rows */
 	struct sky_buf keys;
 	size_t *slots; /* line index + 1; 0 is empty */
 	size_t nslots;
 	struct sky_buf live;         /* buf without the dead lines, built at flush */
 	struct apply_table **tables; /* OP_TRUNCATE: tables truncated */
 	size_t ntables, cap_tables;
+};
+
+/*
+ * One chunk of the batch: its ops, its events for the local queue and the backlog, the
+ * script that applies them and, once sent, the state of that script on the connection.
+ */
+struct apply_chunk {
+	struct apply_op *ops;
+	size_t nops, cap_ops;
+	long last_trunc_op;
+	struct sky_qcopy qc;
+	struct sky_buf backlog; /* COPY rows for pgq_set.copy_backlog */
+	size_t nbacklog;
+	struct sky_buf script;
+	struct sky_buf **bufs;
+	long *stmt_op; /* op of each statement of script: index, or -1 queue, -3 backlog */
+	size_t nbufs, cap_bufs, cap_stmts, nstmts;
+	struct sky_pg_script run; /* while in flight */
 };
 
 struct sky_apply {
@@ -122,22 +144,21 @@ struct sky_apply {
 	long long seq;       /* event order within the batch (_sky_seq) */
 	long long watermark; /* highest pgq_set.watermark of the batch, -1 if none */
 
-	/* the current chunk */
-	struct apply_op *ops;
-	size_t nops, cap_ops;
-	long last_trunc_op;
-	struct sky_qcopy qc;
-	struct sky_buf backlog; /* COPY rows for pgq_set.copy_backlog */
-	size_t nbacklog;
+	/*
+	 * Two chunks: ch collects the events being decoded while the other one may be in flight
+	 * (its script sent, the server still running it). See sky_apply_send.
+	 */
+	struct apply_chunk chunks[2];
+	struct apply_chunk *ch;     /* collecting */
+	struct apply_chunk *flight; /* sent, results not read yet; NULL if none */
+	unsigned group_counter;     /* script groups (chunk_build) */
 
 	/* scratch, reused */
 	struct sky_row row;
 	struct sky_buf tmp;
-	struct sky_buf script;
-	struct sky_buf **bufs;
-	long *stmt_op;
-	size_t cap_bufs, cap_stmts;
 };
+
+static int apply_wait(struct sky_apply *a, struct sky_error *err);
 
 /* ---------------------------------------------------------------- tables */
 
@@ -439,7 +460,27 @@ static void shape_build_sql(struct apply_shape *s, const struct apply_table *t,
 		else
 			sky_buf_adds(&b, "nothing");
 		s->apply_src[0] = sky_buf_detach(&b);
-		s->napply = 1;
+		sky_buf_init(&b);
+		/*
+		 * Chunks without a delete (most) need no join at all: the conflict check is the
+		 * only index work. That one statement is prepared: with no join, its generic plan
+		 * cannot go wrong. The statements with a join (the delete CTE above, the general
+		 * delete + insert) are sent as text and planned at every execution: a generic
+		 * plan made during the first chunks of a batch keeps the estimates of a table
+		 * that was small then, and a nested loop with that table outside turned quadratic
+		 * once a giant batch had filled it (7 s per 10,000-row chunk, test 30).
+		 */
+		sky_buf_addf(&b,
+		             "insert into %s (%s) overriding system value select %s from"
+		             " (select distinct on (%s) * from %s order by %s, _sky_seq desc) f"
+		             " on conflict (%s) do ",
+		             t->qname, ins.data, ins.data, pk.data, s->stage, pk.data, pk.data);
+		if (nset)
+			sky_buf_addf(&b, "update set %s", set.data);
+		else
+			sky_buf_adds(&b, "nothing");
+		s->apply_src[1] = sky_buf_detach(&b);
+		s->upsert = true;
 	} else {
 		s->apply_src[0] =
 		    sky_asprintf("delete from %s t using (select distinct %s from %s) f where %s",
@@ -449,7 +490,6 @@ static void shape_build_sql(struct apply_shape *s, const struct apply_table *t,
 		                 " (select distinct on (%s) * from %s order by %s, _sky_seq desc) f"
 		                 " where f._sky_op <> 'D'",
 		                 t->qname, ins.data, ins.data, pk.data, s->stage, pk.data);
-		s->napply = 2;
 		sky_buf_release(&b);
 	}
 	sky_buf_release(&cols);
@@ -469,8 +509,8 @@ static int shape_get(struct apply_shape **out, struct sky_apply *a, PGconn *loca
 	struct apply_shape *s;
 	size_t *pk_idx = NULL, npk = 0, i;
 
-	if (t->open_op >= 0 && shape_matches(a->ops[t->open_op].shape, row, et)) {
-		*out = a->ops[t->open_op].shape;
+	if (t->open_op >= 0 && shape_matches(a->ch->ops[t->open_op].shape, row, et)) {
+		*out = a->ch->ops[t->open_op].shape;
 		ret = 0;
 		goto out;
 	}
@@ -481,6 +521,9 @@ static int shape_get(struct apply_shape **out, struct sky_apply *a, PGconn *loca
 			goto out;
 		}
 	}
+	/* the catalog query needs the connection: wait for the chunk in flight */
+	if (!t->meta_loaded && apply_wait(a, err) < 0)
+		goto out;
 	if (table_load_meta(t, local, err) < 0)
 		goto out;
 	s = sky_calloc(1, sizeof(*s));
@@ -534,6 +577,7 @@ static void op_clear(struct apply_op *op)
 	sky_buf_reset(&op->live);
 	op->nrows = 0;
 	op->ndead = 0;
+	op->ndel = 0;
 	op->ntables = 0;
 }
 
@@ -664,24 +708,24 @@ static long op_new(struct sky_apply *a, enum op_kind kind)
 {
 	struct apply_op *op;
 
-	if (a->nops == a->cap_ops) {
-		size_t n = a->cap_ops ? a->cap_ops * 2 : 8, i;
+	if (a->ch->nops == a->ch->cap_ops) {
+		size_t n = a->ch->cap_ops ? a->ch->cap_ops * 2 : 8, i;
 
-		a->ops = sky_realloc(a->ops, n * sizeof(*a->ops));
-		for (i = a->cap_ops; i < n; i++) {
-			memset(&a->ops[i], 0, sizeof(a->ops[i]));
-			sky_buf_init(&a->ops[i].buf);
-			sky_buf_init(&a->ops[i].keys);
-			sky_buf_init(&a->ops[i].live);
+		a->ch->ops = sky_realloc(a->ch->ops, n * sizeof(*a->ch->ops));
+		for (i = a->ch->cap_ops; i < n; i++) {
+			memset(&a->ch->ops[i], 0, sizeof(a->ch->ops[i]));
+			sky_buf_init(&a->ch->ops[i].buf);
+			sky_buf_init(&a->ch->ops[i].keys);
+			sky_buf_init(&a->ch->ops[i].live);
 		}
-		a->cap_ops = n;
+		a->ch->cap_ops = n;
 	}
-	op = &a->ops[a->nops];
+	op = &a->ch->ops[a->ch->nops];
 	op->kind = kind;
 	op->table = NULL;
 	op->shape = NULL;
 	op_clear(op);
-	return (long)a->nops++;
+	return (long)a->ch->nops++;
 }
 
 static void op_add_table(struct apply_op *op, struct apply_table *t)
@@ -693,25 +737,72 @@ static void op_add_table(struct apply_op *op, struct apply_table *t)
 	op->tables[op->ntables++] = t;
 }
 
-/* Forget the chunk's ops (memory is kept for the next chunk). */
-static void ops_reset(struct sky_apply *a)
+/* The tables no longer point at ch's ops (ch was sent, or is dropped). */
+static void chunk_detach(struct apply_chunk *ch)
 {
 	size_t i, j;
 
-	for (i = 0; i < a->nops; i++) {
-		struct apply_op *op = &a->ops[i];
+	for (i = 0; i < ch->nops; i++) {
+		struct apply_op *op = &ch->ops[i];
 
 		if (op->table)
 			op->table->open_op = op->table->last_op = -1;
 		for (j = 0; j < op->ntables; j++)
 			op->tables[j]->open_op = op->tables[j]->last_op = -1;
-		op_clear(op);
 	}
-	a->nops = 0;
-	a->last_trunc_op = -1;
-	sky_qcopy_reset(&a->qc);
-	sky_buf_reset(&a->backlog);
-	a->nbacklog = 0;
+}
+
+/* Empty ch for reuse (memory is kept for the next chunk). */
+static void chunk_clear(struct apply_chunk *ch)
+{
+	size_t i;
+
+	for (i = 0; i < ch->nops; i++)
+		op_clear(&ch->ops[i]);
+	ch->nops = 0;
+	ch->last_trunc_op = -1;
+	ch->nstmts = 0;
+	sky_qcopy_reset(&ch->qc);
+	sky_buf_reset(&ch->backlog);
+	ch->nbacklog = 0;
+}
+
+static void chunk_init(struct apply_chunk *ch)
+{
+	memset(ch, 0, sizeof(*ch));
+	ch->last_trunc_op = -1;
+	sky_qcopy_init(&ch->qc);
+	sky_buf_init(&ch->backlog);
+	sky_buf_init(&ch->script);
+}
+
+static void chunk_release(struct apply_chunk *ch)
+{
+	size_t i;
+
+	for (i = 0; i < ch->cap_ops; i++)
+		op_release(&ch->ops[i]);
+	free(ch->ops);
+	sky_qcopy_release(&ch->qc);
+	sky_buf_release(&ch->backlog);
+	sky_buf_release(&ch->script);
+	free(ch->bufs);
+	free(ch->stmt_op);
+}
+
+/*
+ * Forget the collecting chunk's ops (memory is kept for the next chunk). A chunk in flight
+ * is forgotten too: only for callers whose connection is idle or gone (begin, abort after
+ * draining, a new session).
+ */
+static void ops_reset(struct sky_apply *a)
+{
+	chunk_detach(a->ch);
+	chunk_clear(a->ch);
+	if (a->flight) {
+		chunk_clear(a->flight);
+		a->flight = NULL;
+	}
 }
 
 /*
@@ -724,15 +815,15 @@ static void plan_truncate(struct sky_apply *a, struct apply_table *t)
 	long idx;
 
 	t->open_op = -1;
-	if (a->last_trunc_op >= 0 && a->last_trunc_op > t->last_op) {
-		idx = a->last_trunc_op;
-		sky_buf_addf(&a->ops[idx].buf, ", %s", t->qname);
+	if (a->ch->last_trunc_op >= 0 && a->ch->last_trunc_op > t->last_op) {
+		idx = a->ch->last_trunc_op;
+		sky_buf_addf(&a->ch->ops[idx].buf, ", %s", t->qname);
 	} else {
 		idx = op_new(a, OP_TRUNCATE);
-		sky_buf_addf(&a->ops[idx].buf, "truncate %s", t->qname);
-		a->last_trunc_op = idx;
+		sky_buf_addf(&a->ch->ops[idx].buf, "truncate %s", t->qname);
+		a->ch->last_trunc_op = idx;
 	}
-	op_add_table(&a->ops[idx], t);
+	op_add_table(&a->ch->ops[idx], t);
 	t->last_op = idx;
 }
 
@@ -750,12 +841,12 @@ static int plan_row(struct sky_apply *a, PGconn *local, struct apply_table *t,
 		goto out;
 	if (shape_get(&shape, a, local, t, &a->row, et, err) < 0)
 		goto out;
-	if (t->open_op < 0 || a->ops[t->open_op].shape != shape) {
+	if (t->open_op < 0 || a->ch->ops[t->open_op].shape != shape) {
 		t->open_op = op_new(a, OP_ROWS);
-		a->ops[t->open_op].table = t;
-		a->ops[t->open_op].shape = shape;
+		a->ch->ops[t->open_op].table = t;
+		a->ch->ops[t->open_op].shape = shape;
 	}
-	op = &a->ops[t->open_op];
+	op = &a->ch->ops[t->open_op];
 	b = &op->buf;
 	off = b->len;
 	for (i = 0; i < a->row.n; i++) {
@@ -781,6 +872,8 @@ static int plan_row(struct sky_apply *a, PGconn *local, struct apply_table *t,
 		sky_buf_add(&a->tmp, f->value ? "&" : "\x01&", f->value ? 1 : 2);
 	}
 	op_add_row(op, off, a->tmp.data, a->tmp.len, ev_id);
+	if (et->op == 'D')
+		op->ndel++;
 	t->last_op = t->open_op;
 	ret = 0;
 out:
@@ -793,13 +886,12 @@ struct sky_apply *sky_apply_new(void)
 {
 	struct sky_apply *a = sky_calloc(1, sizeof(*a));
 
-	a->last_trunc_op = -1;
 	a->watermark = -1;
-	sky_qcopy_init(&a->qc);
-	sky_buf_init(&a->backlog);
+	chunk_init(&a->chunks[0]);
+	chunk_init(&a->chunks[1]);
+	a->ch = &a->chunks[0];
 	sky_row_init(&a->row);
 	sky_buf_init(&a->tmp);
-	sky_buf_init(&a->script);
 	return a;
 }
 
@@ -813,16 +905,10 @@ void sky_apply_free(struct sky_apply *a)
 				table_free(a->slots[i]);
 		}
 		free(a->slots);
-		for (i = 0; i < a->cap_ops; i++)
-			op_release(&a->ops[i]);
-		free(a->ops);
-		sky_qcopy_release(&a->qc);
-		sky_buf_release(&a->backlog);
+		chunk_release(&a->chunks[0]);
+		chunk_release(&a->chunks[1]);
 		sky_row_release(&a->row);
 		sky_buf_release(&a->tmp);
-		sky_buf_release(&a->script);
-		free(a->bufs);
-		free(a->stmt_op);
 		free(a);
 	}
 }
@@ -921,8 +1007,8 @@ static void set_aside(struct sky_apply *a, const struct apply_table *t, const st
 	const char *row[7] = {a->cascade,  t->name,  ev->id,  ev->txid,
 	                      a->cur_tick, ev->type, ev->data};
 
-	sky_copy_row_append(&a->backlog, row, 7);
-	a->nbacklog++;
+	sky_copy_row_append(&a->ch->backlog, row, 7);
+	a->ch->nbacklog++;
 }
 
 int sky_apply_begin(struct sky_apply *a, PGconn *local, const char *cascade, bool copy_queue,
@@ -967,7 +1053,8 @@ int sky_apply_begin(struct sky_apply *a, PGconn *local, const char *cascade, boo
 			sky_error_set(err, "queue \"%s\" does not exist on this node", cascade);
 			goto out;
 		}
-		sky_qcopy_set_table(&a->qc, PQgetvalue(res[1], 0, 1));
+		sky_qcopy_set_table(&a->chunks[0].qc, PQgetvalue(res[1], 0, 1));
+		sky_qcopy_set_table(&a->chunks[1].qc, PQgetvalue(res[1], 0, 1));
 	}
 	for (i = 0; i < a->nslots; i++) {
 		if (a->slots[i])
@@ -1042,7 +1129,7 @@ int sky_apply_event(struct sky_apply *a, PGconn *local, const struct sky_event *
 		goto out;
 	}
 	if (a->copy_queue)
-		sky_qcopy_add(&a->qc, ev);
+		sky_qcopy_add(&a->ch->qc, ev);
 	if (ev->type && strcmp(ev->type, "pgq_set.watermark") == 0) {
 		long long wm;
 
@@ -1086,6 +1173,8 @@ static int take_table_backlog(struct sky_apply *a, PGconn *local, struct apply_t
 	int r, n;
 
 	snprintf(fetch, sizeof(fetch), "fetch %d from sky_backlog", fetch_size);
+	if (apply_wait(a, err) < 0)
+		goto out;
 	if (sky_pg_exec(NULL, local, err,
 	                "declare sky_backlog no scroll cursor for select ev_id, ev_txid, ev_type,"
 	                " ev_data from pgq_set.take_backlog($1, $2)",
@@ -1148,39 +1237,39 @@ static void script_add(struct sky_apply *a, size_t *nstmts, long op, const char 
 {
 	int i;
 
-	sky_buf_adds(&a->script, sql);
-	sky_buf_adds(&a->script, ";\n");
-	if (*nstmts + (size_t)count > a->cap_stmts) {
-		a->cap_stmts = (*nstmts + (size_t)count) * 2;
-		a->stmt_op = sky_realloc(a->stmt_op, a->cap_stmts * sizeof(long));
+	sky_buf_adds(&a->ch->script, sql);
+	sky_buf_adds(&a->ch->script, ";\n");
+	if (*nstmts + (size_t)count > a->ch->cap_stmts) {
+		a->ch->cap_stmts = (*nstmts + (size_t)count) * 2;
+		a->ch->stmt_op = sky_realloc(a->ch->stmt_op, a->ch->cap_stmts * sizeof(long));
 	}
 	for (i = 0; i < count; i++)
-		a->stmt_op[(*nstmts)++] = op;
+		a->ch->stmt_op[(*nstmts)++] = op;
 }
 
 static void script_add_buf(struct sky_apply *a, size_t *nbufs, struct sky_buf *b)
 {
-	if (*nbufs == a->cap_bufs) {
-		a->cap_bufs = a->cap_bufs ? a->cap_bufs * 2 : 8;
-		a->bufs = sky_realloc(a->bufs, a->cap_bufs * sizeof(*a->bufs));
+	if (*nbufs == a->ch->cap_bufs) {
+		a->ch->cap_bufs = a->ch->cap_bufs ? a->ch->cap_bufs * 2 : 8;
+		a->ch->bufs = sky_realloc(a->ch->bufs, a->ch->cap_bufs * sizeof(*a->ch->bufs));
 	}
-	a->bufs[(*nbufs)++] = b;
+	a->ch->bufs[(*nbufs)++] = b;
 }
 
 /* Say which table and event a failed script statement was about. */
-static void flush_error_context(struct sky_apply *a, const struct sky_pg_script_pos *pos,
-                                size_t nstmts, struct sky_error *err)
+static void flush_error_context(const struct apply_chunk *ch, const struct sky_pg_script_pos *pos,
+                                struct sky_error *err)
 {
 	const struct apply_op *op;
 	const struct op_row *row;
-	long idx = pos->stmt < nstmts ? a->stmt_op[pos->stmt] : -2;
+	long idx = pos->stmt < ch->nstmts ? ch->stmt_op[pos->stmt] : -2;
 
 	if (idx == -1) {
 		sky_error_prefix(err, "could not copy events into the local queue");
 	} else if (idx == -3) {
 		sky_error_prefix(err, "could not set events aside for tables being copied");
 	} else if (idx >= 0) {
-		op = &a->ops[idx];
+		op = &ch->ops[idx];
 		if (op->kind == OP_TRUNCATE)
 			sky_error_prefix(err, "could not apply %s", op->buf.data);
 		else if (pos->copy_line > 0 && (row = op_line_row(op, pos->copy_line)) != NULL)
@@ -1206,7 +1295,7 @@ static int truncate_script(struct sky_apply *a, PGconn *local, size_t *nstmts, l
                            struct sky_error *err)
 {
 	int ret = -1;
-	struct apply_op *op = &a->ops[idx];
+	struct apply_op *op = &a->ch->ops[idx];
 	PGresult *res = NULL;
 	const char *params[1];
 	bool *del = sky_calloc(op->ntables, sizeof(bool));
@@ -1274,69 +1363,132 @@ out:
 	return ret;
 }
 
-int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err)
+/* The statements of rows op i that fill its staging table, added to the script. */
+static void rows_fill_script(struct sky_apply *a, long i)
 {
-	int ret = -1, rc, k;
-	size_t i, nbufs = 0, nstmts = 0;
-	struct sky_pg_script_pos pos;
+	struct apply_op *op = &a->ch->ops[i];
+	struct apply_shape *s = op->shape;
+	size_t *nstmts = &a->ch->nstmts, nbufs;
 
-	if (a->nops == 0 && a->qc.n == 0 && a->nbacklog == 0) {
-		ret = 0;
-		goto out;
+	if (s->used_now) {
+		/* a second use of the staging table in this transaction */
+		script_add(a, nstmts, i, s->truncate_sql, 1);
 	}
-	sky_buf_reset(&a->script);
-	for (i = 0; i < a->nops; i++) {
-		struct apply_op *op = &a->ops[i];
-		struct apply_shape *s = op->shape;
+	if (!s->created) {
+		script_add(a, nstmts, i, s->create_sql, 1);
+		s->created = s->created_now = true;
+	}
+	if (s->upsert && !s->prepared && !s->prepared_now) {
+		/* the join-free upsert only: see shape_build_sql */
+		sky_buf_addf(&a->ch->script, "prepare sky_a%u_%u as ", s->stage_no, s->prep_gen);
+		script_add(a, nstmts, i, s->apply_src[1], 1);
+		s->prepared_now = true;
+	}
+	script_add(a, nstmts, i, s->copy_sql, 1);
+	nbufs = a->ch->nbufs;
+	script_add_buf(a, &nbufs, op_copy_data(op));
+	a->ch->nbufs = nbufs;
+	s->used_now = true;
+}
 
-		if (op->kind == OP_TRUNCATE) {
-			if (truncate_script(a, local, &nstmts, (long)i, err) < 0)
-				goto out;
-			continue;
-		}
-		if (s->used_now) {
-			/* a second use of the staging table in this transaction */
-			script_add(a, &nstmts, (long)i, s->truncate_sql, 1);
-		}
-		if (!s->created) {
-			script_add(a, &nstmts, (long)i, s->create_sql, 1);
-			s->created = s->created_now = true;
-		}
-		if (!s->prepared && !s->prepared_now) {
-			for (k = 0; k < s->napply; k++) {
-				sky_buf_addf(&a->script, "prepare sky_a%u_%u_%d as ", s->stage_no,
-				             s->prep_gen, k);
-				script_add(a, &nstmts, (long)i, s->apply_src[k], 1);
-			}
-			s->prepared_now = true;
-		}
-		script_add(a, &nstmts, (long)i, s->copy_sql, 1);
-		script_add_buf(a, &nbufs, op_copy_data(op));
-		for (k = 0; k < s->napply; k++) {
-			sky_buf_addf(&a->script, "execute sky_a%u_%u_%d", s->stage_no, s->prep_gen,
-			             k);
-			script_add(a, &nstmts, (long)i, "", 1);
-		}
-		s->used_now = true;
-	}
-	if (a->qc.n > 0) {
-		if (!a->qc.copy_sql) {
+/* The queue copy and the set-aside events of the chunk, added to the script. */
+static int side_copies_script(struct sky_apply *a, struct sky_error *err)
+{
+	int ret = -1;
+	size_t nbufs = a->ch->nbufs;
+
+	if (a->ch->qc.n > 0) {
+		if (!a->ch->qc.copy_sql) {
 			sky_error_set(err, "no event table to copy events into");
 			goto out;
 		}
-		script_add(a, &nstmts, -1, a->qc.copy_sql, 1);
-		script_add_buf(a, &nbufs, &a->qc.rows);
+		script_add(a, &a->ch->nstmts, -1, a->ch->qc.copy_sql, 1);
+		script_add_buf(a, &nbufs, &a->ch->qc.rows);
 	}
-	if (a->nbacklog > 0) {
-		script_add(a, &nstmts, -3,
+	if (a->ch->nbacklog > 0) {
+		script_add(a, &a->ch->nstmts, -3,
 		           "copy pgq_set.copy_backlog (cascade, table_name, ev_id, ev_txid,"
 		           " batch_tick, ev_type, ev_data) from stdin",
 		           1);
-		script_add_buf(a, &nbufs, &a->backlog);
+		script_add_buf(a, &nbufs, &a->ch->backlog);
 	}
-	rc = sky_pg_copy_script(local, a->script.data, a->bufs, nbufs, &pos, err);
-	for (i = 0; i < a->nops; i++) {
-		struct apply_shape *s = a->ops[i].shape;
+	a->ch->nbufs = nbufs;
+	ret = 0;
+out:
+	return ret;
+}
+
+/*
+ * The script of the collecting chunk. Its COPY statements come first and the set-based
+ * statements after them, so that the server runs most of the chunk after its last COPY,
+ * without the worker (sky_apply_send). Ops are taken in groups: a group ends before an op
+ * whose staging table the group fills already (the same table and shape again after a
+ * TRUNCATE in the chunk), since that table must be applied and emptied before it is filled
+ * again. Within a group, the statements that change tables (upserts, deletes, TRUNCATEs) keep
+ * the chunk's order; staging tables and the queue copy are nobody else's, so filling them
+ * early changes nothing.
+ */
+static int chunk_build(struct sky_apply *a, PGconn *local, struct sky_error *err)
+{
+	int ret = -1, k;
+	size_t gstart = 0, gend, i;
+	bool side_done = false;
+
+	sky_buf_reset(&a->ch->script);
+	a->ch->nstmts = 0;
+	a->ch->nbufs = 0;
+	while (gstart < a->ch->nops || !side_done) {
+		unsigned group = ++a->group_counter;
+
+		for (gend = gstart; gend < a->ch->nops; gend++) {
+			struct apply_shape *s = a->ch->ops[gend].shape;
+
+			if (a->ch->ops[gend].kind != OP_ROWS)
+				continue;
+			if (s->group == group)
+				break;
+			s->group = group;
+		}
+		if (!side_done) {
+			if (side_copies_script(a, err) < 0)
+				goto out;
+			side_done = true;
+		}
+		for (i = gstart; i < gend; i++) {
+			if (a->ch->ops[i].kind == OP_ROWS)
+				rows_fill_script(a, (long)i);
+		}
+		for (i = gstart; i < gend; i++) {
+			struct apply_shape *s = a->ch->ops[i].shape;
+
+			if (a->ch->ops[i].kind == OP_TRUNCATE) {
+				if (truncate_script(a, local, &a->ch->nstmts, (long)i, err) < 0)
+					goto out;
+				continue;
+			}
+			if (s->upsert && a->ch->ops[i].ndel == 0) {
+				sky_buf_addf(&a->ch->script, "execute sky_a%u_%u", s->stage_no,
+				             s->prep_gen);
+				script_add(a, &a->ch->nstmts, (long)i, "", 1);
+				continue;
+			}
+			for (k = 0; k < (s->upsert ? 1 : 2); k++)
+				script_add(a, &a->ch->nstmts, (long)i, s->apply_src[k], 1);
+		}
+		gstart = gend;
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
+/* The script of ch ended (rc 0: it ran; else it failed): settle its prepared statements. */
+static void chunk_settle(struct apply_chunk *ch, int rc)
+{
+	size_t i;
+
+	for (i = 0; i < ch->nops; i++) {
+		struct apply_shape *s = ch->ops[i].shape;
 
 		if (!s || !s->prepared_now)
 			continue;
@@ -1347,13 +1499,80 @@ int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err)
 			s->prep_gen++;
 		s->prepared_now = false;
 	}
-	if (rc < 0) {
-		flush_error_context(a, &pos, nstmts, err);
+}
+
+/*
+ * Wait for the chunk in flight, if any, and read its results. Afterwards the connection is
+ * idle (or broken) and nothing is in flight, whatever the outcome.
+ */
+static int apply_wait(struct sky_apply *a, struct sky_error *err)
+{
+	int ret = -1, rc;
+	struct sky_pg_script_pos pos;
+	struct apply_chunk *ch = a->flight;
+
+	if (!ch) {
+		ret = 0;
 		goto out;
 	}
+	rc = sky_pg_script_finish(&ch->run, &pos, err);
+	chunk_settle(ch, rc);
+	if (rc < 0)
+		flush_error_context(ch, &pos, err);
+	chunk_clear(ch);
+	a->flight = NULL;
+	if (rc < 0)
+		goto out;
 	ret = 0;
 out:
-	ops_reset(a);
+	return ret;
+}
+
+int sky_apply_send(struct sky_apply *a, PGconn *local, struct sky_error *err)
+{
+	int ret = -1, rc;
+	struct sky_pg_script_pos pos;
+	struct apply_chunk *ch = a->ch;
+
+	if (apply_wait(a, err) < 0)
+		goto out;
+	if (ch->nops == 0 && ch->qc.n == 0 && ch->nbacklog == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (chunk_build(a, local, err) < 0)
+		goto out;
+	rc = sky_pg_script_start(&ch->run, local, ch->script.data, ch->bufs, ch->nbufs, &pos, err);
+	if (rc < 0) {
+		/* start reads everything after a failure: nothing is in flight */
+		chunk_settle(ch, rc);
+		flush_error_context(ch, &pos, err);
+		goto out;
+	}
+	/* in flight: the next events go into the other chunk */
+	chunk_detach(ch);
+	a->flight = ch;
+	a->ch = ch == &a->chunks[0] ? &a->chunks[1] : &a->chunks[0];
+	ret = 0;
+out:
+	if (ret < 0)
+		ops_reset(a);
+	return ret;
+}
+
+bool sky_apply_in_flight(const struct sky_apply *a)
+{
+	return a->flight != NULL;
+}
+
+int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err)
+{
+	int ret = -1;
+
+	if (sky_apply_send(a, local, err) < 0 || apply_wait(a, err) < 0)
+		goto out;
+	ret = 0;
+out:
 	return ret;
 }
 
@@ -1426,6 +1645,12 @@ void sky_apply_abort(struct sky_apply *a, PGconn *local)
 {
 	PGTransactionStatusType ts;
 
+	if (a->flight) {
+		/* read what is left of the script in flight: the connection must be idle */
+		if (local && PQstatus(local) == CONNECTION_OK)
+			sky_pg_script_finish(&a->flight->run, NULL, NULL);
+		chunk_settle(a->flight, -1);
+	}
 	ops_reset(a);
 	if (local && PQstatus(local) == CONNECTION_OK) {
 		ts = PQtransactionStatus(local);

@@ -9,10 +9,14 @@
  *   sky_apply_event         per event: decode, group by table, queue-copy (branch), set aside
  *                           (tables being copied); no I/O except a one-time catalog look-up
  *                           per table and session
- *   sky_apply_flush         per fetched chunk: one round trip that COPYs each table's rows into a
- *                           session temp staging table, replaces the touched keys in the target,
- *                           runs TRUNCATEs in order, COPYs the events into the local queue and
- *                           the set-aside events into pgq_set.copy_backlog
+ *   sky_apply_send          per fetched chunk: one statement script that COPYs the events into
+ *                           the local queue, the set-aside events into pgq_set.copy_backlog and
+ *                           each table's rows into a session temp staging table, then replaces
+ *                           the touched keys in the target and runs TRUNCATEs in order; it
+ *                           returns once the COPY data is sent and the rest runs on the server
+ *                           while the worker fetches and decodes the next chunk (one chunk in
+ *                           flight at most; the next send, flush or commit waits for it)
+ *   sky_apply_flush         the same, waiting for the result
  *   sky_apply_commit        complete_batch, global watermark, catch-up hand-over, COMMIT (one
  *                           round trip)
  *   sky_apply_abort         ROLLBACK after any failure
@@ -69,7 +73,18 @@ int sky_apply_take_backlog(struct sky_apply *a, PGconn *local, int fetch_size,
 int sky_apply_event(struct sky_apply *a, PGconn *local, const struct sky_event *ev,
                     struct sky_error *err);
 
-/* Apply everything taken since the last flush. */
+/*
+ * Send everything taken since the last send (after waiting for the chunk in flight, whose
+ * failure is reported here). On success the new chunk may be in flight: local is busy until
+ * the next sky_apply_send, sky_apply_flush, sky_apply_commit or sky_apply_abort, and must not
+ * be used by the caller in between. Events taken meanwhile go into a second chunk.
+ */
+int sky_apply_send(struct sky_apply *a, PGconn *local, struct sky_error *err);
+
+/* A chunk is in flight on the local connection. */
+bool sky_apply_in_flight(const struct sky_apply *a);
+
+/* Apply everything taken since the last flush and wait for the result. */
 int sky_apply_flush(struct sky_apply *a, PGconn *local, struct sky_error *err);
 
 /*

@@ -146,7 +146,7 @@ int sky_batch_open(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_
 	sql = sky_asprintf(
 	    "begin; declare sky_batch no scroll cursor for %s; fetch %d from sky_batch",
 	    b->event_sql, fetch_size);
-	res = PQexec(prov, sql);
+	res = sky_pg_query(prov, sql, 0, NULL);
 	if (PQtransactionStatus(prov) != PQTRANS_IDLE)
 		b->cursor_open = true;
 	if (fetch_check(res, prov, err) < 0)
@@ -168,7 +168,62 @@ int sky_batch_fetch(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch
 	char sql[64];
 
 	snprintf(sql, sizeof(sql), "fetch %d from sky_batch", fetch_size);
-	res = PQexec(prov, sql);
+	res = sky_pg_query(prov, sql, 0, NULL);
+	if (fetch_check(res, prov, err) < 0)
+		goto out;
+	*out = res;
+	res = NULL;
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
+int sky_batch_fetch_send(struct sky_batch *b, PGconn *prov, int fetch_size, struct sky_error *err)
+{
+	int ret = -1;
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "fetch %d from sky_batch", fetch_size);
+	if (!PQsendQuery(prov, sql)) {
+		sky_pg_error(err, prov, NULL);
+		sky_error_prefix(err, "could not fetch events");
+		goto out;
+	}
+	b->fetch_pending = true;
+	ret = 0;
+out:
+	return ret;
+}
+
+/* Read every result of the query sent last; keep the first, or the first failed one. */
+static PGresult *results_drain(PGconn *prov)
+{
+	PGresult *keep = NULL, *res;
+
+	while ((res = PQgetResult(prov)) != NULL) {
+		if (!keep || (PQresultStatus(keep) == PGRES_TUPLES_OK &&
+		              PQresultStatus(res) != PGRES_TUPLES_OK)) {
+			PQclear(keep);
+			keep = res;
+		} else {
+			PQclear(res);
+		}
+	}
+	return keep;
+}
+
+int sky_batch_fetch_recv(PGresult **out, struct sky_batch *b, PGconn *prov, struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+
+	if (!b->fetch_pending) {
+		sky_error_set(err, "no fetch was sent");
+		goto out;
+	}
+	res = results_drain(prov);
+	b->fetch_pending = false;
 	if (fetch_check(res, prov, err) < 0)
 		goto out;
 	*out = res;
@@ -226,6 +281,9 @@ out:
 
 void sky_batch_abort(struct sky_batch *b, PGconn *prov)
 {
+	if (b->fetch_pending && prov && PQstatus(prov) == CONNECTION_OK)
+		PQclear(results_drain(prov));
+	b->fetch_pending = false;
 	if (b->cursor_open && prov && PQstatus(prov) == CONNECTION_OK &&
 	    PQtransactionStatus(prov) != PQTRANS_IDLE &&
 	    PQtransactionStatus(prov) != PQTRANS_ACTIVE) {

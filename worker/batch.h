@@ -34,6 +34,7 @@ struct sky_batch {
 	long long head_tick;   /* the provider's newest tick when the batch was taken; -1 */
 	char *event_sql;       /* pgq.batch_event_sql: the SELECT of the batch's events */
 	bool cursor_open;      /* the cursor's transaction is open on the provider */
+	bool fetch_pending;    /* a FETCH was sent (sky_batch_fetch_send), not read yet */
 };
 
 void sky_batch_init(struct sky_batch *b);
@@ -55,6 +56,14 @@ int sky_batch_open(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_
 /* Fetch the next fetch_size events (caller PQclears *out). Fewer than asked: the end. */
 int sky_batch_fetch(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_size,
                     struct sky_error *err);
+
+/*
+ * The same in two halves: send the FETCH and return at once, so that the provider runs it
+ * while the worker applies; then read its result (caller PQclears *out). Nothing else may be
+ * sent on prov in between (sky_batch_abort reads and drops a pending result).
+ */
+int sky_batch_fetch_send(struct sky_batch *b, PGconn *prov, int fetch_size, struct sky_error *err);
+int sky_batch_fetch_recv(PGresult **out, struct sky_batch *b, PGconn *prov, struct sky_error *err);
 
 /*
  * Event i of a fetched result, borrowed from res. The columns are in the order of

@@ -758,6 +758,26 @@ void sky_copies_start(struct sky_copies *c, char *const *tables, size_t n,
 	}
 }
 
+void sky_copies_forget(struct sky_copies *c, char *const *tables, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < c->n) {
+		struct copy_job *j = &c->jobs[i];
+		bool wanted = j->pid > 0;
+
+		for (k = 0; k < n && !wanted; k++)
+			wanted = strcmp(j->table, tables[k]) == 0;
+		if (wanted) {
+			i++;
+			continue;
+		}
+		free(j->table);
+		free(j->provider);
+		c->jobs[i] = c->jobs[--c->n];
+	}
+}
+
 void sky_copies_reap(struct sky_copies *c)
 {
 	pid_t pid;

@@ -63,6 +63,13 @@ void sky_copies_free(struct sky_copies *c);
 void sky_copies_start(struct sky_copies *c, char *const *tables, size_t n,
                       const struct sky_copy_params *p);
 
+/*
+ * Forget the tables that are not in tables[0..n) any more (removed, or done) and have no
+ * child running: their retry pause goes with them, so a table removed during a failing copy
+ * and added again is copied at once.
+ */
+void sky_copies_forget(struct sky_copies *c, char *const *tables, size_t n);
+
 /* Collect finished children without blocking. */
 void sky_copies_reap(struct sky_copies *c);
 

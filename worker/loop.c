@@ -18,6 +18,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +37,19 @@
 volatile sig_atomic_t sky_worker_stop_requested = 0;
 volatile sig_atomic_t sky_worker_child_exited = 0;
 
+/* the pipeline: chunks a batch is split into at least, and the smallest chunk (chunk_size) */
+#define PIPELINE_CHUNKS 4
+#define PIPELINE_MIN_CHUNK 1000
 #define HEARTBEAT_PERIOD 1.0 /* seconds between heartbeats and root watermark publishing */
 #define RETRY_PAUSE_MIN 0.1  /* first pause after a retryable failure, doubling ... */
 #define RETRY_PAUSE_MAX 5.0  /* ... up to this */
-#define ERROR_PAUSE_MIN 10.0 /* first pause after a permanent failure, doubling ... */
+#define ERROR_PAUSE_MIN 2.0  /* first pause after a permanent failure, doubling ... */
 #define ERROR_PAUSE_MAX 60.0 /* ... up to this */
 #define ONCE_MAX_FAILURES 10 /* --once gives up after this many retryable failures in a row */
 #define POLL_FAST 0.05       /* seconds between polls for a batch while batches keep coming ... */
 #define POLL_FRESH 1.0       /* ... that is, for this long after the last one; then doubling */
+/* a provider call without an answer this long: does it answer? */
+#define PROVIDER_STALL_MS 1000
 
 enum wk_state {
 	WK_CONNECT,
@@ -107,10 +113,26 @@ struct wk {
 	double last_heartbeat;
 	double last_publish;
 
+	/*
+	 * The witness (pgq_set.witness_report, with the heartbeat): what this worker sees of its
+	 * provider, on the monotonic clock; 0 = not since it started or the provider changed.
+	 */
+	char *seen_provider; /* the provider the times below are about */
+	double contact_at;   /* the last successful next_batch call on it */
+	double progress_at;  /* the last new batch it offered */
+	long long prov_tick; /* that batch's tick (-1: none seen) */
+	double started_at;
+	int has_witness; /* pgq_set.witness_report exists on the local node: -1 not known yet */
+
 	/* totals for the exit summary (debug log) */
 	long long batches;
 	long long events;
 	double t_state, t_next, t_fetch, t_apply, t_commit, t_tick, t_finish, t_idle;
+
+	/* test hook SKY_WORKER_KILL_AFTER_CHUNKS=N: SIGKILL itself once the N-th chunk of this
+	 * process is in flight (docs/testing.md) */
+	long kill_after_chunks;
+	long chunks_in_flight;
 };
 
 static double now_s(void)
@@ -187,6 +209,7 @@ static void drop_local(struct wk *w)
 
 static void drop_provider(struct wk *w)
 {
+	sky_pg_stall_guard(NULL, 0, NULL, NULL);
 	PQfinish(w->prov);
 	w->prov = NULL;
 	set_str(&w->prov_node, NULL);
@@ -261,7 +284,7 @@ static enum wk_state provider_down(struct wk *w, const struct sky_error *err)
  *   retryable        log, drop broken connections, back off (0.1 s doubling to 5 s);
  *   permanent        log, record (when `record`: not for errors that are not about this
  *                    worker's work, e.g. another worker holding the node), drop the local
- *                    session, pause (10 s doubling to 60 s).
+ *                    session, pause (2 s doubling to 60 s).
  * --once exits 1 on a permanent error and after ONCE_MAX_FAILURES retryable ones in a row.
  */
 static enum wk_state fail(struct wk *w, struct sky_error *err, bool record)
@@ -419,10 +442,14 @@ static int check_copies(struct wk *w, struct sky_error *err)
 	}
 	n = PQntuples(res);
 	w->copying = (size_t)n;
-	if (n > 0 && w->provider && w->provider_location) {
+	if (n > 0) {
 		tables = sky_calloc((size_t)n, sizeof(char *));
 		for (i = 0; i < n; i++)
 			tables[i] = PQgetvalue(res, i, 0);
+	}
+	/* a table no longer copying (removed, done) leaves no retry pause behind for a re-add */
+	sky_copies_forget(w->copies, tables, (size_t)n);
+	if (n > 0 && w->provider && w->provider_location) {
 		cp.local_dsn = w->opt->dsn;
 		cp.provider_node = w->provider;
 		cp.provider_location = w->provider_location;
@@ -490,31 +517,75 @@ out:
 	PQclear(res);
 }
 
+/*
+ * The state read of every loop (witness: the witness_report expression, or null on a catalog
+ * without it; $3..$6 are then unused but still typed).
+ */
+#define WITNESS_REPORT                                                                             \
+	"pgq_set.witness_report(s.cascade, s.provider_node, $3::float8, $4::float8, $5::bigint,"   \
+	" $6::float8)"
+#define SQL_READ_STATE(witness)                                                                    \
+	"select s.cascade, s.node_name, s.node_role, s.provider_node,"                             \
+	" s.provider_location, s.last_tick, s.paused,"                                             \
+	" case when $2::boolean then pgq_set.worker_heartbeat(s.cascade) end,"                     \
+	" case when $2::boolean then " witness " end,"                                             \
+	" exists (select 1 from pgq_set.table_info i"                                              \
+	"  where i.cascade = s.cascade and i.state = 'pending')"                                   \
+	" and (select count(*) from pgq_set.table_info i"                                          \
+	"  where i.cascade = s.cascade and i.state = 'copying')"                                   \
+	" < (select n.parallel_copies from pgq_set.node n where n.cascade = s.cascade),"           \
+	" (select n.paused_ack from pgq_set.node n where n.cascade = s.cascade),"                  \
+	" $3::float8, $4::float8, $5::bigint, $6::float8"                                          \
+	" from pgq_set.worker_state($1) s"
+
 static enum wk_state st_read_state(struct wk *w)
 {
 	struct sky_error err;
 	PGresult *res = NULL;
 	double now = now_s();
 	bool heartbeat = now - w->last_heartbeat >= HEARTBEAT_PERIOD;
-	const char *params[2] = {w->opt->cascade, NULL};
+	const char *params[6] = {w->opt->cascade, NULL, NULL, NULL, NULL, NULL};
+	char contact[32], progress[32], tick[32], up[32];
 	enum wk_state next = WK_EXIT;
 	char c[256];
 	bool claim_now;
 
 	params[1] = heartbeat ? "true" : "false";
-	if (sky_pg_exec(
-	        &res, w->local, &err,
-	        "select s.cascade, s.node_name, s.node_role, s.provider_node,"
-	        " s.provider_location, s.last_tick, s.paused,"
-	        " case when $2::boolean then pgq_set.worker_heartbeat(s.cascade) end,"
-	        " exists (select 1 from pgq_set.table_info i"
-	        "  where i.cascade = s.cascade and i.state = 'pending')"
-	        " and (select count(*) from pgq_set.table_info i"
-	        "  where i.cascade = s.cascade and i.state = 'copying')"
-	        " < (select n.parallel_copies from pgq_set.node n where n.cascade = s.cascade),"
-	        " (select n.paused_ack from pgq_set.node n where n.cascade = s.cascade)"
-	        " from pgq_set.worker_state($1) s",
-	        2, params) < 0) {
+	/* what this worker saw of its provider when it last read the state (witness_report) */
+	if (w->contact_at > 0 && streq(w->seen_provider, w->provider)) {
+		snprintf(contact, sizeof(contact), "%.3f", now - w->contact_at);
+		params[2] = contact;
+	}
+	if (w->progress_at > 0 && streq(w->seen_provider, w->provider)) {
+		snprintf(progress, sizeof(progress), "%.3f", now - w->progress_at);
+		snprintf(tick, sizeof(tick), "%lld", w->prov_tick);
+		params[3] = progress;
+		params[4] = tick;
+	}
+	snprintf(up, sizeof(up), "%.3f", now - w->started_at);
+	params[5] = up;
+	/*
+	 * The witness needs pgq_set 7: on an older catalog (a worker upgraded before the
+	 * reconciler upgraded its node) the state is read without it, and whether it exists is
+	 * asked again with each heartbeat until it does.
+	 */
+	if (heartbeat && w->has_witness != 1) {
+		if (sky_pg_exec(&res, w->local, &err,
+		                "select to_regprocedure('pgq_set.witness_report(text, text,"
+		                " double precision, double precision, bigint, double precision)')"
+		                " is not null",
+		                0, NULL) < 0) {
+			next = fail(w, &err, false);
+			goto out;
+		}
+		w->has_witness = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 1 : 0;
+		PQclear(res);
+		res = NULL;
+	}
+	if (sky_pg_exec(&res, w->local, &err,
+	                w->has_witness == 1 ? SQL_READ_STATE(WITNESS_REPORT)
+	                                    : SQL_READ_STATE("null"),
+	                6, params) < 0) {
 		sky_error_prefix(&err, "could not read the node's state");
 		next = fail(w, &err, false);
 		goto out;
@@ -530,8 +601,8 @@ static enum wk_state st_read_state(struct wk *w)
 	w->last_tick = w->has_last_tick ? strtoll(PQgetvalue(res, 0, 5), NULL, 10) : 0;
 	w->paused = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
 	/* a table waits and a copy slot is free: claim it now, not at the next periodic check */
-	claim_now = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
-	w->paused_ack = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
+	claim_now = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
+	w->paused_ack = strcmp(PQgetvalue(res, 0, 10), "t") == 0;
 	PQclear(res);
 	res = NULL;
 	sky_metrics_set_state(w->opt->metrics, w->cascade, w->node, w->role, w->paused);
@@ -697,6 +768,33 @@ out:
 	return next;
 }
 
+/*
+ * The stall guard's question (sky_pg_stall_guard): a provider call has had no answer for
+ * PROVIDER_STALL_MS; does the provider's server still take a new connection (within
+ * connect_timeout 2 s)? A busy server does, and the call goes on waiting; a stopped one
+ * (SIGSTOP, a hung host) does not, and the call fails as on a lost connection, so this worker
+ * records, as a witness, that it cannot reach its provider.
+ */
+static bool provider_answers(void *ctx)
+{
+	struct wk *w = ctx;
+	const char *keys[] = {"dbname", "connect_timeout", NULL};
+	const char *vals[] = {w->prov_location, "2", NULL};
+	PGconn *c;
+	bool ok;
+
+	if (!w->prov_location)
+		return true;
+	c = PQconnectdbParams(keys, vals, 1);
+	ok = c && PQstatus(c) == CONNECTION_OK;
+	PQfinish(c);
+	if (!ok)
+		sky_warning("node \"%s\": provider \"%s\" does not answer a call nor take a new "
+		            "connection: giving the call up",
+		            w->node ? w->node : "?", w->prov_node ? w->prov_node : "?");
+	return ok;
+}
+
 static enum wk_state st_provider(struct wk *w)
 {
 	enum wk_state next = WK_NEXT_BATCH;
@@ -750,6 +848,7 @@ static enum wk_state st_provider(struct wk *w)
 	}
 	set_str(&w->prov_node, w->provider);
 	set_str(&w->prov_location, w->provider_location);
+	sky_pg_stall_guard(w->prov, PROVIDER_STALL_MS, provider_answers, w);
 out:
 	if (next == WK_NEXT_BATCH)
 		next = match_encoding(w);
@@ -795,6 +894,17 @@ static enum wk_state st_next_batch(struct wk *w)
 		next = fail(w, &err, true);
 		goto out;
 	}
+	/* the witness: the provider answered, and maybe offered a new tick */
+	if (!streq(w->seen_provider, w->provider)) {
+		set_str(&w->seen_provider, w->provider);
+		w->progress_at = 0;
+		w->prov_tick = -1;
+	}
+	w->contact_at = now_s();
+	if (found && w->batch.cur_tick != w->prov_tick) {
+		w->progress_at = w->contact_at;
+		w->prov_tick = w->batch.cur_tick;
+	}
 	if (!found) {
 		/* nothing pending: a permanent error recorded earlier is gone */
 		succeeded(w);
@@ -837,6 +947,28 @@ out:
 	return next;
 }
 
+/*
+ * Events per FETCH for this batch: --fetch-size, or less for a smaller batch, so that even a
+ * batch of a few thousand events is applied in several chunks and the pipeline overlaps them
+ * (docs/worker.md, "The apply pipeline"). The batch's size is estimated from the ticks' event
+ * sequences (the queue's event counter: events of transactions still open at a tick may move
+ * to a later batch, so it is an estimate, which is all a chunk size needs).
+ */
+static int chunk_size(const struct wk *w)
+{
+	long long size = w->opt->fetch_size, events = 0;
+
+	if (w->batch.cur_tick_event_seq && w->batch.prev_tick_event_seq)
+		events = strtoll(w->batch.cur_tick_event_seq, NULL, 10) -
+		         strtoll(w->batch.prev_tick_event_seq, NULL, 10);
+	if (events > 0 && events / PIPELINE_CHUNKS + 1 < size)
+		size = events / PIPELINE_CHUNKS + 1;
+	if (size < PIPELINE_MIN_CHUNK)
+		size = PIPELINE_MIN_CHUNK < w->opt->fetch_size ? PIPELINE_MIN_CHUNK
+		                                               : w->opt->fetch_size;
+	return (int)size;
+}
+
 static enum wk_state st_apply(struct wk *w)
 {
 	struct sky_error err;
@@ -844,7 +976,7 @@ static enum wk_state st_apply(struct wk *w)
 	enum wk_state next = WK_EXIT;
 	struct sky_event ev;
 	struct sky_apply_stats st;
-	int i, n, rc;
+	int i, n, rc, chunk;
 	char c[256];
 	double t;
 
@@ -872,15 +1004,29 @@ static enum wk_state st_apply(struct wk *w)
 		goto out;
 	}
 	t = now_s();
-	rc = sky_batch_open(&res, &w->batch, w->prov, w->opt->fetch_size, &err);
+	chunk = chunk_size(w);
+	rc = sky_batch_open(&res, &w->batch, w->prov, chunk, &err);
 	w->t_fetch += now_s() - t;
 	if (rc < 0) {
 		sky_error_prefix(&err, "provider \"%s\"", w->provider);
 		next = fail(w, &err, true);
 		goto out;
 	}
+	/*
+	 * The pipeline (docs/worker.md, "The apply pipeline"): the FETCH of chunk k+1 is sent
+	 * before chunk k is decoded, and chunk k's script runs on the local server while chunk
+	 * k+1 is received and decoded. At most one FETCH and one chunk are in flight.
+	 */
 	for (;;) {
+		bool more;
+
 		n = PQntuples(res);
+		more = n >= chunk;
+		if (more && sky_batch_fetch_send(&w->batch, w->prov, chunk, &err) < 0) {
+			sky_error_prefix(&err, "provider \"%s\"", w->provider);
+			next = fail(w, &err, true);
+			goto out;
+		}
 		for (i = 0; i < n; i++) {
 			sky_batch_event(&ev, res, i);
 			if (sky_apply_event(w->apply, w->local, &ev, &err) < 0) {
@@ -890,7 +1036,7 @@ static enum wk_state st_apply(struct wk *w)
 		}
 		PQclear(res);
 		res = NULL;
-		if (n < w->opt->fetch_size)
+		if (!more)
 			break;
 		if (sky_worker_stop_requested) {
 			sky_info("%s: stopping: batch rolled back", ctx(w, c, sizeof(c)));
@@ -899,12 +1045,18 @@ static enum wk_state st_apply(struct wk *w)
 			next = WK_EXIT;
 			goto out;
 		}
-		if (sky_apply_flush(w->apply, w->local, &err) < 0) {
+		if (sky_apply_send(w->apply, w->local, &err) < 0) {
 			next = fail(w, &err, true);
 			goto out;
 		}
+		if (sky_apply_in_flight(w->apply) &&
+		    ++w->chunks_in_flight == w->kill_after_chunks) {
+			sky_info("%s: test hook: SIGKILL with chunk %ld in flight",
+			         ctx(w, c, sizeof(c)), w->chunks_in_flight);
+			raise(SIGKILL);
+		}
 		t = now_s();
-		rc = sky_batch_fetch(&res, &w->batch, w->prov, w->opt->fetch_size, &err);
+		rc = sky_batch_fetch_recv(&res, &w->batch, w->prov, &err);
 		w->t_fetch += now_s() - t;
 		if (rc < 0) {
 			sky_error_prefix(&err, "provider \"%s\"", w->provider);
@@ -1043,6 +1195,9 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	double t0, start = now_s();
 
 	memset(&w, 0, sizeof(w));
+	w.started_at = start;
+	w.has_witness = -1;
+	w.prov_tick = -1;
 	w.opt = opt;
 	w.apply = sky_apply_new();
 	w.copies = sky_copies_new();
@@ -1052,6 +1207,8 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	w.last_heartbeat = w.last_publish = -HEARTBEAT_PERIOD;
 	w.last_batch_at = -POLL_FRESH; /* idle at start: poll_next_sleep backs off */
 	sky_batch_init(&w.batch);
+	if (getenv("SKY_WORKER_KILL_AFTER_CHUNKS"))
+		w.kill_after_chunks = strtol(getenv("SKY_WORKER_KILL_AFTER_CHUNKS"), NULL, 10);
 
 	while (state != WK_EXIT) {
 		/* a batch in flight is finished (after its commit) or rolled back (before) */
@@ -1123,6 +1280,7 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	free(w.node);
 	free(w.role);
 	free(w.provider);
+	free(w.seen_provider);
 	free(w.provider_location);
 	free(w.watermark);
 	return w.exit_code;

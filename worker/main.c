@@ -119,6 +119,12 @@ int main(int argc, char **argv)
 	int c;
 
 	sky_log_set_program("skyworker");
+	/*
+	 * A connection attempt to a stopped server (SIGSTOP, a hung host) would wait forever and
+	 * hold the loop (and its heartbeat, the witness of the failover policy) with it; a DSN's
+	 * own connect_timeout or the environment's still win.
+	 */
+	setenv("PGCONNECT_TIMEOUT", "3", 0);
 	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CASCADE:

@@ -59,79 +59,153 @@ static void script_error(struct sky_error *err, struct sky_pg_script_pos *pos, P
 	}
 }
 
-int sky_pg_copy_script(PGconn *conn, const char *script, struct sky_buf *const *bufs, size_t nbufs,
-                       struct sky_pg_script_pos *pos, struct sky_error *err)
+/* Read results until the script is done (all == true) or, with all == false, until the last
+ * COPY's data is sent. */
+static int script_pump(struct sky_pg_script *s, bool all, struct sky_pg_script_pos *pos,
+                       struct sky_error *err)
 {
 	int ret = -1;
-	bool failed = false, send_failed = false;
-	size_t next = 0, stmt = 0;
 	PGresult *res = NULL;
-	struct sky_error send_err;
+	bool drained = false;
 
-	sky_error_clear(&send_err);
-	if (pos) {
-		pos->stmt = 0;
-		pos->copy_line = 0;
-	}
-	if (!PQsendQuery(conn, script)) {
-		script_error(err, pos, conn, NULL, 0);
-		goto out;
-	}
-	while ((res = PQgetResult(conn)) != NULL) {
-		ExecStatusType st = PQresultStatus(res);
+	for (;;) {
+		ExecStatusType st;
+
+		/* after a failure read on until the end: the connection must be idle again */
+		if (!all && !s->failed && s->next >= s->nbufs)
+			break;
+		if ((res = PQgetResult(s->conn)) == NULL) {
+			drained = true;
+			break;
+		}
+		st = PQresultStatus(res);
 
 		if (st == PGRES_COPY_IN) {
-			if (failed || next >= nbufs) {
-				if (!failed) {
-					sky_error_set(err,
+			if (s->failed || s->next >= s->nbufs) {
+				if (!s->failed) {
+					sky_error_set(&s->err,
 					              "statement script started more COPY "
 					              "statements than the %zu prepared",
-					              nbufs);
-					failed = true;
+					              s->nbufs);
+					s->failed = true;
 				}
 				/* abort the COPY; the server answers with an error result */
-				PQputCopyEnd(conn, "unexpected COPY");
-			} else if (copy_send(conn, bufs[next++], &send_err) < 0) {
+				PQputCopyEnd(s->conn, "unexpected COPY");
+			} else if (copy_send(s->conn, s->bufs[s->next++], &s->send_err) < 0) {
 				/* the server's own error, if any, follows as a result */
-				send_failed = true;
+				s->send_failed = true;
 			}
 			/* the COPY's own completion comes as the next result */
 		} else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-			stmt++;
+			s->stmt++;
 		} else if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
 			/* never asked for: leave the connection busy, the caller must drop it */
-			if (!failed)
-				sky_error_set(err, "unexpected COPY TO in statement script");
-			if (err)
-				err->retryable = true;
+			if (!s->failed)
+				sky_error_set(&s->err, "unexpected COPY TO in statement script");
+			s->err.retryable = true;
+			s->failed = s->broken = true;
 			goto out;
-		} else if (!failed) {
-			script_error(err, pos, conn, res, stmt);
-			failed = true;
+		} else if (!s->failed) {
+			script_error(&s->err, &s->pos, s->conn, res, s->stmt);
+			s->failed = true;
 		}
 		PQclear(res);
 		res = NULL;
-		if (PQstatus(conn) == CONNECTION_BAD) {
-			if (!failed)
-				script_error(err, pos, conn, NULL, stmt);
-			failed = true;
-			break;
+		if (PQstatus(s->conn) == CONNECTION_BAD) {
+			if (!s->failed)
+				script_error(&s->err, &s->pos, s->conn, NULL, s->stmt);
+			s->failed = s->broken = true;
+			goto out;
 		}
 	}
-	if (failed)
-		goto out;
-	if (send_failed) {
-		if (err)
-			*err = send_err;
+	if (!drained) {
+		ret = 0;
 		goto out;
 	}
-	if (next != nbufs) {
-		sky_error_set(err, "statement script used %zu of %zu COPY buffers", next, nbufs);
+	s->running = false;
+	if (s->failed)
+		goto out;
+	if (s->send_failed) {
+		s->err = s->send_err;
+		goto out;
+	}
+	if (s->next != s->nbufs) {
+		sky_error_set(&s->err, "statement script used %zu of %zu COPY buffers", s->next,
+		              s->nbufs);
 		goto out;
 	}
 	ret = 0;
 out:
 	PQclear(res);
+	if (ret < 0) {
+		s->running = s->running && !s->broken;
+		if (pos)
+			*pos = s->pos;
+		if (err)
+			*err = s->err;
+	}
+	return ret;
+}
+
+int sky_pg_script_start(struct sky_pg_script *s, PGconn *conn, const char *script,
+                        struct sky_buf *const *bufs, size_t nbufs, struct sky_pg_script_pos *pos,
+                        struct sky_error *err)
+{
+	int ret = -1;
+
+	memset(s, 0, sizeof(*s));
+	s->conn = conn;
+	s->bufs = bufs;
+	s->nbufs = nbufs;
+	sky_error_clear(&s->err);
+	sky_error_clear(&s->send_err);
+	if (!PQsendQuery(conn, script)) {
+		script_error(&s->err, &s->pos, conn, NULL, 0);
+		if (pos)
+			*pos = s->pos;
+		if (err)
+			*err = s->err;
+		goto out;
+	}
+	s->running = true;
+	if (script_pump(s, false, pos, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	return ret;
+}
+
+int sky_pg_script_finish(struct sky_pg_script *s, struct sky_pg_script_pos *pos,
+                         struct sky_error *err)
+{
+	int ret = -1;
+
+	if (!s->running) {
+		ret = 0;
+		goto out;
+	}
+	ret = script_pump(s, true, pos, err);
+	s->running = false;
+out:
+	return ret;
+}
+
+int sky_pg_copy_script(PGconn *conn, const char *script, struct sky_buf *const *bufs, size_t nbufs,
+                       struct sky_pg_script_pos *pos, struct sky_error *err)
+{
+	int ret = -1;
+	struct sky_pg_script s;
+
+	if (sky_pg_script_start(&s, conn, script, bufs, nbufs, pos, err) < 0) {
+		/* drain what is left so that the connection is idle again */
+		if (s.running)
+			sky_pg_script_finish(&s, NULL, NULL);
+		goto out;
+	}
+	if (sky_pg_script_finish(&s, pos, err) < 0)
+		goto out;
+	ret = 0;
+out:
 	return ret;
 }
 

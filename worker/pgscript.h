@@ -11,6 +11,7 @@
 #define SKY_PGSCRIPT_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sky_error.h"
@@ -32,6 +33,31 @@ struct sky_pg_script_pos {
  */
 int sky_pg_copy_script(PGconn *conn, const char *script, struct sky_buf *const *bufs, size_t nbufs,
                        struct sky_pg_script_pos *pos, struct sky_error *err);
+
+/*
+ * The same script, in two halves, so that the caller can work while the server runs it:
+ * sky_pg_script_start sends the script and feeds every COPY, and returns once the last
+ * COPY's data is sent (or at once when there is none); the statements after it may still be
+ * running. sky_pg_script_finish reads the remaining results; until it returns, the
+ * connection is busy and bufs must stay unchanged. On a failure of start, when s->running
+ * is still true, finish must be called (its result repeats the first error) to make the
+ * connection idle again. s is the caller's, filled by start.
+ */
+struct sky_pg_script {
+	PGconn *conn;
+	struct sky_buf *const *bufs;
+	size_t nbufs, next, stmt;
+	bool running; /* results are still to be read */
+	bool failed, send_failed, broken;
+	struct sky_error err, send_err;
+	struct sky_pg_script_pos pos;
+};
+
+int sky_pg_script_start(struct sky_pg_script *s, PGconn *conn, const char *script,
+                        struct sky_buf *const *bufs, size_t nbufs, struct sky_pg_script_pos *pos,
+                        struct sky_error *err);
+int sky_pg_script_finish(struct sky_pg_script *s, struct sky_pg_script_pos *pos,
+                         struct sky_error *err);
 
 /* One statement of a pipeline: text parameters, NULL entries are SQL NULLs. */
 struct sky_pg_stmt {

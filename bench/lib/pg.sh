@@ -9,8 +9,6 @@
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 BENCH_DB=${BENCH_DB:-bench}
 declare -A BENCH_PORT=()
-# the replicated tables (run.sh adds pgbench_history, given a primary key)
-BENCH_TABLES=${BENCH_TABLES:-pgbench_accounts pgbench_tellers pgbench_branches}
 
 # The one settings block used for every instance of every system (written into the report).
 BENCH_PG_SETTINGS="shared_buffers = 256MB
@@ -125,8 +123,8 @@ bench_sql() {
 	bench_psql "$1" -qc "$2"
 }
 
-# bench_pgqd_start NAME: a pgqd for one instance (ticker every 0.1 s as shipped in
-# dist/pgqd.ini, or every BENCH_PGQD_TICKER seconds);
+# bench_pgqd_start NAME: a pgqd for one instance (ticker every second as deployed, or every
+# BENCH_PGQD_TICKER seconds);
 # its pid goes to BENCH_LAST_PID (not printed: a command substitution would lose the tracking)
 bench_pgqd_start() {
 	local name=$1 cf=$BENCH_DIR/pgqd-$1.ini
@@ -137,7 +135,7 @@ pidfile = $BENCH_DIR/pgqd-$name.pid
 base_connstr = host=$BENCH_DIR/sock port=${BENCH_PORT[$name]} user=postgres
 initial_database = $BENCH_DB
 database_list = $BENCH_DB
-ticker_period = ${BENCH_PGQD_TICKER:-0.1}
+ticker_period = ${BENCH_PGQD_TICKER:-1}
 check_period = 60
 EOF
 	pgqd -q "$cf" >/dev/null 2>&1 &
@@ -145,14 +143,20 @@ EOF
 	bench_track "$BENCH_LAST_PID"
 }
 
-# bench_tables_md5 NAME: one md5 over the ordered contents of the replicated tables
-# (BENCH_TABLES, rows in row order)
+# bench_tables_md5 NAME: one md5 over the ordered contents of the replicated pgbench tables
+# (BENCH_TABLES, each ordered by its key)
 bench_tables_md5() {
-	local t q=
-	for t in $BENCH_TABLES; do
-		q+="${q:+ || }coalesce((select string_agg(t::text, ',' order by t) from $t t), '')"
+	local t key sql=""
+	for t in "${BENCH_TABLES[@]}"; do
+		case $t in
+		pgbench_accounts) key=aid ;;
+		pgbench_tellers) key=tid ;;
+		pgbench_branches) key=bid ;;
+		pgbench_history) key=hid ;;
+		esac
+		sql+="${sql:+ || }coalesce((select string_agg(t::text, ',' order by $key) from $t t), '')"
 	done
-	bench_sql "$1" "select md5($q)"
+	bench_sql "$1" "select md5($sql)"
 }
 
 # bench_pgq_events SRC QUEUE: events in the queue's event tables (nothing rotates during a run)

@@ -28,8 +28,7 @@ londiste_run() {
 }
 
 londiste_setup() {
-	local src=$1 dst=$2 root branch pid ntab
-	ntab=$(wc -w <<<"$BENCH_TABLES")
+	local src=$1 dst=$2 root branch pid
 	root=$(londiste_ini root "$src")
 	branch=$(londiste_ini branch "$dst")
 	londiste_run "$root" create-root root "$(bench_dsn "$src")"
@@ -39,24 +38,22 @@ londiste_setup() {
 	LONDISTE_PGQD_SRC=$BENCH_LAST_PID
 	bench_pgqd_start "$dst"
 	LONDISTE_PGQD_DST=$BENCH_LAST_PID
-	# shellcheck disable=SC2086
-	londiste_run "$root" add-table $BENCH_TABLES
-	# shellcheck disable=SC2086
-	londiste_run "$branch" add-table $BENCH_TABLES --expect-sync
+	londiste_run "$root" add-table "${BENCH_TABLES[@]}"
+	londiste_run "$branch" add-table "${BENCH_TABLES[@]}" --expect-sync
 	# one pass of the branch worker so that it has registered and settled its tables
 	londiste -q "$branch" worker >>"$BENCH_DIR/londiste-branch.out" 2>&1 &
 	pid=$!
 	bench_track "$pid"
 	for _ in $(seq 1 300); do
 		[ "$(bench_sql "$dst" "select count(*) from londiste.get_table_list('$LONDISTE_QUEUE')
-			where merge_state = 'ok'")" = "$ntab" ] &&
+			where merge_state = 'ok'")" = "${#BENCH_TABLES[@]}" ] &&
 			[ "$(bench_sql "$src" "select coalesce(sum(pending_events), -1)
 				from pgq.get_consumer_info('$LONDISTE_QUEUE', 'bench_branch')")" = 0 ] && break
 		sleep 0.2
 	done
 	bench_kill "$pid"
 	[ "$(bench_sql "$dst" "select count(*) from londiste.get_table_list('$LONDISTE_QUEUE')
-		where merge_state = 'ok'")" = "$ntab" ] || bench_die "londiste: branch tables not in sync"
+		where merge_state = 'ok'")" = "${#BENCH_TABLES[@]}" ] || bench_die "londiste: branch tables not in sync"
 }
 
 londiste_queued() {

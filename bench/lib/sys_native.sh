@@ -16,7 +16,8 @@
 
 native_setup() {
 	local src=$1 dst=$2
-	bench_sql "$src" "create publication bench_pub for table ${BENCH_TABLES// /, }"
+	bench_sql "$src" "create publication bench_pub
+		for table $(IFS=,; echo "${BENCH_TABLES[*]}")"
 	bench_sql "$dst" "create subscription bench_sub connection '$(bench_dsn "$src")'
 		publication bench_pub with (copy_data = false)"
 	for _ in $(seq 1 300); do

@@ -9,8 +9,7 @@
 SKY_CASCADE=app
 
 skyworker_setup() {
-	local src=$1 dst=$2 tick tick_time tick_seq n t ntab
-	ntab=$(wc -w <<<"$BENCH_TABLES")
+	local src=$1 dst=$2 tick tick_time tick_seq n t
 	[ -x "$SKYWORKER" ] || bench_die "skyworker binary not found (build it, or pass --skyworker PATH)"
 	for n in "$src" "$dst"; do
 		bench_psql "$n" -q -f "$SKY_ROOT/sql/install.sql" >/dev/null ||
@@ -22,10 +21,15 @@ skyworker_setup() {
 	IFS='|' read -r tick tick_time tick_seq < <(bench_sql "$src" "select tick_id, tick_time,
 		tick_event_seq from pgq_set.register_subscriber('$SKY_CASCADE', 'branch')")
 	[ -n "$tick" ] || bench_die "skyworker: register_subscriber returned nothing"
-	bench_sql "$dst" "select pgq_set.create_branch('$SKY_CASCADE', 'branch', 'root', $tick,
-		'$tick_time', $tick_seq)" >/dev/null
+	if [ "${SKY_TARGET_ROLE:-branch}" = leaf ]; then
+		bench_sql "$dst" "select pgq_set.create_leaf('$SKY_CASCADE', 'branch', 'root', $tick)" \
+			>/dev/null
+	else
+		bench_sql "$dst" "select pgq_set.create_branch('$SKY_CASCADE', 'branch', 'root', $tick,
+			'$tick_time', $tick_seq)" >/dev/null
+	fi
 	for n in "$src" "$dst"; do
-		for t in $BENCH_TABLES; do
+		for t in "${BENCH_TABLES[@]}"; do
 			bench_sql "$n" "select pgq_set.add_table('$SKY_CASCADE', 'public.$t')" >/dev/null
 		done
 	done
@@ -40,7 +44,7 @@ skyworker_setup() {
 	skyworker_start "$src" "$dst"
 	for _ in $(seq 1 600); do
 		[ "$(bench_sql "$dst" "select count(*) filter (where state = 'ok') || '/' || count(*)
-			from pgq_set.get_tables('$SKY_CASCADE')")" = "$ntab/$ntab" ] &&
+			from pgq_set.get_tables('$SKY_CASCADE')")" = "${#BENCH_TABLES[@]}/${#BENCH_TABLES[@]}" ] &&
 			[ "$(bench_sql "$src" "select coalesce(sum(pending_events), -1)
 				from pgq.get_consumer_info('$SKY_CASCADE', 'branch')")" = 0 ] && break
 		kill -0 "$SKY_PID" 2>/dev/null || bench_die "skyworker: worker exited during the initial copy"
@@ -49,7 +53,7 @@ skyworker_setup() {
 	done
 	bench_kill "$SKY_PID"
 	[ "$(bench_sql "$dst" "select count(*) from pgq_set.get_tables('$SKY_CASCADE')
-		where state = 'ok'")" = "$ntab" ] ||
+		where state = 'ok'")" = "${#BENCH_TABLES[@]}" ] ||
 		bench_die "skyworker: branch tables not in sync after the initial copy"
 }
 
@@ -84,3 +88,13 @@ skyworker_memtest_release() {
 skyworker_consumer() {
 	echo "$SKY_CASCADE branch"
 }
+
+# skyleaf: the same worker with the target created as a leaf (no copy of the queue): the
+# difference to skyworker is what the branch's queue copy costs.
+skyleaf_setup() { SKY_TARGET_ROLE=leaf skyworker_setup "$@"; }
+skyleaf_queued() { skyworker_queued "$@"; }
+skyleaf_consumer() { skyworker_consumer "$@"; }
+skyleaf_start() { skyworker_start "$@"; }
+skyleaf_stop() { skyworker_stop "$@"; }
+skyleaf_memtest_prepare() { skyworker_memtest_prepare "$@"; }
+skyleaf_memtest_release() { skyworker_memtest_release "$@"; }

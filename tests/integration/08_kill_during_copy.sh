@@ -155,7 +155,7 @@ UPDATE public.child_t SET v = v || ' +' WHERE parent_id = :p;
 DELETE FROM public.parent_t WHERE id = :p;
 END;
 EOF
-sky_pgbench_bg pgbench db1 -n -c 2 -j 1 -T 15 -R 100 -f "$SKY_TMP/fk.pgbench"
+sky_pgbench_bg pgbench db1 -n -c 2 -j 1 -T 8 -R 100 -f "$SKY_TMP/fk.pgbench"
 more_parents() { (($(sky_psql db1 -c "select count(*) from public.parent_t where v = 'new parent'") >= 50)); }
 sky_wait_for 30 "the root runs the foreign key load" more_parents
 sky_topology_write_items "$TOPO" db1 db2 db3 public.small_t public.huge_t public.parent_t public.child_t

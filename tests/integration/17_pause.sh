@@ -14,7 +14,7 @@ RECONCILE=$(sky_reconcile_bin)
 sky_need_bin "$RECONCILE"
 sky_need_bin "$(sky_worker_bin)"
 NODES=(db1 db2 db3)
-ROWS=${SKY_PAUSE_ROWS:-300000}
+ROWS=${SKY_PAUSE_ROWS:-600000}
 
 for n in "${NODES[@]}"; do
 	sky_pg_new "$n"
@@ -48,15 +48,30 @@ sky_topology_write "$TOPO" db1 db2 db3 public.acct public.big_t
 sky_run reconcile-add "$RECONCILE" -f "$TOPO"
 sky_expect_rc 0 "skyreconcile adding big_t"
 sky_wait_tables_ok db2 120 public.big_t
-leaf_copy_process() {
-	[ "$(sky_worker_pids db3 | wc -l)" -gt 1 ] && [ "$(sky_table_state db3 public.big_t)" = copying ]
-}
-sky_wait_for 60 "the leaf runs a copy process for big_t" leaf_copy_process
-held=$(sky_copy_hold db3)
-if [ -z "$held" ] || [ "$(sky_table_state db3 public.big_t)" != copying ]; then
+# hold the leaf's copy processes and keep them held once one is in the middle of its COPY into
+# big_t (a copy process that only finds the branch not ready yet is let go again)
+held=""
+hold_leaf_copy() {
+	held=$(sky_copy_hold db3)
+	if [ -n "$held" ] && [ "$(sky_psql db3 -c "select count(*) from pg_stat_progress_copy
+		where relid = 'public.big_t'::regclass")" -gt 0 ]; then
+		return 0
+	fi
 	sky_copy_release $held
-	sky_fail "the leaf finished copying big_t before the test could hold the copy: make it bigger (SKY_PAUSE_ROWS)"
-fi
+	held=""
+	[ "$(sky_table_state db3 public.big_t)" = copying ] ||
+		sky_fail "the leaf finished copying big_t before the test could hold the copy: make it bigger (SKY_PAUSE_ROWS)"
+	return 1
+}
+# tried every 20 ms (not sky_wait_for's 100 ms): the leaf's COPY may last well under a second
+hold_start=$SECONDS
+until hold_leaf_copy; do
+	sky_check_workers
+	((SECONDS - hold_start < 60)) || sky_fail "the leaf's copy of big_t was not seen in its COPY within 60 s"
+	sleep 0.02
+done
+sky_ok "the leaf's copy process for big_t held in its COPY (after $((SECONDS - hold_start))s)"
+[ "$(sky_table_state db3 public.big_t)" = copying ] || sky_fail "big_t is not copying on the leaf while its copy is held"
 sky_ok "the leaf's copy of big_t held (copy process $held): $(sky_table_progress db3 public.big_t) (state|rows_copied|rows_estimate|error)"
 
 sky_check "pause the leaf: acknowledged within seconds, its copy stopped and rolled back"

@@ -63,7 +63,7 @@ qid2=$(sky_psql db2 -c "select queue_id from pgq.queue where queue_name = 'app'"
 ev_db1=$(sky_psql db1 -c "select max(ev_id) from pgq.event_$(sky_psql db1 -c "select queue_id from pgq.queue where queue_name = 'app'")")
 tick_db1=$(sky_psql db1 -c "select max(tick_id) from pgq.tick")
 t_switch=$(sky_psql db2 -c "select clock_timestamp()")
-sky_pgbench_bg load2 db2 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 8 -R 100
+sky_pgbench_bg load2 db2 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 4 -R 100
 sky_bg_wait load2 || sky_fail "pgbench on the new root failed: $(tail -n 5 "$SKY_TMP/log/load2.out")"
 sky_assert_eq "$(sky_psql db2 -c "select min(id) > $max_before from public.log where id > $max_before")" t \
 	"the new root's serial keys continue above the old root's"
@@ -95,7 +95,7 @@ sky_assert_contains "$SKY_OUT" "~ db3: change provider db2 -> db1" "db3 moved un
 sky_assert_eq "$(sky_psql db2 -c "select node_role || ' of ' || provider_node from pgq_set.get_node('app')") $(sky_psql db2 -c "select count(*) from pgq.queue")" \
 	"leaf of db1 0" "db2 is a leaf of db1 without a queue"
 sky_bg_wait load3 || true
-sky_pgbench_bg load4 db1 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 5 -R 100
+sky_pgbench_bg load4 db1 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 3 -R 100
 sky_bg_wait load4 || sky_fail "pgbench on db1 failed: $(tail -n 5 "$SKY_TMP/log/load4.out")"
 if sky_psql db2 -c "insert into public.log (acct) values (1)" >/dev/null 2>&1; then
 	sky_fail "db2 accepted an application write after it was demoted"

@@ -79,10 +79,11 @@ promtool_ok() { # FILE
 		{ cat "$SKY_TMP/$1.prom" "$SKY_TMP/log/promtool.out" >&2; sky_fail "promtool check metrics refused watch's metrics ($1)"; }
 }
 WATCH_OUT=$SKY_TMP/log/watch.out
+wait_applied "create the cascade" 30
+# the workers start once their node exists (a worker that finds no pgq_set schema waits 10 s)
 for n in "${NODES[@]}"; do
 	sky_worker_start "$n"
 done
-wait_applied "create the cascade" 30
 sky_assert_eq "$(sky_psql db1 -c "select applied_subject || ' / ' || (attempted_error is null)
 	from pgq_set.get_revision('$SKY_CASCADE')")" "create cascade app / true" "the subject is recorded, no error"
 sky_wait_all_tables_ok 60 db2 db3

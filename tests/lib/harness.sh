@@ -32,8 +32,10 @@ SKY_BUILD_DIR=${SKY_BUILD_DIR:-$SKY_SOURCE_DIR/build}
 SKY_PGBIN=${SKY_PGBIN:-/usr/lib/postgresql/15/bin}
 SKY_CASCADE=${SKY_CASCADE:-app}
 SKY_ROOT=${SKY_ROOT:-db1}
-SKY_PORT_MIN=${SKY_PORT_MIN:-57000}
-SKY_PORT_MAX=${SKY_PORT_MAX:-59999}
+# above Linux's default range of ephemeral ports (32768-60999): the port of a server the test stops
+# and starts again is not taken meanwhile by the source port of some client's connection
+SKY_PORT_MIN=${SKY_PORT_MIN:-61000}
+SKY_PORT_MAX=${SKY_PORT_MAX:-63999}
 SKY_LOCK_DIR=${SKY_LOCK_DIR:-/tmp/skycascade-ports}
 SKY_TEST_TIMEOUT=${SKY_TEST_TIMEOUT:-840}
 SKY_TEST_NAME=${SKY_TEST_NAME:-$(basename "$0" .sh)}
@@ -286,6 +288,7 @@ sky_pg_start() {
 	for ((attempt = 0; attempt < 5; attempt++)); do
 		if _sky_as_server "$SKY_PGBIN/pg_ctl" -D "$dir/data" -l "$SKY_TMP/log/$name.server.log" \
 			-w -t 60 -s start >/dev/null 2>&1; then
+			_sky_pgqd_restart "$name"
 			return 0
 		fi
 		if ! grep -q 'could not bind\|Address already in use' "$SKY_TMP/log/$name.server.log"; then
@@ -307,6 +310,51 @@ sky_pg_stop() {
 	_sky_as_server "$SKY_PGBIN/pg_ctl" -D "$SKY_TMP/$1/data" -w -t 60 -s stop -m "$mode" >/dev/null
 }
 
+# _sky_initdb_run NAME DIR: initdb into DIR, its output in NAME's initdb log.
+_sky_initdb_run() {
+	_sky_as_server "$SKY_PGBIN/initdb" -D "$2" -U postgres --auth=trust -E UTF8 --locale=C -N \
+		>"$SKY_TMP/log/$1.initdb.log" 2>&1 && return 0
+	cat "$SKY_TMP/log/$1.initdb.log" >&2
+	return 1
+}
+
+# _sky_initdb NAME: NAME's data directory, $SKY_TMP/NAME/data, as initdb makes it. initdb runs once
+# per PostgreSQL version and user into $SKY_INITDB_CACHE (default /tmp/skycascade-initdb; empty: no
+# cache) and each node gets a copy, which takes a fraction of initdb's second. The cached directory
+# appears whole (renamed into place after initdb succeeded) or not at all, so parallel tests can
+# share it; it holds no data of any test and is never started.
+_sky_initdb() {
+	local name=$1 data=$SKY_TMP/$1/data cache=${SKY_INITDB_CACHE-/tmp/skycascade-initdb} key tmp=""
+	if [ -n "$cache" ]; then
+		key=$({
+			"$SKY_PGBIN/initdb" --version
+			declare -f _sky_initdb_run
+			echo "$SKY_PGBIN $(id -u) $SKY_SERVER_USER"
+		} | md5sum | cut -c1-16)
+		if [ ! -f "$cache/$key/PG_VERSION" ]; then
+			mkdir -p "$cache" 2>/dev/null || true
+			chmod 1777 "$cache" 2>/dev/null || true
+			tmp=$(mktemp -d "$cache/new.XXXXXX" 2>/dev/null) || tmp=""
+		fi
+	fi
+	if [ -z "$cache" ] || { [ ! -f "$cache/$key/PG_VERSION" ] && [ -z "$tmp" ]; }; then
+		_sky_initdb_run "$name" "$data" || sky_fail "initdb of '$name' failed"
+		return 0
+	fi
+	if [ -n "$tmp" ]; then
+		[ -z "$SKY_SERVER_USER" ] || chown "$SKY_SERVER_USER" "$tmp"
+		_sky_initdb_run "$name" "$tmp/data" || {
+			rm -rf "$tmp"
+			sky_fail "initdb of '$name' failed"
+		}
+		# another test may have put its copy in place first: then that one stays
+		mv -T "$tmp/data" "$cache/$key" 2>/dev/null || true
+		rm -rf "$tmp"
+	fi
+	cp -a "$cache/$key" "$data" || sky_fail "could not copy $cache/$key (initdb's output) to $data"
+	echo "a copy of $cache/$key" >>"$SKY_TMP/log/$name.initdb.log"
+}
+
 # sky_pg_new NAME: a fresh instance with database "app" and extension pgq, started.
 sky_pg_new() {
 	local name=$1 dir=$SKY_TMP/$1 port
@@ -318,12 +366,7 @@ sky_pg_new() {
 	SKY_PORT[$name]=$port
 	SKY_NODES+=("$name")
 	echo "$dir/data" >"$SKY_LOCK_DIR/$port/data"
-	_sky_as_server "$SKY_PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C \
-		-N >"$SKY_TMP/log/$name.initdb.log" 2>&1 ||
-		{
-			cat "$SKY_TMP/log/$name.initdb.log" >&2
-			sky_fail "initdb of '$name' failed"
-		}
+	_sky_initdb "$name"
 	cat >>"$dir/data/postgresql.conf" <<EOF
 
 # skycascade test settings
@@ -348,6 +391,10 @@ EOF
 	sky_pg_start "$name"
 	sky_psql_db "$name" postgres -c "create database app" >/dev/null
 	sky_psql "$name" -c "create extension pgq" >/dev/null
+	# A queue created here later ticks once its oldest event is $SKY_TICKER_MAX_LAG old (PgQ's
+	# default: 3 s): a test waits less for the root's changes to be in a batch.
+	sky_psql "$name" -c "alter table pgq.queue alter column queue_ticker_max_lag
+		set default '${SKY_TICKER_MAX_LAG:-0.5 s}'" >/dev/null
 	sky_log "node $name: PostgreSQL on 127.0.0.1:$port, database app with pgq ($dir)"
 }
 
@@ -392,6 +439,15 @@ EOF
 		SKY_PGQD_PID[$name]=$!
 		sky_log "pgqd for $name started (pid ${SKY_PGQD_PID[$name]})"
 	done
+}
+
+# _sky_pgqd_restart NAME: NAME's server was started again; when the test runs a pgqd for it, start
+# a new one: pgqd reconnects to a server it lost only 60 s later (libusual's default reconnect),
+# and ticks nothing meanwhile.
+_sky_pgqd_restart() {
+	[ -n "${SKY_PGQD_PID[$1]:-}" ] || return 0
+	sky_pgqd_stop "$1"
+	sky_pgqd_start "$1"
 }
 
 sky_pgqd_stop() {
@@ -491,6 +547,24 @@ sky_pgbench_bg() {
 
 sky_bg_running() { _sky_own_pid "${SKY_BG_PID[$1]:-}"; }
 
+# sky_pgbench_end NAME: end the background pgbench NAME, started with a -T longer than the
+# scenario, once the scenario is over: it must still be running (the load lasted the whole
+# scenario) and none of its clients may have failed (pgbench writes a failure to its output).
+sky_pgbench_end() {
+	local name=$1 out=$SKY_TMP/log/$1.out
+	if ! sky_bg_running "$name"; then
+		tail -n 5 "$out" >&2
+		sky_fail "the load $name ended before the scenario did (its output ends above)"
+	fi
+	kill -TERM "${SKY_BG_PID[$name]}" 2>/dev/null || true
+	sky_bg_wait "$name" || true
+	if grep -qiE 'abort|error|fatal|fail' "$out"; then
+		cat "$out" >&2
+		sky_fail "the load $name failed (its output is above)"
+	fi
+	sky_ok "the load $name ran through the scenario without a failure"
+}
+
 # sky_bg_wait NAME: wait for it; returns its exit status.
 sky_bg_wait() {
 	local pid=${SKY_BG_PID[$1]:-} rc=0
@@ -589,25 +663,58 @@ select format('select count(*) from %s', :'tbl'::regclass)
 SQL
 }
 
-# sky_assert_tables_equal TABLE NODE...: TABLE has the same rows on every NODE.
+# _sky_table_sum NODE TABLE: "ROWS MD5" of TABLE on NODE from one scan, the md5 as sky_table_md5's.
+_sky_table_sum() {
+	sky_psql "$1" -v tbl="$2" <<'SQL'
+select format('select count(*) || '' '' || md5(coalesce(string_agg(t::text, E''\n'' order by %s), '''')) from %s t',
+	coalesce((select string_agg(format('t.%I', a.attname), ', '
+				    order by array_position(i.indkey::int2[], a.attnum))
+		    from pg_index i
+		    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any (i.indkey)
+		   where i.indrelid = :'tbl'::regclass and i.indisprimary),
+		 't::text collate "C"'),
+	:'tbl'::regclass)
+\gexec
+SQL
+}
+
+# sky_assert_tables_equal TABLE NODE...: TABLE has the same rows on every NODE. The nodes are read
+# at the same time (each its own server), each with one scan for its row count and md5.
 sky_assert_tables_equal() {
-	local table=$1 node first="" sum want="" bad=0 report=""
+	local table=$1 node first="" n sum want="" bad=0 report="" dir rc i=0
+	local -a pids=()
 	shift
+	dir=$(mktemp -d "$SKY_TMP/sum.XXXXXX")
 	for node in "$@"; do
-		sum=$(sky_table_md5 "$node" "$table") || sky_fail "could not read $table on $node"
-		report+="  $node: $(sky_table_count "$node" "$table") rows, md5 $sum"$'\n'
+		sky_port "$node" >/dev/null
+		(_sky_table_sum "$node" "$table" >"$dir/$node" 2>"$dir/$node.err") &
+		pids+=("$!")
+	done
+	for node in "$@"; do
+		rc=0
+		wait "${pids[$i]}" || rc=$?
+		i=$((i + 1))
+		if [ "$rc" != 0 ] || [ ! -s "$dir/$node" ]; then
+			cat "$dir/$node.err" >&2 || true
+			sky_fail "could not read $table on $node"
+		fi
+	done
+	for node in "$@"; do
+		read -r n sum <"$dir/$node"
+		report+="  $node: $n rows, md5 $sum"$'\n'
 		if [ -z "$first" ]; then
 			first=$node
-			want=$sum
-		elif [ "$sum" != "$want" ]; then
+			want="$n $sum"
+		elif [ "$n $sum" != "$want" ]; then
 			bad=1
 		fi
 	done
+	rm -rf "$dir"
 	if [ "$bad" = 1 ]; then
 		printf '%s' "$report" >&2
 		sky_fail "$table differs between nodes $*"
 	fi
-	sky_ok "$table equal on $* ($(sky_table_count "$first" "$table") rows, md5 $want)"
+	sky_ok "$table equal on $* (${want% *} rows, md5 ${want#* })"
 }
 
 # sky_topology_write FILE ROOT BRANCH LEAF TABLE...: a root -> branch -> leaf topology (the shape of

@@ -178,6 +178,83 @@ START_TEST(test_policy_keys_checked)
 }
 END_TEST
 
+/* A witness report on node i (an index into s->nodes) about provider `prov`. */
+static void witness(struct actual_state *s, size_t i, const char *prov, double heartbeat,
+                    double contact)
+{
+	struct actual_witness *w = &s->nodes[i].witness;
+
+	w->present = true;
+	w->provider = sky_strdup(prov);
+	w->heartbeat_age = heartbeat;
+	w->contact_age = contact;
+	w->progress_age = contact;
+	w->provider_tick = 7;
+}
+
+START_TEST(test_witnesses)
+{
+	static const long long ticks[] = {0, 10, 10, 10, 10};
+	struct topology *t = load("failover: {mode: automatic, detect_after: 3, witnesses: 2}\n");
+	struct actual_state *s = actual_at(t, ticks);
+	struct sky_buf views;
+
+	/* db2: sees db1 dead; db3 (under db2): never counted; db4: saw db1 1 s ago; db5: stale */
+	witness(s, 1, "db1", 0.5, 4.0);
+	witness(s, 2, "db2", 0.5, 9.0);
+	witness(s, 3, "db1", 0.5, 1.0);
+	witness(s, 4, "db1", POLICY_WITNESS_FRESH_S + 1, 20.0);
+	sky_buf_init(&views);
+	ck_assert_uint_eq(policy_witnesses(&views, t, s, "db1"), 1);
+	ck_assert_ptr_nonnull(strstr(views.data, "db2 pulls from db1: last contact 4.0 s ago, last "
+	                                         "new tick 7 4.0 s ago, heartbeat 0.5 s ago: sees "
+	                                         "it dead\n"));
+	ck_assert_ptr_nonnull(strstr(views.data, "not counted: not a direct subscriber"));
+	ck_assert_ptr_nonnull(strstr(views.data, "db4 pulls from db1: last contact 1.0 s ago"));
+	ck_assert_ptr_nonnull(strstr(views.data, "sees it alive"));
+	ck_assert_ptr_nonnull(strstr(views.data, "not counted: its worker's heartbeat is stale"));
+	/* db4 has now not reached db1 for detect_after either: two witnesses */
+	s->nodes[3].witness.contact_age = 3.0;
+	ck_assert_uint_eq(policy_witnesses(NULL, t, s, "db1"), 2);
+	/* a node that cannot be read has no view; a worker that never reached db1 (-1) counts */
+	s->nodes[1].reachable = false;
+	s->nodes[3].witness.contact_age = -1;
+	ck_assert_uint_eq(policy_witnesses(NULL, t, s, "db1"), 1);
+	sky_buf_release(&views);
+	actual_state_free(s);
+	topology_free(t);
+}
+END_TEST
+
+START_TEST(test_override)
+{
+	static const long long ticks[] = {0, 10, 9, 12, 40};
+	struct topology *t = load("failover: {mode: automatic, never: [db2, db4]}\n");
+	struct actual_state *s = actual_at(t, ticks);
+	struct policy_decision *d = decide(t, s);
+	struct sky_error err;
+
+	ck_assert_ptr_null(d->chosen);
+	sky_error_clear(&err);
+	ck_assert_int_eq(policy_force(d, t, s, "db5", &err), -1);
+	ck_assert_str_eq(err.message, "node \"db5\" is a leaf: only a branch can become the root");
+	ck_assert_int_eq(policy_force(d, t, s, "db3", &err), -1);
+	ck_assert_str_eq(err.message,
+	                 "node \"db3\" is not a reachable node that pulls from \"db1\"");
+	ck_assert_int_eq(policy_force(d, t, s, "db2", &err), 0);
+	ck_assert_str_eq(d->chosen, "db2");
+	ck_assert_ptr_nonnull(strstr(d->reason, "override"));
+	ck_assert_ptr_nonnull(d->proposed);
+	ck_assert(topology_node(d->proposed, "db1")->dead);
+	ck_assert_int_eq(topology_node(d->proposed, "db2")->role, SKY_ROLE_ROOT);
+	ck_assert_str_eq(topology_node(d->proposed, "db4")->provider, "db2");
+	ck_assert_str_eq(topology_node(d->proposed, "db3")->provider, "db2");
+	policy_decision_free(d);
+	actual_state_free(s);
+	topology_free(t);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -188,6 +265,8 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_no_candidate_within_max_lag);
 	tcase_add_test(tc, test_not_the_root);
 	tcase_add_test(tc, test_policy_keys_checked);
+	tcase_add_test(tc, test_witnesses);
+	tcase_add_test(tc, test_override);
 	suite_add_tcase(s, tc);
 	return s;
 }
