@@ -125,9 +125,14 @@ if [ -n "$PERF_DIR" ]; then
 	mkdir -p "$PERF_DIR"
 	PERF_DIR=$(cd "$PERF_DIR" && pwd)
 fi
-for t in pgbench psql pgqd londiste; do
+for t in pgbench psql pgqd; do
 	command -v $t >/dev/null || bench_die "$t not found"
 done
+case " $SYSTEMS $MEM_SYSTEMS " in
+*" londiste "*) command -v londiste >/dev/null ||
+	bench_die "londiste not found (apt-get install python3-londiste postgresql-15-pgq-node" \
+		"postgresql-15-londiste-sql), or leave londiste out of --systems/--mem-systems" ;;
+esac
 
 BENCH_TABLES=(pgbench_accounts pgbench_tellers pgbench_branches)
 EV_PER_TX=3

@@ -57,6 +57,11 @@ struct actual_identity {
 	bool fenced;         /* pgq_set.is_fenced: marked dead, no ticks, writes refused */
 	char *worker_error;  /* NULL when none; one line, passwords masked (as copy_error) */
 	int parallel_copies; /* copies the worker runs at once; 0 when unknown (pgq_set 1) */
+	/* the cascade queue's ticker thresholds (pgq.queue), read on a root; max_count 0 when
+	   not read */
+	int ticker_max_count;
+	int ticker_max_lag_ms;
+	int ticker_idle_period_ms;
 };
 
 /* A table of the topology as this database's system catalogs show it (plan-time checks). */

@@ -196,6 +196,24 @@ static int op_set_parallel_copies(const struct admin_session *s, const struct pl
 	                       params, err);
 }
 
+/* One ticker threshold of the root's queue (pgq_set.set_ticker; NULL keeps the others). */
+static int op_set_ticker(const struct admin_session *s, const struct plan_op *op,
+                         struct sky_error *err)
+{
+	const char *params[4] = {s->topo->cascade, NULL, NULL, NULL};
+
+	if (strcmp(op->subject, "ticker_max_count") == 0)
+		params[1] = op->to;
+	else if (strcmp(op->subject, "ticker_max_lag") == 0)
+		params[2] = op->to;
+	else
+		params[3] = op->to;
+	return admin_node_exec(NULL, s, op->node,
+	                       "select pgq_set.set_ticker($1, $2::integer,"
+	                       " ($3::numeric * interval '1 s'), ($4::numeric * interval '1 s'))",
+	                       4, params, err);
+}
+
 int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct sky_error *err)
 {
 	switch (op->kind) {
@@ -216,6 +234,8 @@ int admin_op_run(const struct admin_session *s, const struct plan_op *op, struct
 		return op_remove_table(s, op, err);
 	case PLAN_OP_SET_PARALLEL_COPIES:
 		return op_set_parallel_copies(s, op, err);
+	case PLAN_OP_SET_TICKER:
+		return op_set_ticker(s, op, err);
 	case PLAN_OP_RENAME:
 		return ops_rename_run(s, op, err);
 	case PLAN_OP_SWITCHOVER:

@@ -202,6 +202,23 @@ static int read_identity(struct actual_node *node, PGconn *conn, const char *cas
 			goto out;
 		id->fenced = bool_value(res, 0, 0);
 	}
+	if (id->role == SKY_ROLE_ROOT) {
+		/* the queue's ticker thresholds, which settings.ticker_* set (plan_settings) */
+		PQclear(res);
+		res = NULL;
+		if (sky_pg_exec(&res, conn, err,
+		                "select queue_ticker_max_count,"
+		                " round(extract(epoch from queue_ticker_max_lag) * 1000),"
+		                " round(extract(epoch from queue_ticker_idle_period) * 1000)"
+		                " from pgq.queue where queue_name = $1",
+		                1, params) < 0)
+			goto out;
+		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+			id->ticker_max_count = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+			id->ticker_max_lag_ms = (int)strtol(PQgetvalue(res, 0, 1), NULL, 10);
+			id->ticker_idle_period_ms = (int)strtol(PQgetvalue(res, 0, 2), NULL, 10);
+		}
+	}
 	ret = 0;
 out:
 	PQclear(res);

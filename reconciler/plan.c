@@ -714,9 +714,54 @@ static void plan_create(struct plan_ctx *ctx, const struct node_view *v)
 	op->provider = sky_strdup(tn->provider);
 }
 
+static char *ms_text(int ms)
+{
+	return sky_asprintf("%g", ms / 1000.0);
+}
+
+static void ticker_op(struct plan_ctx *ctx, const char *node, const char *key, char *from, char *to)
+{
+	struct plan_op *op;
+
+	op = op_add(ctx, PHASE_SETTINGS, PLAN_OP_SET_TICKER, PLAN_ACTION_CHANGE, node);
+	op->subject = sky_strdup(key);
+	op->from = from;
+	op->to = to;
+}
+
+/*
+ * settings.ticker_* on the root: one operation per threshold that differs from the queue's.
+ * A root about to be created gets create_root's defaults first. A node that is a root only
+ * after this plan's switchover or failover gets them from the next plan (its promotion sets
+ * the defaults); a root whose thresholds were not read is left alone.
+ */
+static void plan_ticker(struct plan_ctx *ctx, const struct node_view *v)
+{
+	const struct topo_node *tn = v->want;
+	int count, lag, idle, h_count = TOPO_TICKER_MAX_COUNT, h_lag = TOPO_TICKER_MAX_LAG_MS,
+	                      h_idle = TOPO_TICKER_IDLE_PERIOD_MS;
+
+	if (view_created(v)) {
+		if (v->have->self.role != SKY_ROLE_ROOT || v->have->self.ticker_max_count <= 0)
+			return;
+		h_count = v->have->self.ticker_max_count;
+		h_lag = v->have->self.ticker_max_lag_ms;
+		h_idle = v->have->self.ticker_idle_period_ms;
+	}
+	topology_ticker(ctx->topo, &count, &lag, &idle);
+	if (count != h_count)
+		ticker_op(ctx, tn->name, "ticker_max_count", sky_asprintf("%d", h_count),
+		          sky_asprintf("%d", count));
+	if (lag != h_lag)
+		ticker_op(ctx, tn->name, "ticker_max_lag", ms_text(h_lag), ms_text(lag));
+	if (idle != h_idle)
+		ticker_op(ctx, tn->name, "ticker_idle_period", ms_text(h_idle), ms_text(idle));
+}
+
 /*
  * parallel_copies of a non-root node (the root never copies). A node that is not created
  * yet, or whose pgq_set predates the setting, has (or will have) the catalog default 1.
+ * The root: its queue's ticker thresholds (plan_ticker).
  */
 static void plan_settings(struct plan_ctx *ctx, const struct node_view *v)
 {
@@ -725,8 +770,12 @@ static void plan_settings(struct plan_ctx *ctx, const struct node_view *v)
 	int have = 1;
 	struct plan_op *op;
 
-	if (tn->role == SKY_ROLE_ROOT || view_fenced(v))
+	if (view_fenced(v))
 		return;
+	if (tn->role == SKY_ROLE_ROOT) {
+		plan_ticker(ctx, v);
+		return;
+	}
 	if (view_created(v) && v->have->self.parallel_copies > 0)
 		have = v->have->self.parallel_copies;
 	if (have == want)

@@ -42,6 +42,8 @@ enum plan_op_kind {
 	PLAN_OP_CREATE_LEAF,   /* provider */
 	PLAN_OP_ADD_TABLE,     /* subject = "schema.relname"; create; provider = node's provider */
 	PLAN_OP_SET_PARALLEL_COPIES, /* from -> to (decimal) */
+	PLAN_OP_SET_TICKER,          /* on the root: subject = ticker_max_count, ticker_max_lag or
+	                                ticker_idle_period; from -> to (count, or seconds) */
 	PLAN_OP_REMOVE_TABLE,        /* subject = "schema.relname"; provider = node's provider */
 	PLAN_OP_RENAME,              /* node = new name, subject = old name (ops/rename.c) */
 	PLAN_OP_SWITCHOVER,          /* node = the new root, from = the live old root, provider =

@@ -32,6 +32,7 @@ const char *plan_op_kind_name(enum plan_op_kind kind)
 	    [PLAN_OP_CREATE_LEAF] = "create_leaf",
 	    [PLAN_OP_ADD_TABLE] = "add_table",
 	    [PLAN_OP_SET_PARALLEL_COPIES] = "set_parallel_copies",
+	    [PLAN_OP_SET_TICKER] = "set_ticker",
 	    [PLAN_OP_REMOVE_TABLE] = "remove_table",
 	    [PLAN_OP_RENAME] = "rename",
 	    [PLAN_OP_SWITCHOVER] = "switchover",
@@ -89,6 +90,9 @@ void plan_op_describe(struct sky_buf *out, const struct plan_op *op)
 		break;
 	case PLAN_OP_SET_PARALLEL_COPIES:
 		sky_buf_addf(out, "set parallel_copies %s -> %s", op->from, op->to);
+		break;
+	case PLAN_OP_SET_TICKER:
+		sky_buf_addf(out, "set %s %s -> %s", op->subject, op->from, op->to);
 		break;
 	case PLAN_OP_REMOVE_TABLE:
 		sky_buf_addf(out, "remove table %s", op->subject);
@@ -206,6 +210,9 @@ json_t *plan_op_to_json(const struct plan_op *op)
 	case PLAN_OP_ADD_SEQUENCE:
 	case PLAN_OP_REMOVE_SEQUENCE:
 		json_object_set_new(o, "sequence", json_string(op->subject));
+		break;
+	case PLAN_OP_SET_TICKER:
+		json_object_set_new(o, "setting", json_string(op->subject));
 		break;
 	case PLAN_OP_FAILOVER:
 		json_object_set_new(o, "dead_root", json_string(op->from));

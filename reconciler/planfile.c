@@ -36,6 +36,8 @@ char *planfile_state_digest(const struct actual_state *state)
 			add_field(&b, "paused", an->self.paused ? "t" : "f");
 			add_field(&b, "fenced", an->self.fenced ? "t" : "f");
 			sky_buf_addf(&b, "copies=%d\x1f", an->self.parallel_copies);
+			sky_buf_addf(&b, "ticker=%d/%d/%d\x1f", an->self.ticker_max_count,
+			             an->self.ticker_max_lag_ms, an->self.ticker_idle_period_ms);
 		}
 		/* member locations are DSNs: only whether they are there and dead */
 		for (size_t k = 0; k < an->n_members; k++)

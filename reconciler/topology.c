@@ -1102,8 +1102,59 @@ static int settings_read_parallel_copies(struct topo_parse *p, void *obj,
 	return field_count(&p->topo->parallel_copies, p, f);
 }
 
+/*
+ * A duration in seconds (an integer or a decimal number, at most 86400), as milliseconds:
+ * > 0, or >= 0 with zero_ok.
+ */
+static int field_seconds(int *out, struct topo_parse *p, const struct topo_field *f, bool zero_ok)
+{
+	const char *s = scalar_text(f->vnode);
+	enum topo_kind k = kind_of(f->vnode);
+	double v;
+	char *end;
+
+	if ((k != KIND_INT && k != KIND_FLOAT) || (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')))
+		goto bad;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end || errno == ERANGE || v != v || v < 0 || (!zero_ok && v * 1000 < 1) || v > 86400)
+		goto bad;
+	*out = (int)(v * 1000 + 0.5);
+	return 0;
+bad:
+	return fail(p, ynode_pos(f->vnode), "expected a number of seconds %s for \"%s\"%s, got %s",
+	            zero_ok ? "from 0 to 86400" : "from 0.001 to 86400", f->key, f->ctx,
+	            describe(p, f->vnode, true));
+}
+
+static int settings_read_ticker_max_count(struct topo_parse *p, void *obj,
+                                          const struct topo_field *f)
+{
+	(void)obj;
+	return field_count(&p->topo->ticker_max_count, p, f);
+}
+
+static int settings_read_ticker_max_lag(struct topo_parse *p, void *obj, const struct topo_field *f)
+{
+	(void)obj;
+	if (field_seconds(&p->topo->ticker_max_lag_ms, p, f, true) < 0)
+		return -1;
+	p->topo->has_ticker_max_lag = true;
+	return 0;
+}
+
+static int settings_read_ticker_idle_period(struct topo_parse *p, void *obj,
+                                            const struct topo_field *f)
+{
+	(void)obj;
+	return field_seconds(&p->topo->ticker_idle_period_ms, p, f, false);
+}
+
 static const struct topo_key settings_keys[] = {
     {"parallel_copies", false, NULL, settings_read_parallel_copies},
+    {"ticker_max_count", false, NULL, settings_read_ticker_max_count},
+    {"ticker_max_lag", false, NULL, settings_read_ticker_max_lag},
+    {"ticker_idle_period", false, NULL, settings_read_ticker_idle_period},
 };
 
 static int read_settings(struct topo_parse *p, void *obj, const struct topo_field *f)
@@ -1685,6 +1736,15 @@ bool topology_table_on_node(const struct topo_table *t, const char *node)
 		if (strcmp(t->nodes[i], node) == 0)
 			return true;
 	return false;
+}
+
+void topology_ticker(const struct topology *topo, int *max_count, int *max_lag_ms,
+                     int *idle_period_ms)
+{
+	*max_count = topo->ticker_max_count > 0 ? topo->ticker_max_count : TOPO_TICKER_MAX_COUNT;
+	*max_lag_ms = topo->has_ticker_max_lag ? topo->ticker_max_lag_ms : TOPO_TICKER_MAX_LAG_MS;
+	*idle_period_ms = topo->ticker_idle_period_ms > 0 ? topo->ticker_idle_period_ms
+	                                                  : TOPO_TICKER_IDLE_PERIOD_MS;
 }
 
 int topology_parallel_copies(const struct topology *topo, const struct topo_node *node)

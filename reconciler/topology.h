@@ -84,6 +84,11 @@ struct topology {
 	struct topo_table *tables;
 	size_t n_tables;
 	int parallel_copies; /* settings.parallel_copies, default 1 */
+	/* settings.ticker_*: the root queue's ticker thresholds (topology_ticker for defaults) */
+	int ticker_max_count;  /* 0: not in the file */
+	int ticker_max_lag_ms; /* valid when has_ticker_max_lag */
+	bool has_ticker_max_lag;
+	int ticker_idle_period_ms; /* 0: not in the file */
 	char **sequences; /* sequences: "schema.name" that follow the root (besides owned ones) */
 	size_t n_sequences;
 	struct topo_failover failover;
@@ -109,5 +114,15 @@ const struct topo_node *topology_root(const struct topology *topo);
 bool topology_table_on_node(const struct topo_table *t, const char *node);
 /* The initial copies node runs at once: its own parallel_copies, else the setting (>= 1). */
 int topology_parallel_copies(const struct topology *topo, const struct topo_node *node);
+
+/*
+ * The root queue's ticker thresholds the file asks for, with the defaults create_root sets
+ * (TOPO_TICKER_*) for the keys it leaves out. Milliseconds for the two periods.
+ */
+#define TOPO_TICKER_MAX_COUNT 500
+#define TOPO_TICKER_MAX_LAG_MS 50
+#define TOPO_TICKER_IDLE_PERIOD_MS 60000
+void topology_ticker(const struct topology *topo, int *max_count, int *max_lag_ms,
+                     int *idle_period_ms);
 
 #endif

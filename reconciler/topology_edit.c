@@ -659,6 +659,11 @@ bool topology_equal(const struct topology *a, const struct topology *b, char *wh
 	}
 	if (a->parallel_copies != b->parallel_copies)
 		DIFF("settings.parallel_copies differs");
+	if (a->ticker_max_count != b->ticker_max_count ||
+	    a->has_ticker_max_lag != b->has_ticker_max_lag ||
+	    (a->has_ticker_max_lag && a->ticker_max_lag_ms != b->ticker_max_lag_ms) ||
+	    a->ticker_idle_period_ms != b->ticker_idle_period_ms)
+		DIFF("settings.ticker_* differ");
 	if (!names_equal(a->sequences, a->n_sequences, b->sequences, b->n_sequences))
 		DIFF("sequences differ");
 	if (fa->present != fb->present || fa->automatic != fb->automatic ||

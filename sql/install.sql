@@ -47,6 +47,7 @@ create extension if not exists pgq;
 \ir functions/get_sequences.sql
 \ir functions/get_subscribers.sql
 \ir functions/get_tables.sql
+\ir functions/get_ticker.sql
 \ir functions/get_witness.sql
 \ir functions/is_fenced.sql
 \ir functions/local_watermark.sql
@@ -78,6 +79,7 @@ create extension if not exists pgq;
 \ir functions/set_paused.sql
 \ir functions/set_provider.sql
 \ir functions/set_reconciler.sql
+\ir functions/set_ticker.sql
 \ir functions/set_worker_error.sql
 \ir functions/table_ddl.sql
 \ir functions/take_backlog.sql

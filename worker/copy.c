@@ -548,6 +548,21 @@ static int copy_run(struct copy_run *r, struct sky_error *err)
 	    sky_pg_command(r->local, err, "commit") < 0)
 		goto out;
 	sky_pg_command(r->prov, NULL, "commit");
+	if (r->from_root) {
+		/*
+		 * The table goes from catching-up to ok at the first batch boundary after the
+		 * copy's snapshot: ask the root's ticker for a tick at its next round
+		 * (pgq.force_tick), so that an idle root does not keep the hand-over (and the
+		 * events set aside meanwhile) waiting for its idle tick. Only a request: pgqd
+		 * makes the tick. A failure (e.g. no privilege) costs only that wait.
+		 */
+		const char *p_q[1] = {r->p->cascade};
+		struct sky_error terr;
+
+		if (sky_pg_exec(NULL, r->prov, &terr, "select pgq.force_tick($1)", 1, p_q) < 0)
+			sky_debug("node \"%s\" cascade \"%s\": could not ask for a tick: %s",
+			          r->p->node, r->p->cascade, terr.message);
+	}
 	/*
 	 * Statistics for the planner at once (autovacuum would take its time), after the commit:
 	 * the copy is done, and the catch-up can already run beside it. The index builds have set

@@ -45,13 +45,11 @@ volatile sig_atomic_t sky_worker_child_exited = 0;
 #define RETRY_PAUSE_MAX 5.0  /* ... up to this */
 #define ERROR_PAUSE_MIN 2.0  /* first pause after a permanent failure, doubling ... */
 #define ERROR_PAUSE_MAX 60.0 /* ... up to this */
-#define ONCE_MAX_FAILURES 10
-#define PROVIDER_STALL_MS                                                                          \
-	1000 /* a provider call without an answer this long: does it answer? */ /* --once gives up \
-	                                                                           after this many \
-	                                                                           retryable       \
-	                                                                           failures in a   \
-	                                                                           row */
+#define ONCE_MAX_FAILURES 10 /* --once gives up after this many retryable failures in a row */
+#define POLL_FAST 0.05       /* seconds between polls for a batch while batches keep coming ... */
+#define POLL_FRESH 1.0       /* ... that is, for this long after the last one; then doubling */
+/* a provider call without an answer this long: does it answer? */
+#define PROVIDER_STALL_MS 1000
 
 enum wk_state {
 	WK_CONNECT,
@@ -105,6 +103,8 @@ struct wk {
 	char batch_summary[128]; /* for the batch's debug line */
 
 	double sleep_for;
+	double last_batch_at; /* when the provider last offered a batch */
+	double idle_poll;     /* the current pause between empty polls (poll_next_sleep) */
 	double retry_pause;
 	double error_pause;
 	int failures;
@@ -855,6 +855,32 @@ out:
 	return next;
 }
 
+/*
+ * How long to sleep after the provider offered no batch. While batches keep coming (one
+ * within the last POLL_FRESH seconds) the provider ticks often, and the next tick is soon:
+ * poll again after POLL_FAST, so a batch waits at most that long for the worker (the lag
+ * after the last transaction is the ticker's delay plus this plus the apply). After that the
+ * pause doubles up to --poll-interval, so an idle worker costs two queries (its state, the
+ * provider's next batch) per poll interval. While a table copy runs it polls fast too: the
+ * hand-over to ok wants the first batch after the copy (copy.c asks the root for a tick
+ * then). Never a busy loop: at least POLL_FAST, or the
+ * poll interval when that is shorter.
+ */
+static double poll_next_sleep(struct wk *w)
+{
+	double fast = w->opt->poll_interval < POLL_FAST ? w->opt->poll_interval : POLL_FAST;
+
+	if (now_s() - w->last_batch_at < POLL_FRESH || w->idle_poll < fast ||
+	    sky_copies_running(w->copies) > 0) {
+		w->idle_poll = fast;
+	} else {
+		w->idle_poll *= 2;
+		if (w->idle_poll > w->opt->poll_interval)
+			w->idle_poll = w->opt->poll_interval;
+	}
+	return w->idle_poll;
+}
+
 /* Step 2 of the loop: the batch the provider offers, against the completed tick. */
 static enum wk_state st_next_batch(struct wk *w)
 {
@@ -882,7 +908,7 @@ static enum wk_state st_next_batch(struct wk *w)
 	if (!found) {
 		/* nothing pending: a permanent error recorded earlier is gone */
 		succeeded(w);
-		w->sleep_for = w->opt->poll_interval;
+		w->sleep_for = poll_next_sleep(w);
 		next = WK_IDLE;
 		if (w->opt->once && sky_copies_failures(w->copies) > 0) {
 			sky_errorlog("%s: a table copy failed", ctx(w, c, sizeof(c)));
@@ -895,7 +921,7 @@ static enum wk_state st_next_batch(struct wk *w)
 		goto out;
 	}
 	w->in_batch = true;
-	w->batch_start = now_s();
+	w->batch_start = w->last_batch_at = now_s();
 	w->batch_events = 0;
 	if (w->has_last_tick && w->last_tick == w->batch.prev_tick) {
 		next = WK_APPLY;
@@ -1179,6 +1205,7 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	w.error_pause = ERROR_PAUSE_MIN;
 	w.error_recorded = true; /* a previous run may have left one */
 	w.last_heartbeat = w.last_publish = -HEARTBEAT_PERIOD;
+	w.last_batch_at = -POLL_FRESH; /* idle at start: poll_next_sleep backs off */
 	sky_batch_init(&w.batch);
 	if (getenv("SKY_WORKER_KILL_AFTER_CHUNKS"))
 		w.kill_after_chunks = strtol(getenv("SKY_WORKER_KILL_AFTER_CHUNKS"), NULL, 10);

@@ -46,14 +46,14 @@ londiste_setup() {
 	bench_track "$pid"
 	for _ in $(seq 1 300); do
 		[ "$(bench_sql "$dst" "select count(*) from londiste.get_table_list('$LONDISTE_QUEUE')
-			where merge_state = 'ok'")" = 3 ] &&
+			where merge_state = 'ok'")" = "${#BENCH_TABLES[@]}" ] &&
 			[ "$(bench_sql "$src" "select coalesce(sum(pending_events), -1)
 				from pgq.get_consumer_info('$LONDISTE_QUEUE', 'bench_branch')")" = 0 ] && break
 		sleep 0.2
 	done
 	bench_kill "$pid"
 	[ "$(bench_sql "$dst" "select count(*) from londiste.get_table_list('$LONDISTE_QUEUE')
-		where merge_state = 'ok'")" = 3 ] || bench_die "londiste: branch tables not in sync"
+		where merge_state = 'ok'")" = "${#BENCH_TABLES[@]}" ] || bench_die "londiste: branch tables not in sync"
 }
 
 londiste_queued() {

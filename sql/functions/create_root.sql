@@ -3,7 +3,8 @@ returns bigint
 language plpgsql
 as $$
 -- Make this database the root of cascade i_cascade: a PgQ queue of the same name ticked by
--- pgqd, the node row, and the .global_watermark consumer that pins retention.
+-- pgqd (ticker thresholds: 500 events / 0.05 s / 60 s idle, pgq_set.set_ticker changes them),
+-- the node row, and the .global_watermark consumer that pins retention.
 -- Safe to re-run; refuses when the node exists under another name or role.
 -- Returns the queue's latest tick.
 declare
@@ -19,6 +20,13 @@ begin
 	else
 		if not exists (select 1 from pgq.queue where queue_name = i_cascade) then
 			perform pgq.create_queue(i_cascade);
+			-- a tick at pgqd's next round after an event (ticker_period = 0.1; below
+			-- the period, so that a round a little early does not skip a tick): PgQ's own
+			-- 3 s max lag was most of a cascade's replication lag
+			update pgq.queue set queue_ticker_max_count = 500,
+			       queue_ticker_max_lag = interval '0.05 s',
+			       queue_ticker_idle_period = interval '60 s'
+			 where queue_name = i_cascade;
 		end if;
 		insert into pgq_set.node (cascade, node_name, node_role)
 		values (i_cascade, i_node_name, 'root');

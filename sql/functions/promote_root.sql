@@ -47,7 +47,11 @@ begin
 	perform pgq.seq_setval(v_q.queue_event_seq,
 			       greatest(coalesce(v_max, 0),
 					(select max(tick_event_seq) from pgq.tick where tick_queue = v_q.queue_id)));
-	update pgq.queue set queue_external_ticker = false, queue_disable_insert = false
+	-- the ticker thresholds create_root gives a root (a topology's settings.ticker_* are set
+	-- again by the reconciler's next plan)
+	update pgq.queue set queue_external_ticker = false, queue_disable_insert = false,
+	       queue_ticker_max_count = 500, queue_ticker_max_lag = interval '0.05 s',
+	       queue_ticker_idle_period = interval '60 s'
 	 where queue_id = v_q.queue_id;
 	update pgq_set.node set node_role = 'root', provider_node = null where cascade = i_cascade;
 	perform pgq_set.retrigger_tables(i_cascade);

@@ -417,7 +417,7 @@ sky_pg_conf() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# pgqd: one per node (a pgqd serves one server); ticker every 0.2 s for tests
+# pgqd: one per node (a pgqd serves one server); ticker every 0.1 s as shipped (dist/pgqd.ini)
 
 sky_pgqd_start() {
 	local name ini
@@ -433,7 +433,7 @@ database_list = app
 check_period = 2
 retry_period = 2
 maint_period = 2
-ticker_period = 0.2
+ticker_period = 0.1
 EOF
 		pgqd -q "$ini" >>"$SKY_TMP/log/$name.pgqd.out" 2>&1 </dev/null &
 		SKY_PGQD_PID[$name]=$!

@@ -1145,6 +1145,71 @@ START_TEST(test_parallel_copies)
 }
 END_TEST
 
+/* settings.ticker_*: one change per threshold on the root, read from its queue */
+START_TEST(test_ticker_settings)
+{
+	struct topology *t = topo_three();
+	struct actual_state *s = actual_new(t, ST_TABLES);
+	struct actual_identity *root = &actual_get(s, "db1")->self;
+	struct plan *plan;
+	char *text;
+	json_t *doc;
+	json_t *op;
+
+	/* not read (0): left alone */
+	t->has_ticker_max_lag = true;
+	t->ticker_max_lag_ms = 500;
+	plan = plan_of(t, s);
+	ck_plan(plan, "");
+	plan_free(plan);
+
+	/* a root made before the defaults (PgQ's 3 s) and a file asking for 0.5 s and 10 s */
+	root->ticker_max_count = 500;
+	root->ticker_max_lag_ms = 3000;
+	root->ticker_idle_period_ms = 60000;
+	t->ticker_idle_period_ms = 10000;
+	plan = plan_of(t, s);
+	ck_plan(plan, "~ db1: set ticker_max_lag 3 -> 0.5\n"
+	              "~ db1: set ticker_idle_period 60 -> 10\n");
+	ck_assert_int_eq(plan->ops[0].kind, PLAN_OP_SET_TICKER);
+	ck_assert_str_eq(plan->ops[0].subject, "ticker_max_lag");
+	ck_assert_str_eq(plan->ops[0].to, "0.5");
+	doc = plan_to_json(plan);
+	op = json_array_get(json_object_get(doc, "ops"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(op, "op")), "set_ticker");
+	ck_assert_str_eq(json_string_value(json_object_get(op, "setting")), "ticker_max_lag");
+	json_decref(doc);
+	plan_free(plan);
+
+	/* the file's keys left out: create_root's defaults */
+	t->has_ticker_max_lag = false;
+	t->ticker_idle_period_ms = 0;
+	t->ticker_max_count = 1000;
+	plan = plan_of(t, s);
+	ck_plan(plan, "~ db1: set ticker_max_count 500 -> 1000\n"
+	              "~ db1: set ticker_max_lag 3 -> 0.05\n");
+	plan_free(plan);
+
+	/* a root to create: its defaults first, then what differs, before the tables */
+	actual_state_free(s);
+	s = actual_new(t, ST_MEMBERS);
+	t->ticker_max_count = 0;
+	t->has_ticker_max_lag = true;
+	t->ticker_max_lag_ms = 0;
+	plan = plan_of(t, s);
+	text = plan_text(plan);
+	ck_assert_msg(strstr(text, "+ db1: create root") &&
+	                  strstr(text, "~ db1: set ticker_max_lag 0.05 -> 0\n") >
+	                      strstr(text, "+ db1: create root") &&
+	                  !strstr(text, "ticker_max_count") && !strstr(text, "ticker_idle"),
+	              "plan:\n%s", text);
+	free(text);
+	plan_free(plan);
+	actual_state_free(s);
+	topo_release(t);
+}
+END_TEST
+
 START_TEST(test_upgrade_then_parallel_copies)
 {
 	struct topology *t = topo_three();
@@ -1546,6 +1611,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, test_table_removed_everywhere);
 	tcase_add_test(tc, test_table_narrowed_away);
 	tcase_add_test(tc, test_parallel_copies);
+	tcase_add_test(tc, test_ticker_settings);
 	tcase_add_test(tc, test_upgrade_then_parallel_copies);
 	tcase_add_test(tc, test_syncing_tables_are_not_changes);
 	tcase_add_test(tc, test_progress_describe);
