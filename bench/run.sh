@@ -399,7 +399,7 @@ report() {
 	fi
 	echo "| tables md5-equal after the run | $(all equal skyworker) | $(all equal native) |$(L "$(all equal londiste)") | | |"
 	echo
-	echo "Load average during the run: $(awk -F'\t' 'NR > 1 { print $6 }' "$RESULTS" | sort -g | sed -n '1p;$p' | paste -sd' ' | sed 's/ / – /') (2 cores, shared with other engineers' builds and tests: noisy)."
+	echo "Load average during the run: $(awk -F'\t' 'NR > 1 { print $6 }' "$RESULTS" | sort -g | sed -n '1p;$p' | paste -sd' ' | sed 's/ / – /') ($(nproc) cores; the benchmark's own load included: anything else running makes the figures noisy)."
 	echo
 	echo '```'
 	cat "$RESULTS"
