@@ -27,8 +27,7 @@ static const struct actual_node *survivor(const struct actual_state *actual, con
 	return an;
 }
 
-/* The topology a person would write: dead marked, chosen promoted, the rest moved under it. */
-static struct topology *propose(const struct topology *topo, const char *dead, const char *chosen)
+struct topology *policy_propose(const struct topology *topo, const char *dead, const char *chosen)
 {
 	struct topology *t = topology_clone(topo);
 
@@ -120,7 +119,7 @@ int policy_decide(struct policy_decision **out, const struct topology *topo,
 		                 "priority %d",
 		                 best->name, best_an->self.last_tick, last,
 		                 topology_failover_priority(topo, best->name));
-		d->proposed = propose(topo, dead, best->name);
+		d->proposed = policy_propose(topo, dead, best->name);
 	}
 	*out = d;
 	return 0;
@@ -145,7 +144,7 @@ int policy_force(struct policy_decision *d, const struct topology *topo,
 	d->chosen = sky_strdup(node);
 	d->reason = sky_asprintf("%s: chosen by an operator's override (tick %lld of %lld)", node,
 	                         an->self.last_tick, d->last_tick);
-	d->proposed = propose(topo, d->dead, node);
+	d->proposed = policy_propose(topo, d->dead, node);
 	return 0;
 }
 

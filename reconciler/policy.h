@@ -34,6 +34,13 @@ struct policy_decision {
 };
 
 /*
+ * The topology a person would write for the failover dead -> chosen: dead marked dead, chosen
+ * the root without a provider, dead's other subscribers under chosen. A new topology (free it
+ * with topology_free).
+ */
+struct topology *policy_propose(const struct topology *topo, const char *dead, const char *chosen);
+
+/*
  * Decide the failover away from `dead`. Returns -1 (err set) only when `dead` is not the
  * file's live root; "no candidate" is a decision with chosen NULL. *out is freed by the
  * caller with policy_decision_free.

@@ -14,7 +14,7 @@
 #include "topology_edit.h"
 
 /*
- * The decision a person would make by hand (the rule of policy.c): dead marked dead, chosen
+ * The decision policy.c makes for dead -> chosen (policy_propose): dead marked dead, chosen
  * the root without a provider, dead's other subscribers under chosen. The caller frees it with
  * policy_decision_free.
  */
@@ -29,21 +29,8 @@ static struct policy_decision *decision_for(const char *text, const char *dead, 
 	              err.message);
 	d->dead = sky_strdup(dead);
 	d->chosen = sky_strdup(chosen);
-	d->proposed = t;
-	for (size_t i = 0; i < t->n_nodes; i++) {
-		struct topo_node *n = &t->nodes[i];
-
-		if (strcmp(n->name, dead) == 0) {
-			n->dead = true;
-		} else if (strcmp(n->name, chosen) == 0) {
-			n->role = SKY_ROLE_ROOT;
-			free(n->provider);
-			n->provider = NULL;
-		} else if (n->provider && strcmp(n->provider, dead) == 0) {
-			free(n->provider);
-			n->provider = sky_strdup(chosen);
-		}
-	}
+	d->proposed = policy_propose(t, dead, chosen);
+	topology_free(t);
 	return d;
 }
 
