@@ -30,9 +30,6 @@ SKY_ROOT=$(dirname "$BENCH_HOME")
 . "$BENCH_HOME/lib/sys_skyworker.sh"
 
 # the caller's libpq environment must not redirect our connections
-unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGSERVICE PGSERVICEFILE PGOPTIONS PGPASSWORD \
-	PGPASSFILE PGSSLMODE || true
-
 SYSTEMS="skyworker londiste native"
 RUNS=5
 EVENTS=160000

@@ -5,6 +5,10 @@
 # and stopped by bench_cleanup, which drain.sh installs as its EXIT trap. Only recorded pids
 # are ever signalled.
 
+# the benchmarks reach only the instances they start: no connection settings from the environment
+unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGSERVICE PGSERVICEFILE PGOPTIONS PGPASSWORD \
+	PGPASSFILE PGSSLMODE || true
+
 BENCH_PIDS=()		# background processes we started (pgqd, workers, watchers)
 BENCH_PGDIRS=()		# data directories of PostgreSQL instances we started
 
