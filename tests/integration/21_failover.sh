@@ -103,7 +103,7 @@ sky_expect_rc 0 "reconcile with db1 reachable"
 sky_assert_contains "$SKY_OUT" "~ db1: fence (dead)" "db1 is fenced first thing"
 # its exit is expected: no longer one of the workers that must stay alive (sky_check_workers)
 w1=${SKY_WORKER_PID[db1]}
-unset "SKY_WORKER_PID[db1]"
+sky_worker_release db1
 sky_wait_for 30 "db1's worker exits (fenced)" bash -c "! kill -0 $w1 2>/dev/null"
 wait "$w1" 2>/dev/null || true
 sky_assert_contains "$SKY_TMP/log/db1.worker.log" "is fenced" "the worker said why it stopped"

@@ -164,7 +164,7 @@ n_surv=$(sky_psql "$NEW" -c "select n from public.counter")
 sky_check "db1 comes back: the watchers fence it"
 sky_psql "$NEW" -c "\\copy (select id, acct from public.log) to '$SKY_TMP/surv_log.txt'"
 # db1's worker exits once db1 is fenced: not one of the workers that must stay alive
-unset "SKY_WORKER_PID[db1]"
+sky_worker_release db1
 sky_pg_start db1
 fenced() { [ "$(sky_psql db1 -c "select pgq_set.is_fenced('$SKY_CASCADE')")" = t ]; }
 sky_wait_for 20 "db1 is fenced" fenced

@@ -88,7 +88,7 @@ done
 sky_wait_all_tables_ok 60 db2 db3 db4
 
 sky_check "anti-flap: db1 stopped (SIGSTOP), the budget is spent: no failover"
-unset "SKY_WORKER_PID[db1]" # it exits once db1 is fenced
+sky_worker_release db1 # it exits once db1 is fenced
 DB1_PROCS=$(pg_procs db1)
 kill -STOP $DB1_PROCS
 sky_wait_for 40 "the watcher declines: the anti-flap budget is spent" in_log "anti-flap budget is spent"
@@ -132,7 +132,7 @@ sky_check "a stalled root (SIGSTOP) is failed over automatically and fenced when
 edit 's/^  never: \[db2, db3, db4\]/  never: []/; s/^  candidates: {}/  candidates: {db3: 5}/' \
 	"policy: every branch may be promoted, db3 first"
 sky_wait_for 20 "the policy change is applied" applied db2 db3 db4
-unset "SKY_WORKER_PID[db2]" # it exits once db2 is fenced
+sky_worker_release db2 # it exits once db2 is fenced
 SKY_ROOT=db2
 sky_wait_caught_up db3 db4 30
 DB2_PROCS=$(pg_procs db2)

@@ -106,7 +106,7 @@ while _sky_own_pid "$pid" && ((SECONDS < deadline)); do
 done
 rc=0
 wait "$pid" 2>/dev/null || rc=$?
-unset "SKY_WORKER_PID[db2]"
+sky_worker_release db2
 ((rc == 137)) || sky_fail "the branch worker ended with status $rc, not SIGKILL (137)"
 sky_assert_contains "$SKY_TMP/log/db2.worker.log" "test hook: SIGKILL with chunk $KILL_AFTER in flight" \
 	"the worker killed itself with a chunk in flight"

@@ -48,6 +48,8 @@ unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGSERVICE PGSERVICEFILE PGOPTIO
 	PGPASSFILE PGSSLMODE PGTZ PGDATESTYLE || true
 
 declare -gA SKY_PORT=() SKY_EXTRA=() SKY_WORKER_PID=() SKY_PGQD_PID=() SKY_BG_PID=()
+# workers released by sky_worker_release: no longer checked, still stopped by the EXIT trap
+declare -ga SKY_RELEASED_PID=()
 declare -ga SKY_NODES=()
 SKY_TMP=""
 SKY_WATCHDOG_PID=""
@@ -516,6 +518,14 @@ _sky_worker_died() {
 	[ -z "$pid" ] || wait "$pid" 2>/dev/null || rc=$?
 	tail -n 30 "$SKY_TMP/log/$node.worker.log" >&2 || true
 	sky_fail "the worker of $node is not running (exit status $rc); its log ends above"
+}
+
+# sky_worker_release NODE: the worker of NODE may exit from now on (e.g. once its node is
+# fenced): sky_check_workers no longer asks for it, but the EXIT trap still stops it if it runs.
+sky_worker_release() {
+	local pid=${SKY_WORKER_PID[$1]:-}
+	[ -z "$pid" ] || SKY_RELEASED_PID+=("$pid")
+	unset "SKY_WORKER_PID[$1]"
 }
 
 # sky_check_workers: every worker the test started and did not stop is still running.
@@ -1183,6 +1193,9 @@ _sky_on_exit() {
 	for name in "${!SKY_WORKER_PID[@]}"; do
 		_sky_stop_pid "${SKY_WORKER_PID[$name]}" "worker for $name" 10
 	done
+	for f in "${SKY_RELEASED_PID[@]}"; do
+		_sky_stop_pid "$f" "released worker" 10
+	done
 	for name in "${!SKY_BG_PID[@]}"; do
 		_sky_stop_pid "${SKY_BG_PID[$name]}" "$name" 5
 	done
@@ -1191,6 +1204,12 @@ _sky_on_exit() {
 	done
 	for name in "${SKY_NODES[@]}"; do
 		if [ -f "$SKY_TMP/$name/data/postmaster.pid" ]; then
+			# a server a test stopped (SIGSTOP) must run again to shut down
+			f=$(head -n 1 "$SKY_TMP/$name/data/postmaster.pid" 2>/dev/null)
+			if [ -n "$f" ]; then
+				# shellcheck disable=SC2046
+				kill -CONT "$f" $(pgrep -P "$f") 2>/dev/null || true
+			fi
 			sky_pg_stop "$name" immediate 2>/dev/null || true
 		fi
 		_sky_port_release "${SKY_PORT[$name]}"
