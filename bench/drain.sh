@@ -139,11 +139,7 @@ if [ "$HISTORY" = 1 ]; then
 fi
 BENCH_PG_SETTINGS=${BENCH_PG_SETTINGS/synchronous_commit = off/synchronous_commit = $SYNC_COMMIT}
 
-BENCH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/skybench.XXXXXX")
-chmod 755 "$BENCH_DIR"
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
-bench_log "work directory $BENCH_DIR"
+bench_start
 
 RESULTS=$BENCH_DIR/results.tsv
 printf '%s\t' test system run events queued batches seconds events_per_s peak_rss_kb correct \

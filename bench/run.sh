@@ -110,11 +110,7 @@ BENCH_PGQD_TICKER=${PGQD_TICKER:-0.1}
 BENCH_TABLES=(pgbench_accounts pgbench_tellers pgbench_branches pgbench_history)
 export BENCH_PG_EXTRA BENCH_PGQD_TICKER
 
-BENCH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/skybench.XXXXXX")
-chmod 755 "$BENCH_DIR"
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
-bench_log "work directory $BENCH_DIR"
+bench_start
 RESULTS=$BENCH_DIR/results.tsv
 printf 'measure\tsystem\trun\tvalue\textra\tloadavg\n' >"$RESULTS"
 COMMIT=$(git -C "$SKY_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)

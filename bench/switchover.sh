@@ -64,15 +64,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-for t in pgbench psql pgqd cc pg_config; do
-	command -v $t >/dev/null || bench_die "$t not found"
-done
-
-BENCH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/skybench.XXXXXX")
-chmod 755 "$BENCH_DIR"
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
-bench_log "work directory $BENCH_DIR"
+bench_start pgbench psql pgqd cc pg_config
 cascade_bins
 
 RESULTS=$BENCH_DIR/results.tsv

@@ -21,6 +21,20 @@ bench_die() {
 	exit 1
 }
 
+# bench_start [TOOL...]: every TOOL is on PATH; the work directory $BENCH_DIR is made, and the
+# EXIT trap (bench_cleanup) stops what the benchmark starts and removes it.
+bench_start() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || bench_die "$t not found"
+	done
+	BENCH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/skybench.XXXXXX")
+	chmod 755 "$BENCH_DIR"
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+	bench_log "work directory $BENCH_DIR"
+}
+
 # bench_now: wall clock in seconds with nanoseconds, for timing
 bench_now() {
 	date +%s.%N

@@ -888,6 +888,34 @@ sky_counter_check() {
 	done
 }
 
+# sky_counter_old_root OLD SURV_LOG N_SURV: after a failover, the old root OLD (started again)
+# holds every log row the survivors hold (SURV_LOG: `\copy (select id, acct from public.log)`
+# from the new root) and its counter equals its own log rows; the transactions it holds beyond
+# them are the loss (logged; in SKY_OLD_ROOT_N: OLD's counter).
+sky_counter_old_root() {
+	local old=$1 file=$2 n_surv=$3 present
+	SKY_OLD_ROOT_N=$(sky_psql "$old" -c "select n from public.counter")
+	present=$(sky_psql "$old" <<SQL
+create temp table surv (id bigint, acct int);
+\copy surv from '$file'
+select count(*) from surv s join public.log l using (id, acct);
+SQL
+)
+	sky_assert_eq "$present" "$n_surv" "every row the survivors hold is on $old"
+	sky_assert_eq "$(sky_psql "$old" -c "select count(*) from public.log")" "$SKY_OLD_ROOT_N" \
+		"counter equals log rows on $old"
+	((SKY_OLD_ROOT_N >= n_surv)) || sky_fail "$old holds fewer transactions than the survivors"
+	sky_log "lost in the failover: $((SKY_OLD_ROOT_N - n_surv)) transactions ($old $SKY_OLD_ROOT_N, survivors $n_surv)"
+}
+
+# sky_assert_write_refused NODE SQL: NODE (fenced) refuses the application write SQL.
+sky_assert_write_refused() {
+	if sky_psql "$1" -c "$2" >/dev/null 2>&1; then
+		sky_fail "fenced $1 accepted an application write"
+	fi
+	sky_ok "fenced $1 refuses application writes"
+}
+
 # ---------------------------------------------------------------------------------------------
 # waiting for a condition
 
