@@ -169,24 +169,12 @@ static int source_bytes_read(struct source_bytes *out, struct source_revision *r
 int source_load(struct topology **out, struct source_revision *rev, const struct source_opts *opts,
                 struct sky_error *err)
 {
-	struct source_bytes b;
-	int ret = -1;
+	char *text = NULL, *label = NULL;
+	size_t len;
+	int ret = source_load_text(out, rev, &text, &len, &label, opts, err);
 
-	memset(&b, 0, sizeof(b));
-	sky_buf_init(&b.data);
-	if (source_bytes_read(&b, rev, opts, true, err) < 0)
-		goto out;
-	if (topology_load_string(out, b.label, b.data.data ? b.data.data : "", b.data.len, err) < 0)
-		goto out;
-	if (topology_dsn_check(*out, err) < 0) {
-		topology_free(*out);
-		*out = NULL;
-		goto out;
-	}
-	ret = 0;
-out:
-	sky_buf_release(&b.data);
-	free(b.label);
+	free(text);
+	free(label);
 	return ret;
 }
 
@@ -202,6 +190,11 @@ int source_load_text(struct topology **out, struct source_revision *rev, char **
 		goto out;
 	if (topology_load_string(out, b.label, b.data.data ? b.data.data : "", b.data.len, err) < 0)
 		goto out;
+	if (topology_dsn_check(*out, err) < 0) {
+		topology_free(*out);
+		*out = NULL;
+		goto out;
+	}
 	*len = b.data.len;
 	*text = sky_malloc(b.data.len + 1);
 	memcpy(*text, b.data.data ? b.data.data : "", b.data.len);
