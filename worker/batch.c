@@ -160,25 +160,6 @@ out:
 	return ret;
 }
 
-int sky_batch_fetch(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_size,
-                    struct sky_error *err)
-{
-	int ret = -1;
-	PGresult *res = NULL;
-	char sql[64];
-
-	snprintf(sql, sizeof(sql), "fetch %d from sky_batch", fetch_size);
-	res = sky_pg_query(prov, sql, 0, NULL);
-	if (fetch_check(res, prov, err) < 0)
-		goto out;
-	*out = res;
-	res = NULL;
-	ret = 0;
-out:
-	PQclear(res);
-	return ret;
-}
-
 int sky_batch_fetch_send(struct sky_batch *b, PGconn *prov, int fetch_size, struct sky_error *err)
 {
 	int ret = -1;

@@ -4,7 +4,9 @@
  *   sky_batch_next    pgq.next_batch_info + pgq.batch_event_sql in one round trip; PgQ
  *                     returns the same batch until it is finished (DESIGN invariant 4)
  *   sky_batch_open    BEGIN; DECLARE a no-scroll cursor over the batch's events; first FETCH
- *   sky_batch_fetch   next FETCH: memory stays flat whatever the batch size
+ *   sky_batch_fetch_send / _recv
+ *                     next FETCH, sent before the chunk in hand is applied: memory stays
+ *                     flat whatever the batch size
  *   sky_batch_finish  end the cursor's transaction, report this node's watermark and
  *                     pgq.finish_batch, in one round trip
  */
@@ -53,14 +55,11 @@ int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *q
 int sky_batch_open(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_size,
                    struct sky_error *err);
 
-/* Fetch the next fetch_size events (caller PQclears *out). Fewer than asked: the end. */
-int sky_batch_fetch(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_size,
-                    struct sky_error *err);
-
 /*
- * The same in two halves: send the FETCH and return at once, so that the provider runs it
- * while the worker applies; then read its result (caller PQclears *out). Nothing else may be
- * sent on prov in between (sky_batch_abort reads and drops a pending result).
+ * The next fetch_size events, in two halves: send the FETCH and return at once, so that the
+ * provider runs it while the worker applies; then read its result (caller PQclears *out).
+ * Fewer than asked: the end. Nothing else may be sent on prov in between (sky_batch_abort
+ * reads and drops a pending result).
  */
 int sky_batch_fetch_send(struct sky_batch *b, PGconn *prov, int fetch_size, struct sky_error *err);
 int sky_batch_fetch_recv(PGresult **out, struct sky_batch *b, PGconn *prov, struct sky_error *err);
