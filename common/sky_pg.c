@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -54,8 +55,19 @@ int sky_pg_error(struct sky_error *err, PGconn *conn, const PGresult *res)
 
 int sky_pg_connect(PGconn **out, const char *dsn, const char *what, struct sky_error *err)
 {
-	PGconn *conn = PQconnectdb(dsn);
+	return sky_pg_connect_within(out, dsn, 0, what, err);
+}
 
+int sky_pg_connect_within(PGconn **out, const char *dsn, int timeout_s, const char *what,
+                          struct sky_error *err)
+{
+	char timeout[16];
+	const char *keys[] = {"dbname", timeout_s > 0 ? "connect_timeout" : NULL, NULL};
+	const char *vals[] = {dsn, timeout, NULL};
+	PGconn *conn;
+
+	snprintf(timeout, sizeof(timeout), "%d", timeout_s);
+	conn = PQconnectdbParams(keys, vals, 1);
 	if (!conn)
 		return sky_error_set(err, "could not connect to %s: out of memory", what);
 	if (PQstatus(conn) != CONNECTION_OK) {

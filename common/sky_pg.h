@@ -19,6 +19,10 @@
  */
 int sky_pg_connect(PGconn **out, const char *dsn, const char *what, struct sky_error *err);
 
+/* The same, giving up after timeout_s seconds whatever the DSN says (0: as the DSN says). */
+int sky_pg_connect_within(PGconn **out, const char *dsn, int timeout_s, const char *what,
+                          struct sky_error *err);
+
 /*
  * Run sql with text parameters (NULL entries are SQL NULLs). On success *out is the result
  * (caller frees with PQclear); out may be NULL when the caller does not want it.

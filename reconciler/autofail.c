@@ -22,20 +22,13 @@
 #include "sky_pg.h"
 #include "topology_edit.h"
 #include "watch_metrics.h"
+#include "sky_time.h"
 
 /* A probe must be answered within this; a connection attempt within AUTOFAIL_CONNECT_S. */
 #define AUTOFAIL_ANSWER_MS 1000
-#define AUTOFAIL_CONNECT_S "2"
+#define AUTOFAIL_CONNECT_S 2
 /* a decision that declined is made again after this (it locks and reads every node) */
 #define AUTOFAIL_DECLARE_RETRY_MS 1000
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void session_close(PGconn **c)
 {
@@ -125,30 +118,13 @@ static void set_error(struct autofail *af, const struct topology *topo, const ch
 	af->last_error = catalog_text_scrub(msg, topo);
 }
 
-/* A session to the root with a short connect timeout (whatever the DSN says). */
-static int root_connect(PGconn **out, const char *dsn, struct sky_error *err)
-{
-	const char *keys[] = {"dbname", "connect_timeout", NULL};
-	const char *vals[] = {dsn, AUTOFAIL_CONNECT_S, NULL};
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
-
-	if (!c || PQstatus(c) != CONNECTION_OK) {
-		sky_pg_error(err, c, NULL);
-		if (c)
-			PQfinish(c);
-		return -1;
-	}
-	*out = c;
-	return 0;
-}
-
 /*
  * Wait up to timeout_ms for the answer to what was sent on c: 1 answered (results drained),
  * 0 not yet (still pending), -1 the session broke (err set).
  */
 static int answer_wait(PGconn *c, int timeout_ms, struct sky_error *err)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = sky_now_ms() + timeout_ms;
 	PGresult *res;
 	int ret = 1;
 
@@ -156,7 +132,7 @@ static int answer_wait(PGconn *c, int timeout_ms, struct sky_error *err)
 		return sky_pg_error(err, c, NULL);
 	while (PQisBusy(c)) {
 		struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
-		long long left = deadline - now_ms();
+		long long left = deadline - sky_now_ms();
 
 		if (left <= 0)
 			return 0;
@@ -189,10 +165,11 @@ static bool probe_root(struct autofail *af, const struct topology *topo,
 	int rc;
 
 	sky_error_clear(&err);
-	af->last_probe = now_ms();
+	af->last_probe = sky_now_ms();
 	if (!af->probe) {
 		af->probe_pending = false;
-		if (root_connect(&af->probe, root->dsn, &err) < 0) {
+		if (sky_pg_connect_within(&af->probe, root->dsn, AUTOFAIL_CONNECT_S, "the root",
+		                          &err) < 0) {
 			set_error(af, topo, err.message);
 			return false;
 		}
@@ -226,7 +203,8 @@ static bool probe_root(struct autofail *af, const struct topology *topo,
 		if (PQstatus(af->fence) != CONNECTION_OK)
 			session_close(&af->fence);
 	}
-	if (!af->fence && root_connect(&af->fence, root->dsn, &err) == 0) {
+	if (!af->fence && sky_pg_connect_within(&af->fence, root->dsn, AUTOFAIL_CONNECT_S,
+	                                        "the root", &err) == 0) {
 		PQsetnonblocking(af->fence, 1);
 		af->fence_queued = false;
 	}
@@ -283,7 +261,8 @@ static void record_all(PGconn **conns, const struct topology *topo, const char *
 		if (topo->nodes[i].dead || (dead && strcmp(topo->nodes[i].name, dead) == 0))
 			continue;
 		sky_error_clear(&err);
-		if (!c && root_connect(&own, topo->nodes[i].dsn, &err) < 0)
+		if (!c && sky_pg_connect_within(&own, topo->nodes[i].dsn, AUTOFAIL_CONNECT_S,
+		                                topo->nodes[i].name, &err) < 0)
 			continue;
 		if (sky_pg_exec(NULL, c ? c : own, &err,
 		                "select pgq_set.record_failover($1, $2, $3, $4, $5, $6)"
@@ -431,7 +410,7 @@ static enum autofail_outcome declare(struct autofail *af, const struct topology 
 		outcome = AUTOFAIL_IDLE;
 		goto out;
 	}
-	down_s = (double)(now_ms() - af->down_since) / 1000.0;
+	down_s = (double)(sky_now_ms() - af->down_since) / 1000.0;
 	n_witnesses = policy_witnesses(&views, cur, actual, af->root);
 	if (n_witnesses < (size_t)cur->failover.witnesses) {
 		char *v = sky_asprintf("root \"%s\" does not answer but %zu of the %d witnesses "
@@ -551,7 +530,7 @@ enum autofail_outcome autofail_check(struct autofail *af, const struct topology 
 		if (had)
 			record_all(NULL, topo, NULL, NULL, NULL, NULL);
 	}
-	now = now_ms();
+	now = sky_now_ms();
 	if (probe_root(af, topo, root)) {
 		if (af->down_since) {
 			sky_info("failover: root \"%s\" answers again after %.1f s: no failover",
@@ -577,6 +556,6 @@ enum autofail_outcome autofail_check(struct autofail *af, const struct topology 
 	outcome = declare(af, topo, opts, stop);
 	/* a declined decision (witnesses, budget, no candidate) is made again a second later */
 	if (outcome == AUTOFAIL_SUSPECT)
-		af->next_declare = now_ms() + AUTOFAIL_DECLARE_RETRY_MS;
+		af->next_declare = sky_now_ms() + AUTOFAIL_DECLARE_RETRY_MS;
 	return outcome;
 }

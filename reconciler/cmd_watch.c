@@ -33,6 +33,7 @@
 #include "source.h"
 #include "watch_inotify.h"
 #include "watch_metrics.h"
+#include "sky_time.h"
 
 enum { WATCH_BACKOFF_MIN_MS = 1000, WATCH_BACKOFF_MAX_MS = 60000, WATCH_SETTLE_MS = 100 };
 
@@ -189,14 +190,6 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wall-clock time in epoch seconds (metrics timestamps). */
 static double now_epoch(void)
 {
@@ -241,7 +234,7 @@ static int watch_reconcile(struct watch_state *st, const struct watch_opts *opts
 	int ret = -1, rc_plan;
 	/* for --metrics (watch_metrics.h) */
 	enum watch_outcome outcome = WATCH_OUTCOME_FAILED;
-	long long started = now_ms();
+	long long started = sky_now_ms();
 	bool drift = false;
 
 	memset(&rev, 0, sizeof(rev));
@@ -312,7 +305,7 @@ static int watch_reconcile(struct watch_state *st, const struct watch_opts *opts
 		ret = 0;
 	}
 out:
-	watch_metrics_reconcile(outcome, (double)(now_ms() - started) / 1000.0, now_epoch(),
+	watch_metrics_reconcile(outcome, (double)(sky_now_ms() - started) / 1000.0, now_epoch(),
 	                        rev.id[0] ? rev.id : rc.rev.id);
 	st->last_ok = ret == 0;
 	apply_result_release(&result);
@@ -332,17 +325,17 @@ static const char *watch_wait(struct watch_inotify *w, const struct watch_state 
 	struct pollfd pfd = {.fd = watch_inotify_fd(w), .events = POLLIN};
 
 	while (!watch_stop) {
-		long long left = due - now_ms();
+		long long left = due - sky_now_ms();
 		struct sky_error err;
 		int rc;
 
 		if (left <= 0)
 			return st->last_ok ? "interval" : "retry";
 		/* the failover policy's next look at the root (0: none) */
-		if (probe > 0 && probe - now_ms() <= 0)
+		if (probe > 0 && probe - sky_now_ms() <= 0)
 			return "probe";
-		if (probe > 0 && probe - now_ms() < left)
-			left = probe - now_ms();
+		if (probe > 0 && probe - sky_now_ms() < left)
+			left = probe - sky_now_ms();
 		rc = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
 		if (rc < 0 && errno != EINTR) {
 			sky_errorlog("poll: %s", strerror(errno));
@@ -456,9 +449,9 @@ int cmd_watch(int argc, char **argv)
 		if (strcmp(why, "probe") != 0 && !(looked && outcome == AUTOFAIL_SUSPECT)) {
 			if (watch_reconcile(&st, &opts, why) == 0) {
 				st.backoff_ms = WATCH_BACKOFF_MIN_MS;
-				due = now_ms() + (long long)opts.interval_s * 1000;
+				due = sky_now_ms() + (long long)opts.interval_s * 1000;
 			} else {
-				due = now_ms() + st.backoff_ms;
+				due = sky_now_ms() + st.backoff_ms;
 				sky_info("next attempt in %d s", st.backoff_ms / 1000);
 				st.backoff_ms *= 2;
 				if (st.backoff_ms > WATCH_BACKOFF_MAX_MS)
@@ -470,10 +463,10 @@ int cmd_watch(int argc, char **argv)
 		switch (outcome) {
 		case AUTOFAIL_IDLE:
 			if (st.last_valid && st.last_valid->failover.automatic)
-				probe = now_ms() + AUTOFAIL_PROBE_MS;
+				probe = sky_now_ms() + AUTOFAIL_PROBE_MS;
 			break;
 		case AUTOFAIL_SUSPECT:
-			probe = now_ms() + AUTOFAIL_SUSPECT_PROBE_MS;
+			probe = sky_now_ms() + AUTOFAIL_SUSPECT_PROBE_MS;
 			break;
 		case AUTOFAIL_COMMITTED:
 		case AUTOFAIL_MOVED:

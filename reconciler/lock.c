@@ -15,6 +15,7 @@
 #include "sky_log.h"
 #include "sky_mem.h"
 #include "sky_pg.h"
+#include "sky_time.h"
 
 struct reconcile_lock {
 	const struct topology *topo;
@@ -27,14 +28,6 @@ static const char SQL_TRY_LOCK[] =
     "select pg_try_advisory_lock(hashtext('skyreconcile'), hashtext($1))";
 static const char SQL_UNLOCK[] =
     "select pg_advisory_unlock(hashtext('skyreconcile'), hashtext($1))";
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(long ms)
 {
@@ -172,7 +165,7 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 {
 	struct reconcile_lock *l = sky_calloc(1, sizeof(*l));
 	size_t need, reachable = 0;
-	long long start = now_ms();
+	long long start = sky_now_ms();
 	long long deadline = start + timeout_ms;
 	long long lost_at = -1; /* when the first round was lost to another holder */
 	long long waited = -1;  /* set when the waiting ended (-1: at out) */
@@ -200,7 +193,7 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 		reachable++;
 	}
 	need = lock_majority(l->n_live);
-	srand((unsigned)(getpid() ^ now_ms()));
+	srand((unsigned)(getpid() ^ sky_now_ms()));
 	for (;;) {
 		size_t got;
 
@@ -215,7 +208,7 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 		if (got >= need)
 			break;
 		if (lost_at < 0)
-			lost_at = now_ms();
+			lost_at = sky_now_ms();
 		/* someone else holds some: give back what we got so that the other can finish */
 		free(holder);
 		holder = lock_holder_describe(l);
@@ -223,7 +216,7 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 		reachable = 0;
 		for (size_t i = 0; i < topo->n_nodes; i++)
 			reachable += l->conns[i] != NULL;
-		if (now_ms() >= deadline || (stop && *stop)) {
+		if (sky_now_ms() >= deadline || (stop && *stop)) {
 			if (holder)
 				sky_error_set(err, "cascade \"%s\" is being reconciled by %s",
 				              topo->cascade, holder);
@@ -235,7 +228,7 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 			goto out;
 		}
 		/* the holder names itself right after it got the lock: give it a moment */
-		if (!said_waiting && (holder || now_ms() - start >= 1000)) {
+		if (!said_waiting && (holder || sky_now_ms() - start >= 1000)) {
 			fprintf(stderr,
 			        "skyreconcile: waiting: cascade \"%s\" is being reconciled by %s\n",
 			        topo->cascade, holder ? holder : "another skyreconcile");
@@ -244,7 +237,7 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 		/* 100-400 ms, random: two that each got a part do not collide again in step */
 		sleep_ms(100 + rand() % 300);
 	}
-	waited = lost_at < 0 ? 0 : now_ms() - lost_at;
+	waited = lost_at < 0 ? 0 : sky_now_ms() - lost_at;
 	lock_record_holder(l);
 	sky_debug("reconcile lock of cascade \"%s\" held", topo->cascade);
 	{
@@ -266,7 +259,7 @@ int lock_acquire(struct reconcile_lock **out, const struct topology *topo, int t
 	ret = 0;
 out:
 	if (waited < 0)
-		waited = lost_at < 0 ? 0 : now_ms() - lost_at;
+		waited = lost_at < 0 ? 0 : sky_now_ms() - lost_at;
 	if (waited_ms)
 		*waited_ms = waited;
 	free(holder);

@@ -24,6 +24,8 @@
 #include "catalog.h"
 #include "sky_log.h"
 #include "sky_mem.h"
+#include "sky_pg.h"
+#include "sky_time.h"
 
 enum rd_state { RD_CONNECTING, RD_PROBE, RD_READ, RD_IDLE, RD_LOOKUP, RD_DONE, RD_FAILED };
 
@@ -71,14 +73,6 @@ struct rd_run {
 	int timeout_ms;
 	long long lookup_n; /* ticks asked in the lookup running */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Mark c failed with reason "what: message", scrubbed (one line, no password). */
 static void rd_fail(struct rd_run *run, struct rd_conn *c, const char *what, const char *message)
@@ -571,7 +565,7 @@ int status_read(struct status_report *r, const struct topology *topo, int timeou
 	struct rd_run run;
 	struct pollfd *fds = NULL;
 	struct rd_conn **fd_conn = NULL;
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = sky_now_ms() + timeout_ms;
 	int ret = -1;
 
 	if (r->n_nodes != topo->n_nodes)
@@ -618,7 +612,7 @@ int status_read(struct status_report *r, const struct topology *topo, int timeou
 		}
 		if (nfds == 0)
 			break;
-		left = deadline - now_ms();
+		left = deadline - sky_now_ms();
 		if (left <= 0)
 			break;
 		rc = poll(fds, nfds, (int)left);
@@ -660,23 +654,18 @@ out:
 
 void status_read_failover(struct status_report *r, const struct topology *topo, int timeout_ms)
 {
-	char timeout[16];
+	int timeout_s = timeout_ms / 1000 > 2 ? timeout_ms / 1000 : 2;
 
-	snprintf(timeout, sizeof(timeout), "%d", timeout_ms / 1000 > 2 ? timeout_ms / 1000 : 2);
 	for (size_t i = 0; i < r->n_nodes && i < topo->n_nodes && !r->failover_state; i++) {
-		const char *keys[] = {"dbname", "connect_timeout", NULL};
-		const char *vals[] = {topo->nodes[i].dsn, timeout, NULL};
 		const char *params[1] = {topo->cascade};
-		PGconn *c;
+		PGconn *c = NULL;
 		PGresult *res;
 
 		if (r->nodes[i].dead || !r->nodes[i].reachable || !r->nodes[i].has_pgq_set)
 			continue;
-		c = PQconnectdbParams(keys, vals, 1);
-		if (!c || PQstatus(c) != CONNECTION_OK) {
-			PQfinish(c);
+		if (sky_pg_connect_within(&c, topo->nodes[i].dsn, timeout_s, topo->nodes[i].name,
+		                          NULL) < 0)
 			continue;
-		}
 		/* pgq_set 7 on only (a node is read before its upgrade) */
 		res = PQexec(c, "select to_regclass('pgq_set.failover_state') is not null");
 		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||

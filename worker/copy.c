@@ -20,20 +20,13 @@
 #include "sky_mem.h"
 #include "sky_pg.h"
 #include "worker.h"
+#include "sky_time.h"
 
 #define PROGRESS_PERIOD 1.0   /* seconds between copy_progress reports */
 #define RETRY_PAUSE_MIN 10.0  /* after a failed attempt, doubling ... */
 #define RETRY_PAUSE_MAX 300.0 /* ... up to this */
 #define NOT_READY_PAUSE 2.0   /* the provider is still copying the table itself */
 #define STOP_GRACE 5.0        /* seconds a copy child gets to end after SIGTERM, then SIGKILL */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---------------------------------------------------------------- the child */
 
@@ -389,7 +382,7 @@ static int copy_stream(struct copy_run *r, struct sky_error *err)
 	char *from_sql = sky_asprintf("copy %s (%s) from stdin%s", r->qname, r->cols,
 	                              r->truncated ? " with (freeze)" : "");
 	char *buf = NULL;
-	double next_report = now_s() + PROGRESS_PERIOD;
+	double next_report = sky_now_s() + PROGRESS_PERIOD;
 	int n;
 
 	res = PQexec(r->local, from_sql);
@@ -419,9 +412,9 @@ static int copy_stream(struct copy_run *r, struct sky_error *err)
 			goto drain;
 		}
 		/* the clock is read every 4096 rows, not per row */
-		if ((r->rows & 4095) == 0 && now_s() >= next_report) {
+		if ((r->rows & 4095) == 0 && sky_now_s() >= next_report) {
 			report_progress(r);
-			next_report = now_s() + PROGRESS_PERIOD;
+			next_report = sky_now_s() + PROGRESS_PERIOD;
 		}
 	}
 	if (n == -2) {
@@ -584,7 +577,7 @@ int sky_copy_table(const struct sky_copy_params *p, struct sky_error *err)
 {
 	int ret = -1;
 	struct copy_run r;
-	double start = now_s();
+	double start = sky_now_s();
 	const char *p_fail[3];
 
 	memset(&r, 0, sizeof(r));
@@ -596,7 +589,7 @@ int sky_copy_table(const struct sky_copy_params *p, struct sky_error *err)
 			    "node \"%s\" cascade \"%s\": table \"%s\" copied from provider \"%s\": "
 			    "%lld rows in %.1f s, catching up",
 			    p->node, p->cascade, p->table, p->provider_node, r.rows,
-			    now_s() - start);
+			    sky_now_s() - start);
 		ret = 0;
 		goto out;
 	}
@@ -717,7 +710,7 @@ static void job_start(struct copy_job *j, const struct sky_copy_params *p)
 		sky_warning(
 		    "node \"%s\" cascade \"%s\": could not start the copy of table \"%s\": %s",
 		    p->node, p->cascade, j->table, strerror(errno));
-		j->retry_at = now_s() + RETRY_PAUSE_MIN;
+		j->retry_at = sky_now_s() + RETRY_PAUSE_MIN;
 	} else {
 		j->pid = pid;
 		free(j->provider);
@@ -731,7 +724,7 @@ void sky_copies_start(struct sky_copies *c, char *const *tables, size_t n,
                       const struct sky_copy_params *p)
 {
 	size_t i;
-	double now = now_s();
+	double now = sky_now_s();
 
 	for (i = 0; i < c->n; i++) {
 		struct copy_job *j = &c->jobs[i];
@@ -797,11 +790,11 @@ void sky_copies_reap(struct sky_copies *c)
 				j->pause = RETRY_PAUSE_MIN;
 				j->retry_at = 0;
 			} else if (code == SKY_COPY_EXIT_NOT_READY) {
-				j->retry_at = now_s() + NOT_READY_PAUSE;
+				j->retry_at = sky_now_s() + NOT_READY_PAUSE;
 			} else if (code != SKY_COPY_EXIT_STOPPED) {
 				/* failed (recorded by the child) or killed: try again later */
 				c->failures++;
-				j->retry_at = now_s() + j->pause;
+				j->retry_at = sky_now_s() + j->pause;
 				j->pause =
 				    j->pause * 2 > RETRY_PAUSE_MAX ? RETRY_PAUSE_MAX : j->pause * 2;
 			}
@@ -827,7 +820,7 @@ void sky_copies_stop(struct sky_copies *c)
 {
 	size_t i, left;
 	int status;
-	double deadline = now_s() + STOP_GRACE;
+	double deadline = sky_now_s() + STOP_GRACE;
 
 	for (i = 0; i < c->n; i++) {
 		if (c->jobs[i].pid > 0)
@@ -853,7 +846,7 @@ void sky_copies_stop(struct sky_copies *c)
 
 			nanosleep(&ts, NULL);
 		}
-	} while (left > 0 && now_s() < deadline);
+	} while (left > 0 && sky_now_s() < deadline);
 	for (i = 0; i < c->n; i++) {
 		if (c->jobs[i].pid > 0) {
 			kill(c->jobs[i].pid, SIGKILL);

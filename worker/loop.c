@@ -33,6 +33,7 @@
 #include "sky_log.h"
 #include "sky_mem.h"
 #include "sky_pg.h"
+#include "sky_time.h"
 
 volatile sig_atomic_t sky_worker_stop_requested = 0;
 volatile sig_atomic_t sky_worker_child_exited = 0;
@@ -135,21 +136,13 @@ struct wk {
 	long chunks_in_flight;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Sleep, waking early when a stop is requested or (wake_on_child) a copy child ended. */
 static void sleep_s(double seconds, bool wake_on_child)
 {
-	double end = now_s() + seconds;
+	double end = sky_now_s() + seconds;
 
 	while (!sky_worker_stop_requested && !(wake_on_child && sky_worker_child_exited)) {
-		double left = end - now_s();
+		double left = end - sky_now_s();
 		struct timespec ts;
 
 		if (left <= 0)
@@ -265,7 +258,7 @@ static enum wk_state provider_down(struct wk *w, const struct sky_error *err)
 	w->failures++;
 	sky_metrics_error(w->opt->metrics, SKY_METRICS_ERR_RETRYABLE);
 	set_str(&w->prov_down, w->provider);
-	w->prov_retry_at = now_s() + pause;
+	w->prov_retry_at = sky_now_s() + pause;
 	sky_warning("%s: %s; retrying provider \"%s\" in %.1f s", ctx(w, c, sizeof(c)),
 	            err->message, w->provider ? w->provider : "", pause);
 	drop_provider(w);
@@ -542,7 +535,7 @@ static enum wk_state st_read_state(struct wk *w)
 {
 	struct sky_error err;
 	PGresult *res = NULL;
-	double now = now_s();
+	double now = sky_now_s();
 	bool heartbeat = now - w->last_heartbeat >= HEARTBEAT_PERIOD;
 	const char *params[6] = {w->opt->cascade, NULL, NULL, NULL, NULL, NULL};
 	char contact[32], progress[32], tick[32], up[32];
@@ -710,7 +703,7 @@ static enum wk_state st_root_tick(struct wk *w)
 	enum wk_state next = w->opt->once ? WK_EXIT : WK_IDLE;
 	struct sky_error err;
 	const char *params[1] = {w->cascade};
-	double now = now_s();
+	double now = sky_now_s();
 
 	if (now - w->last_publish >= HEARTBEAT_PERIOD) {
 		if (sky_pg_exec(NULL, w->local, &err, "select pgq_set.publish_watermark($1)", 1,
@@ -778,15 +771,12 @@ out:
 static bool provider_answers(void *ctx)
 {
 	struct wk *w = ctx;
-	const char *keys[] = {"dbname", "connect_timeout", NULL};
-	const char *vals[] = {w->prov_location, "2", NULL};
-	PGconn *c;
+	PGconn *c = NULL;
 	bool ok;
 
 	if (!w->prov_location)
 		return true;
-	c = PQconnectdbParams(keys, vals, 1);
-	ok = c && PQstatus(c) == CONNECTION_OK;
+	ok = sky_pg_connect_within(&c, w->prov_location, 2, "the provider", NULL) == 0;
 	PQfinish(c);
 	if (!ok)
 		sky_warning("node \"%s\": provider \"%s\" does not answer a call nor take a new "
@@ -811,7 +801,7 @@ static enum wk_state st_provider(struct wk *w)
 	if (w->prov)
 		goto out;
 	if (w->prov_down && streq(w->prov_down, w->provider)) {
-		double left = w->prov_retry_at - now_s();
+		double left = w->prov_retry_at - sky_now_s();
 
 		if (left > 0) {
 			/* not yet: read the state again meanwhile */
@@ -870,7 +860,7 @@ static double poll_next_sleep(struct wk *w)
 {
 	double fast = w->opt->poll_interval < POLL_FAST ? w->opt->poll_interval : POLL_FAST;
 
-	if (now_s() - w->last_batch_at < POLL_FRESH || w->idle_poll < fast ||
+	if (sky_now_s() - w->last_batch_at < POLL_FRESH || w->idle_poll < fast ||
 	    sky_copies_running(w->copies) > 0) {
 		w->idle_poll = fast;
 	} else {
@@ -900,7 +890,7 @@ static enum wk_state st_next_batch(struct wk *w)
 		w->progress_at = 0;
 		w->prov_tick = -1;
 	}
-	w->contact_at = now_s();
+	w->contact_at = sky_now_s();
 	if (found && w->batch.cur_tick != w->prov_tick) {
 		w->progress_at = w->contact_at;
 		w->prov_tick = w->batch.cur_tick;
@@ -921,7 +911,7 @@ static enum wk_state st_next_batch(struct wk *w)
 		goto out;
 	}
 	w->in_batch = true;
-	w->batch_start = w->last_batch_at = now_s();
+	w->batch_start = w->last_batch_at = sky_now_s();
 	w->batch_events = 0;
 	if (w->has_last_tick && w->last_tick == w->batch.prev_tick) {
 		next = WK_APPLY;
@@ -1003,10 +993,10 @@ static enum wk_state st_apply(struct wk *w)
 		next = fail(w, &err, true);
 		goto out;
 	}
-	t = now_s();
+	t = sky_now_s();
 	chunk = chunk_size(w);
 	rc = sky_batch_open(&res, &w->batch, w->prov, chunk, &err);
-	w->t_fetch += now_s() - t;
+	w->t_fetch += sky_now_s() - t;
 	if (rc < 0) {
 		sky_error_prefix(&err, "provider \"%s\"", w->provider);
 		next = fail(w, &err, true);
@@ -1055,9 +1045,9 @@ static enum wk_state st_apply(struct wk *w)
 			         ctx(w, c, sizeof(c)), w->chunks_in_flight);
 			raise(SIGKILL);
 		}
-		t = now_s();
+		t = sky_now_s();
 		rc = sky_batch_fetch_recv(&res, &w->batch, w->prov, &err);
-		w->t_fetch += now_s() - t;
+		w->t_fetch += sky_now_s() - t;
 		if (rc < 0) {
 			sky_error_prefix(&err, "provider \"%s\"", w->provider);
 			next = fail(w, &err, true);
@@ -1066,9 +1056,9 @@ static enum wk_state st_apply(struct wk *w)
 	}
 	free(w->watermark);
 	w->watermark = NULL;
-	t = now_s();
+	t = sky_now_s();
 	rc = sky_apply_commit(w->apply, w->local, &w->batch, &w->watermark, &err);
-	w->t_commit += now_s() - t;
+	w->t_commit += sky_now_s() - t;
 	if (rc < 0) {
 		next = fail(w, &err, true);
 		goto out;
@@ -1144,9 +1134,9 @@ static enum wk_state st_finish(struct wk *w)
 		goto out;
 	}
 	sky_debug("%s: %s, %.1f ms", ctx(w, c, sizeof(c)), w->batch_summary,
-	          (now_s() - w->batch_start) * 1e3);
+	          (sky_now_s() - w->batch_start) * 1e3);
 	sky_metrics_batch_done(
-	    w->opt->metrics, w->batch_events, now_s() - w->batch_start, w->batch.cur_tick_epoch,
+	    w->opt->metrics, w->batch_events, sky_now_s() - w->batch_start, w->batch.cur_tick_epoch,
 	    w->batch.head_tick >= 0 ? w->batch.head_tick - w->batch.cur_tick : -1);
 	free(w->watermark);
 	w->watermark = NULL;
@@ -1192,7 +1182,7 @@ int sky_worker_run(const struct sky_worker_options *opt)
 	struct wk w;
 	enum wk_state state = WK_CONNECT, prev;
 	char c[256];
-	double t0, start = now_s();
+	double t0, start = sky_now_s();
 
 	memset(&w, 0, sizeof(w));
 	w.started_at = start;
@@ -1217,7 +1207,7 @@ int sky_worker_run(const struct sky_worker_options *opt)
 				abort_batch(&w);
 			break;
 		}
-		t0 = now_s();
+		t0 = sky_now_s();
 		prev = state;
 		switch (state) {
 		case WK_CONNECT:
@@ -1258,14 +1248,14 @@ int sky_worker_run(const struct sky_worker_options *opt)
 		case WK_EXIT:
 			break;
 		}
-		account(&w, prev, now_s() - t0);
+		account(&w, prev, sky_now_s() - t0);
 	}
 	if (sky_worker_stop_requested)
 		sky_info("%s: stopped", ctx(&w, c, sizeof(c)));
 	sky_debug("%s: %lld batches, %lld events in %.3f s; seconds in state: read %.3f, next %.3f,"
 	          " apply %.3f (fetch %.3f, commit %.3f), tick %.3f, finish %.3f, idle %.3f",
-	          ctx(&w, c, sizeof(c)), w.batches, w.events, now_s() - start, w.t_state, w.t_next,
-	          w.t_apply, w.t_fetch, w.t_commit, w.t_tick, w.t_finish, w.t_idle);
+	          ctx(&w, c, sizeof(c)), w.batches, w.events, sky_now_s() - start, w.t_state,
+	          w.t_next, w.t_apply, w.t_fetch, w.t_commit, w.t_tick, w.t_finish, w.t_idle);
 	abort_batch(&w);
 	sky_copies_free(w.copies);
 	sky_apply_free(w.apply);

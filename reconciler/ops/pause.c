@@ -10,6 +10,7 @@
 
 #include "ops.h"
 #include "sky_log.h"
+#include "sky_time.h"
 
 void ops_sleep_ms(int ms)
 {
@@ -17,14 +18,6 @@ void ops_sleep_ms(int ms)
 
 	while (nanosleep(&ts, &ts) < 0)
 		;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int ops_node_set_paused(const struct admin_session *s, const char *node, bool paused,
@@ -44,7 +37,7 @@ int ops_node_quiesce(const struct admin_session *s, const char *node, struct sky
 
 	if (ops_node_set_paused(s, node, true, err) < 0)
 		goto out;
-	deadline = now_ms() + s->wait_ms;
+	deadline = sky_now_ms() + s->wait_ms;
 	for (;;) {
 		bool ack, running;
 
@@ -67,7 +60,7 @@ int ops_node_quiesce(const struct admin_session *s, const char *node, struct sky
 			          ack ? "the worker acknowledged the pause" : "no worker running");
 			break;
 		}
-		if (now_ms() >= deadline) {
+		if (sky_now_ms() >= deadline) {
 			sky_error_set(
 			    err,
 			    "node \"%s\": the worker did not acknowledge the pause within "
