@@ -63,32 +63,29 @@ out:
 	return ret;
 }
 
-int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *queue,
-                   const char *consumer, struct sky_error *err)
+/*
+ * The next batch: pgq.next_batch_info ($1 queue, $2 consumer) with the batch's event SQL.
+ * The function scan runs to completion before the select list, so batch_event_sql sees the
+ * batch next_batch_info just opened.
+ */
+static const char SQL_NEXT[] =
+    "select b.batch_id, b.cur_tick_id, b.prev_tick_id, b.cur_tick_time,"
+    " b.cur_tick_event_seq,"
+    " case when b.batch_id is not null then pgq.batch_event_sql(b.batch_id) end,"
+    " b.prev_tick_time, b.prev_tick_event_seq,"
+    " case when b.batch_id is not null then pgq_set.tick_xmin($1, b.cur_tick_id) end,"
+    " extract(epoch from b.cur_tick_time),"
+    " case when b.batch_id is not null then (select max(t.tick_id) from pgq.tick t"
+    "  join pgq.queue q on q.queue_id = t.tick_queue where q.queue_name = $1) end"
+    " from pgq.next_batch_info($1, $2) b";
+
+/* b := the batch SQL_NEXT's result describes (released first); *found: there is one */
+static int next_take(struct sky_batch *b, bool *found, const PGresult *res, struct sky_error *err)
 {
 	int ret = -1;
-	PGresult *res = NULL;
-	const char *params[2] = {queue, consumer};
 
 	sky_batch_release(b);
 	*found = false;
-	/* the function scan runs to completion before the select list, so batch_event_sql
-	 * sees the batch next_batch_info just opened */
-	if (sky_pg_exec(
-	        &res, prov, err,
-	        "select b.batch_id, b.cur_tick_id, b.prev_tick_id, b.cur_tick_time,"
-	        " b.cur_tick_event_seq,"
-	        " case when b.batch_id is not null then pgq.batch_event_sql(b.batch_id) end,"
-	        " b.prev_tick_time, b.prev_tick_event_seq,"
-	        " case when b.batch_id is not null then pgq_set.tick_xmin($1, b.cur_tick_id) end,"
-	        " extract(epoch from b.cur_tick_time),"
-	        " case when b.batch_id is not null then (select max(t.tick_id) from pgq.tick t"
-	        "  join pgq.queue q on q.queue_id = t.tick_queue where q.queue_name = $1) end"
-	        " from pgq.next_batch_info($1, $2) b",
-	        2, params) < 0) {
-		sky_error_prefix(err, "could not get the next batch");
-		goto out;
-	}
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
 		ret = 0;
 		goto out;
@@ -98,8 +95,10 @@ int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *q
 	    tick_parse(&b->cur_tick, b->cur_tick_s, sizeof(b->cur_tick_s), PQgetvalue(res, 0, 1),
 	               err) < 0 ||
 	    tick_parse(&b->prev_tick, b->prev_tick_s, sizeof(b->prev_tick_s), PQgetvalue(res, 0, 2),
-	               err) < 0)
+	               err) < 0) {
+		sky_batch_release(b);
 		goto out;
+	}
 	b->cur_tick_time = sky_strdup(PQgetvalue(res, 0, 3));
 	b->cur_tick_event_seq = sky_strdup(PQgetvalue(res, 0, 4));
 	b->event_sql = sky_strdup(PQgetvalue(res, 0, 5));
@@ -111,6 +110,24 @@ int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *q
 	b->head_tick = PQgetisnull(res, 0, 10) ? -1 : strtoll(PQgetvalue(res, 0, 10), NULL, 10);
 	*found = true;
 	ret = 0;
+out:
+	return ret;
+}
+
+int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *queue,
+                   const char *consumer, struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res = NULL;
+	const char *params[2] = {queue, consumer};
+
+	sky_batch_release(b);
+	*found = false;
+	if (sky_pg_exec(&res, prov, err, SQL_NEXT, 2, params) < 0) {
+		sky_error_prefix(err, "could not get the next batch");
+		goto out;
+	}
+	ret = next_take(b, found, res, err);
 out:
 	PQclear(res);
 	return ret;
@@ -232,22 +249,28 @@ void sky_batch_event(struct sky_event *out, const PGresult *res, int i)
 }
 
 int sky_batch_finish(struct sky_batch *b, PGconn *prov, const char *cascade, const char *node,
-                     const char *watermark, struct sky_error *err)
+                     const char *watermark, bool *next_found, struct sky_error *err)
 {
 	int ret = -1;
 	const char *params[4] = {cascade, node, watermark, b->batch_id_s};
-	struct sky_pg_stmt stmts[2];
-	size_t n = 0;
+	const char *p_next[2] = {cascade, node};
+	struct sky_pg_stmt stmts[3];
+	PGresult *res[3] = {NULL, NULL, NULL};
+	size_t n = 0, i;
 
 	if (b->cursor_open)
 		stmts[n++] = (struct sky_pg_stmt){"commit", 0, NULL};
 	/*
 	 * Synchronous (the session's setting, loop.c): a provider that crashed after losing two
-	 * finishes would offer a batch this node has moved past ("lost position").
+	 * finishes would offer a batch this node has moved past ("lost position"). The next
+	 * batch's registration shares the transaction and its commit: a lost commit loses
+	 * both, and the provider offers this batch again ("applied before").
 	 */
 	stmts[n++] = (struct sky_pg_stmt){
 	    "select pgq_set.report_watermark($1, $2, $3), pgq.finish_batch($4)", 4, params};
-	if (sky_pg_pipeline(NULL, prov, stmts, n, err) < 0) {
+	if (next_found)
+		stmts[n++] = (struct sky_pg_stmt){SQL_NEXT, 2, p_next};
+	if (sky_pg_pipeline(res, prov, stmts, n, err) < 0) {
 		PGTransactionStatusType ts = PQtransactionStatus(prov);
 
 		b->cursor_open = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
@@ -255,8 +278,14 @@ int sky_batch_finish(struct sky_batch *b, PGconn *prov, const char *cascade, con
 		goto out;
 	}
 	b->cursor_open = false;
+	if (next_found && next_take(b, next_found, res[n - 1], err) < 0) {
+		sky_error_prefix(err, "could not get the next batch");
+		goto out;
+	}
 	ret = 0;
 out:
+	for (i = 0; i < n; i++)
+		PQclear(res[i]);
 	return ret;
 }
 

@@ -8,7 +8,8 @@
  *                     next FETCH, sent before the chunk in hand is applied: memory stays
  *                     flat whatever the batch size
  *   sky_batch_finish  end the cursor's transaction, report this node's watermark and
- *                     pgq.finish_batch, in one round trip
+ *                     pgq.finish_batch, and (optionally) ask for the next batch, in one round
+ *                     trip and one commit
  */
 #ifndef SKY_BATCH_H
 #define SKY_BATCH_H
@@ -72,13 +73,13 @@ void sky_batch_event(struct sky_event *out, const PGresult *res, int i);
 
 /*
  * Close the cursor's transaction (if open), then in one statement report watermark
- * (may be NULL) for subscriber `node` and finish the batch. That transaction commits
- * without waiting for its WAL flush: if the provider loses it in a crash, it offers the
- * same batch again and the worker finds it applied already.
+ * (may be NULL) for subscriber `node` and finish the batch, in one round trip. The finish
+ * commits synchronously (the session's setting). With next_found, the same transaction also
+ * asks for the next batch (sky_batch_next's question: consumer `node` on queue `cascade`):
+ * on success b then describes it when *next_found (b is released and refilled).
  */
 int sky_batch_finish(struct sky_batch *b, PGconn *prov, const char *cascade, const char *node,
-                     const char *watermark, struct sky_error *err);
-
+                     const char *watermark, bool *next_found, struct sky_error *err);
 /* Roll back the cursor's transaction if it is open (best effort, after a failure). */
 void sky_batch_abort(struct sky_batch *b, PGconn *prov);
 

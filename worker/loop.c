@@ -40,7 +40,7 @@ volatile sig_atomic_t sky_worker_child_exited = 0;
 
 /* the pipeline: chunks a batch is split into at least, and the smallest chunk (chunk_size) */
 #define PIPELINE_CHUNKS 4
-#define PIPELINE_MIN_CHUNK 1000
+#define PIPELINE_MIN_CHUNK 5000
 #define HEARTBEAT_PERIOD 1.0 /* seconds between heartbeats and root watermark publishing */
 #define RETRY_PAUSE_MIN 0.1  /* first pause after a retryable failure, doubling ... */
 #define RETRY_PAUSE_MAX 5.0  /* ... up to this */
@@ -111,6 +111,15 @@ struct wk {
 	int failures;
 	bool error_recorded;  /* pgq_set.node.worker_error may be set */
 	bool check_prev_tick; /* local session is new: make sure tick prev exists (branch) */
+	bool tick_pending;    /* the local tick was sent, its result not read (st_finish) */
+	bool tick_prev_check; /* check_prev_tick before that tick was sent */
+	/*
+	 * The finish asked for the next batch too (sky_batch_finish): w->batch is its answer,
+	 * used by the st_next_batch right after, on the same provider session. Any other state
+	 * in between drops it (the driver) and the provider is asked again.
+	 */
+	bool prefetched;
+	bool prefetch_found;
 	double last_heartbeat;
 	double last_publish;
 
@@ -208,6 +217,7 @@ static void drop_provider(struct wk *w)
 	set_str(&w->prov_node, NULL);
 	set_str(&w->prov_location, NULL);
 	w->batch.cursor_open = false;
+	w->prefetched = false;
 }
 
 /* Store msg as the node's worker error, NULL clears it (best effort, autocommit). */
@@ -871,20 +881,9 @@ static double poll_next_sleep(struct wk *w)
 	return w->idle_poll;
 }
 
-/* Step 2 of the loop: the batch the provider offers, against the completed tick. */
-static enum wk_state st_next_batch(struct wk *w)
+/* The witness: the provider answered a next-batch question, and maybe offered a new tick. */
+static void provider_answered(struct wk *w, bool found)
 {
-	enum wk_state next;
-	struct sky_error err;
-	bool found;
-	char c[256];
-
-	if (sky_batch_next(&w->batch, &found, w->prov, w->cascade, w->node, &err) < 0) {
-		sky_error_prefix(&err, "provider \"%s\"", w->provider);
-		next = fail(w, &err, true);
-		goto out;
-	}
-	/* the witness: the provider answered, and maybe offered a new tick */
 	if (!streq(w->seen_provider, w->provider)) {
 		set_str(&w->seen_provider, w->provider);
 		w->progress_at = 0;
@@ -894,6 +893,28 @@ static enum wk_state st_next_batch(struct wk *w)
 	if (found && w->batch.cur_tick != w->prov_tick) {
 		w->progress_at = w->contact_at;
 		w->prov_tick = w->batch.cur_tick;
+	}
+}
+
+/* Step 2 of the loop: the batch the provider offers, against the completed tick. */
+static enum wk_state st_next_batch(struct wk *w)
+{
+	enum wk_state next;
+	struct sky_error err;
+	bool found;
+	char c[256];
+
+	if (w->prefetched) {
+		/* asked with the previous batch's finish (st_finish) */
+		found = w->prefetch_found;
+		w->prefetched = false;
+	} else {
+		if (sky_batch_next(&w->batch, &found, w->prov, w->cascade, w->node, &err) < 0) {
+			sky_error_prefix(&err, "provider \"%s\"", w->provider);
+			next = fail(w, &err, true);
+			goto out;
+		}
+		provider_answered(w, found);
 	}
 	if (!found) {
 		/* nothing pending: a permanent error recorded earlier is gone */
@@ -1080,6 +1101,10 @@ out:
 	return next;
 }
 
+#define SQL_LOCAL_TICK                                                                             \
+	"select set_config('synchronous_commit', 'off', true),"                                    \
+	" pgq_set.create_tick($1, $2, $3, $4), pgq_set.local_watermark($1)"
+
 static enum wk_state st_local_tick(struct wk *w)
 {
 	struct sky_error err;
@@ -1094,11 +1119,27 @@ static enum wk_state st_local_tick(struct wk *w)
 	 * the next apply commit (synchronous, st_connect) flushes it, and a crash of this server
 	 * before that can lose only this newest tick, which the next session puts back
 	 * (check_prev_tick) or the skip path re-creates.
+	 *
+	 * After an apply the watermark to report is known already (sky_apply_commit): the tick
+	 * is sent and st_finish reads its result after the provider's finish, so the two
+	 * servers work at the same time. Until the result says the tick is there,
+	 * check_prev_tick is set: whatever fails in between, the next batch puts the tick back
+	 * before it copies events after it.
 	 */
-	if (sky_pg_exec(&res, w->local, &err,
-	                "select set_config('synchronous_commit', 'off', true),"
-	                " pgq_set.create_tick($1, $2, $3, $4), pgq_set.local_watermark($1)",
-	                4, params) < 0) {
+	if (w->watermark) {
+		w->tick_prev_check = w->check_prev_tick;
+		w->check_prev_tick = true;
+		if (!PQsendQueryParams(w->local, SQL_LOCAL_TICK, 4, NULL, params, NULL, NULL, 0)) {
+			sky_pg_error(&err, w->local, NULL);
+			sky_error_prefix(&err, "could not create tick %s", w->batch.cur_tick_s);
+			next = fail(w, &err, true);
+			goto out;
+		}
+		w->tick_pending = true;
+		next = WK_FINISH;
+		goto out;
+	}
+	if (sky_pg_exec(&res, w->local, &err, SQL_LOCAL_TICK, 4, params) < 0) {
 		sky_error_prefix(&err, "could not create tick %s", w->batch.cur_tick_s);
 		next = fail(w, &err, true);
 		goto out;
@@ -1111,13 +1152,42 @@ out:
 	return next;
 }
 
+/* The result of the tick st_local_tick sent (the connection is idle again after it). */
+static int local_tick_result(struct wk *w, struct sky_error *err)
+{
+	int ret = -1;
+	PGresult *res, *extra;
+	bool ok;
+
+	w->tick_pending = false;
+	res = PQgetResult(w->local);
+	ok = res && PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		sky_pg_error(err, w->local, res);
+	PQclear(res);
+	while ((extra = PQgetResult(w->local)) != NULL)
+		PQclear(extra);
+	if (!ok) {
+		sky_error_prefix(err, "could not create tick %s", w->batch.cur_tick_s);
+		goto out;
+	}
+	w->check_prev_tick = w->tick_prev_check;
+	ret = 0;
+out:
+	return ret;
+}
+
 static enum wk_state st_finish(struct wk *w)
 {
-	struct sky_error err;
+	struct sky_error err, tick_err;
 	PGresult *res = NULL;
 	const char *params[1] = {w->cascade};
 	enum wk_state next = WK_EXIT;
 	char c[256];
+	double epoch;
+	long long behind;
+	bool found = false;
+	int rc;
 
 	if (!w->watermark) {
 		if (sky_pg_exec(&res, w->local, &err, "select pgq_set.local_watermark($1)", 1,
@@ -1128,16 +1198,29 @@ static enum wk_state st_finish(struct wk *w)
 		if (!PQgetisnull(res, 0, 0))
 			w->watermark = sky_strdup(PQgetvalue(res, 0, 0));
 	}
-	if (sky_batch_finish(&w->batch, w->prov, w->cascade, w->node, w->watermark, &err) < 0) {
+	/* the finished batch's figures: the finish asks for the next batch into w->batch */
+	ctx(w, c, sizeof(c));
+	epoch = w->batch.cur_tick_epoch;
+	behind = w->batch.head_tick >= 0 ? w->batch.head_tick - w->batch.cur_tick : -1;
+	rc = sky_batch_finish(&w->batch, w->prov, w->cascade, w->node, w->watermark, &found, &err);
+	if (rc < 0)
 		sky_error_prefix(&err, "provider \"%s\"", w->provider);
+	/*
+	 * The local tick ran meanwhile: its result is read in any case (the local session must
+	 * be idle again); its error is the one reported when the finish went through.
+	 */
+	if (w->tick_pending && local_tick_result(w, rc < 0 ? &tick_err : &err) < 0 && rc == 0)
+		rc = -1;
+	if (rc < 0) {
 		next = fail(w, &err, true);
 		goto out;
 	}
-	sky_debug("%s: %s, %.1f ms", ctx(w, c, sizeof(c)), w->batch_summary,
-	          (sky_now_s() - w->batch_start) * 1e3);
-	sky_metrics_batch_done(
-	    w->opt->metrics, w->batch_events, sky_now_s() - w->batch_start, w->batch.cur_tick_epoch,
-	    w->batch.head_tick >= 0 ? w->batch.head_tick - w->batch.cur_tick : -1);
+	provider_answered(w, found);
+	w->prefetched = true;
+	w->prefetch_found = found;
+	sky_debug("%s: %s, %.1f ms", c, w->batch_summary, (sky_now_s() - w->batch_start) * 1e3);
+	sky_metrics_batch_done(w->opt->metrics, w->batch_events, sky_now_s() - w->batch_start,
+	                       epoch, behind);
 	free(w->watermark);
 	w->watermark = NULL;
 	w->in_batch = false;
@@ -1248,6 +1331,9 @@ int sky_worker_run(const struct sky_worker_options *opt)
 		case WK_EXIT:
 			break;
 		}
+		/* a batch asked for with the finish is used by the next-batch step right after */
+		if (state != WK_READ_STATE && state != WK_PROVIDER && state != WK_NEXT_BATCH)
+			w.prefetched = false;
 		account(&w, prev, sky_now_s() - t0);
 	}
 	if (sky_worker_stop_requested)
