@@ -68,16 +68,26 @@ out:
  * The function scan runs to completion before the select list, so batch_event_sql sees the
  * batch next_batch_info just opened.
  */
-static const char SQL_NEXT[] =
-    "select b.batch_id, b.cur_tick_id, b.prev_tick_id, b.cur_tick_time,"
-    " b.cur_tick_event_seq,"
-    " case when b.batch_id is not null then pgq.batch_event_sql(b.batch_id) end,"
-    " b.prev_tick_time, b.prev_tick_event_seq,"
-    " case when b.batch_id is not null then pgq_set.tick_xmin($1, b.cur_tick_id) end,"
-    " extract(epoch from b.cur_tick_time),"
-    " case when b.batch_id is not null then (select max(t.tick_id) from pgq.tick t"
-    "  join pgq.queue q on q.queue_id = t.tick_queue where q.queue_name = $1) end"
-    " from pgq.next_batch_info($1, $2) b";
+#define SQL_NEXT_COLUMNS                                                                           \
+	"select b.batch_id, b.cur_tick_id, b.prev_tick_id, b.cur_tick_time,"                       \
+	" b.cur_tick_event_seq,"                                                                   \
+	" case when b.batch_id is not null then pgq.batch_event_sql(b.batch_id) end,"              \
+	" b.prev_tick_time, b.prev_tick_event_seq,"                                                \
+	" case when b.batch_id is not null then pgq_set.tick_xmin($1, b.cur_tick_id) end,"         \
+	" extract(epoch from b.cur_tick_time),"                                                    \
+	" case when b.batch_id is not null then (select max(t.tick_id) from pgq.tick t"            \
+	"  join pgq.queue q on q.queue_id = t.tick_queue where q.queue_name = $1) end"
+static const char SQL_NEXT[] = SQL_NEXT_COLUMNS " from pgq.next_batch_info($1, $2) b";
+/*
+ * The ticks waiting as one batch of up to about $3 events: PgQ's next_batch_custom with a
+ * minimum count of what is pending, capped at $3, takes the newest tick when that is at most
+ * 2 × $3 events away, else the first tick at least $3 events away (pgq.find_tick_helper).
+ * An empty queue gives no batch, idle ticks one empty batch up to the newest.
+ */
+static const char SQL_NEXT_SPAN[] =
+    SQL_NEXT_COLUMNS " from pgq.next_batch_custom($1, $2, null,"
+                     " (select least($3::bigint, greatest(i.pending_events, 0))::int4"
+                     "  from pgq.get_consumer_info($1, $2) i), null) b";
 
 /* b := the batch SQL_NEXT's result describes (released first); *found: there is one */
 static int next_take(struct sky_batch *b, bool *found, const PGresult *res, struct sky_error *err)
@@ -115,15 +125,18 @@ out:
 }
 
 int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *queue,
-                   const char *consumer, struct sky_error *err)
+                   const char *consumer, int span_events, struct sky_error *err)
 {
 	int ret = -1;
 	PGresult *res = NULL;
-	const char *params[2] = {queue, consumer};
+	char span[24];
+	const char *params[3] = {queue, consumer, span};
 
 	sky_batch_release(b);
 	*found = false;
-	if (sky_pg_exec(&res, prov, err, SQL_NEXT, 2, params) < 0) {
+	snprintf(span, sizeof(span), "%d", span_events);
+	if (sky_pg_exec(&res, prov, err, span_events > 0 ? SQL_NEXT_SPAN : SQL_NEXT,
+	                span_events > 0 ? 3 : 2, params) < 0) {
 		sky_error_prefix(err, "could not get the next batch");
 		goto out;
 	}
@@ -249,11 +262,13 @@ void sky_batch_event(struct sky_event *out, const PGresult *res, int i)
 }
 
 int sky_batch_finish(struct sky_batch *b, PGconn *prov, const char *cascade, const char *node,
-                     const char *watermark, bool *next_found, struct sky_error *err)
+                     const char *watermark, bool *next_found, int span_events,
+                     struct sky_error *err)
 {
 	int ret = -1;
 	const char *params[4] = {cascade, node, watermark, b->batch_id_s};
-	const char *p_next[2] = {cascade, node};
+	char span[24];
+	const char *p_next[3] = {cascade, node, span};
 	struct sky_pg_stmt stmts[3];
 	PGresult *res[3] = {NULL, NULL, NULL};
 	size_t n = 0, i;
@@ -268,7 +283,10 @@ int sky_batch_finish(struct sky_batch *b, PGconn *prov, const char *cascade, con
 	 */
 	stmts[n++] = (struct sky_pg_stmt){
 	    "select pgq_set.report_watermark($1, $2, $3), pgq.finish_batch($4)", 4, params};
-	if (next_found)
+	snprintf(span, sizeof(span), "%d", span_events);
+	if (next_found && span_events > 0)
+		stmts[n++] = (struct sky_pg_stmt){SQL_NEXT_SPAN, 3, p_next};
+	else if (next_found)
 		stmts[n++] = (struct sky_pg_stmt){SQL_NEXT, 2, p_next};
 	if (sky_pg_pipeline(res, prov, stmts, n, err) < 0) {
 		PGTransactionStatusType ts = PQtransactionStatus(prov);

@@ -47,10 +47,12 @@ void sky_batch_release(struct sky_batch *b);
 /*
  * Ask the provider for the next batch of consumer `consumer` on queue `queue`. *found is
  * false when none is ready. On success with *found, b describes the batch (b is released
- * and refilled).
+ * and refilled). span_events > 0: a batch may span several ticks, up to about that many
+ * events (pgq.next_batch_custom; only for a node without a queue copy, a leaf); 0: the
+ * next tick.
  */
 int sky_batch_next(struct sky_batch *b, bool *found, PGconn *prov, const char *queue,
-                   const char *consumer, struct sky_error *err);
+                   const char *consumer, int span_events, struct sky_error *err);
 
 /* Open the event cursor and fetch the first fetch_size events (caller PQclears *out). */
 int sky_batch_open(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_size,
@@ -75,11 +77,12 @@ void sky_batch_event(struct sky_event *out, const PGresult *res, int i);
  * Close the cursor's transaction (if open), then in one statement report watermark
  * (may be NULL) for subscriber `node` and finish the batch, in one round trip. The finish
  * commits synchronously (the session's setting). With next_found, the same transaction also
- * asks for the next batch (sky_batch_next's question: consumer `node` on queue `cascade`):
- * on success b then describes it when *next_found (b is released and refilled).
+ * asks for the next batch (sky_batch_next's question, with span_events: consumer `node` on queue
+ * `cascade`): on success b then describes it when *next_found (b is released and refilled).
  */
 int sky_batch_finish(struct sky_batch *b, PGconn *prov, const char *cascade, const char *node,
-                     const char *watermark, bool *next_found, struct sky_error *err);
+                     const char *watermark, bool *next_found, int span_events,
+                     struct sky_error *err);
 /* Roll back the cursor's transaction if it is open (best effort, after a failure). */
 void sky_batch_abort(struct sky_batch *b, PGconn *prov);
 

@@ -120,6 +120,7 @@ struct wk {
 	 */
 	bool prefetched;
 	bool prefetch_found;
+	bool tables_ok; /* every table of the node is 'ok' (at the last state read) */
 	double last_heartbeat;
 	double last_publish;
 
@@ -538,7 +539,9 @@ out:
 	"  where i.cascade = s.cascade and i.state = 'copying')"                                   \
 	" < (select n.parallel_copies from pgq_set.node n where n.cascade = s.cascade),"           \
 	" (select n.paused_ack from pgq_set.node n where n.cascade = s.cascade),"                  \
-	" $3::float8, $4::float8, $5::bigint, $6::float8"                                          \
+	" $3::float8, $4::float8, $5::bigint, $6::float8,"                                         \
+	" not exists (select 1 from pgq_set.table_info i"                                          \
+	"  where i.cascade = s.cascade and i.state <> 'ok')"                                       \
 	" from pgq_set.worker_state($1) s"
 
 static enum wk_state st_read_state(struct wk *w)
@@ -606,6 +609,7 @@ static enum wk_state st_read_state(struct wk *w)
 	/* a table waits and a copy slot is free: claim it now, not at the next periodic check */
 	claim_now = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
 	w->paused_ack = strcmp(PQgetvalue(res, 0, 10), "t") == 0;
+	w->tables_ok = strcmp(PQgetvalue(res, 0, 15), "t") == 0;
 	PQclear(res);
 	res = NULL;
 	sky_metrics_set_state(w->opt->metrics, w->cascade, w->node, w->role, w->paused);
@@ -881,6 +885,22 @@ static double poll_next_sleep(struct wk *w)
 	return w->idle_poll;
 }
 
+/*
+ * How many events a batch may span (sky_batch_next), 0: one tick. Only a leaf spans ticks:
+ * a branch keeps the provider's batch boundaries in its queue copy (DESIGN, pgq_set), a leaf
+ * keeps no queue, and its position is still one of the provider's ticks. Only while every
+ * table is 'ok' and no copy runs: a table copied from a branch compares a batch's cur tick
+ * with the tick of its copy (apply.c, in_copy), which a batch spanning that tick would
+ * get wrong. A copy claimed later is taken at a tick at or after the cur of any batch asked
+ * for before (that tick was on the provider already), so such a batch lies wholly before it.
+ */
+static int span_events(const struct wk *w)
+{
+	if (streq(w->role, "leaf") && w->tables_ok && sky_copies_running(w->copies) == 0)
+		return w->opt->leaf_batch_events;
+	return 0;
+}
+
 /* The witness: the provider answered a next-batch question, and maybe offered a new tick. */
 static void provider_answered(struct wk *w, bool found)
 {
@@ -909,7 +929,8 @@ static enum wk_state st_next_batch(struct wk *w)
 		found = w->prefetch_found;
 		w->prefetched = false;
 	} else {
-		if (sky_batch_next(&w->batch, &found, w->prov, w->cascade, w->node, &err) < 0) {
+		if (sky_batch_next(&w->batch, &found, w->prov, w->cascade, w->node, span_events(w),
+		                   &err) < 0) {
 			sky_error_prefix(&err, "provider \"%s\"", w->provider);
 			next = fail(w, &err, true);
 			goto out;
@@ -1202,7 +1223,8 @@ static enum wk_state st_finish(struct wk *w)
 	ctx(w, c, sizeof(c));
 	epoch = w->batch.cur_tick_epoch;
 	behind = w->batch.head_tick >= 0 ? w->batch.head_tick - w->batch.cur_tick : -1;
-	rc = sky_batch_finish(&w->batch, w->prov, w->cascade, w->node, w->watermark, &found, &err);
+	rc = sky_batch_finish(&w->batch, w->prov, w->cascade, w->node, w->watermark, &found,
+	                      span_events(w), &err);
 	if (rc < 0)
 		sky_error_prefix(&err, "provider \"%s\"", w->provider);
 	/*

@@ -36,6 +36,8 @@ static void usage(FILE *out)
 	    "  --poll-interval SECONDS longest sleep when no batch is ready (default 0.2;\n"
 	    "                          0.05 s while batches keep coming)\n"
 	    "  --fetch-size N          events per cursor fetch (default 10000)\n"
+	    "  --leaf-batch-events N   on a leaf, take the ticks waiting as one batch of up to\n"
+	    "                          about N events (default 20000; 0: one tick per batch)\n"
 	    "  --once                  exit 0 as soon as no batch is pending\n"
 	    "  --metrics ADDR:PORT     serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	    "                          (e.g. 127.0.0.1:9187; [::1]:9187 for IPv6)\n"
@@ -73,7 +75,7 @@ out:
 	return ret;
 }
 
-static int parse_count(int *out, const char *s)
+static int parse_count(int *out, const char *s, long min)
 {
 	int ret = -1;
 	char *end;
@@ -81,7 +83,7 @@ static int parse_count(int *out, const char *s)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > 10000000)
+	if (errno || end == s || *end || v < min || v > 10000000)
 		goto out;
 	*out = (int)v;
 	ret = 0;
@@ -91,12 +93,13 @@ out:
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CASCADE = 256, OPT_POLL, OPT_FETCH, OPT_ONCE, OPT_METRICS };
+	enum { OPT_CASCADE = 256, OPT_POLL, OPT_FETCH, OPT_LEAF_BATCH, OPT_ONCE, OPT_METRICS };
 	const char *env_dsn;
 	static const struct option longopts[] = {
 	    {"cascade", required_argument, NULL, OPT_CASCADE},
 	    {"poll-interval", required_argument, NULL, OPT_POLL},
 	    {"fetch-size", required_argument, NULL, OPT_FETCH},
+	    {"leaf-batch-events", required_argument, NULL, OPT_LEAF_BATCH},
 	    {"once", no_argument, NULL, OPT_ONCE},
 	    {"metrics", required_argument, NULL, OPT_METRICS},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -110,6 +113,7 @@ int main(int argc, char **argv)
 	    .poll_interval = 0.2,
 	    .once = false,
 	    .fetch_size = 10000,
+	    .leaf_batch_events = 20000,
 	    .metrics = NULL,
 	};
 	const char *metrics_listen = NULL;
@@ -140,10 +144,19 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_FETCH:
-			if (parse_count(&opt.fetch_size, optarg) < 0) {
+			if (parse_count(&opt.fetch_size, optarg, 1) < 0) {
 				fprintf(stderr,
 				        "skyworker: invalid --fetch-size \"%s\": expected a count "
 				        "from 1 to 10000000\n",
+				        optarg);
+				goto out;
+			}
+			break;
+		case OPT_LEAF_BATCH:
+			if (parse_count(&opt.leaf_batch_events, optarg, 0) < 0) {
+				fprintf(stderr,
+				        "skyworker: invalid --leaf-batch-events \"%s\": expected a "
+				        "count from 0 to 10000000\n",
 				        optarg);
 				goto out;
 			}

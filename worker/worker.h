@@ -15,6 +15,7 @@ struct sky_worker_options {
 	double poll_interval;        /* seconds to sleep when no batch is ready */
 	bool once;                   /* exit 0 as soon as no batch is pending */
 	int fetch_size;              /* events per cursor fetch */
+	int leaf_batch_events;       /* a leaf's batches span ticks up to about this; 0: one */
 	struct sky_metrics *metrics; /* NULL: no --metrics; borrowed, updated by the loop */
 };
 
