@@ -2,7 +2,7 @@
  * apply: the one apply loop. Runs a plan's operations in order against a runner, asking the
  * plan engine (plan_step_gate, plan_failure_scope) what may still run after a failure, and
  * records what happened to every operation. `skyreconcile` (cmd_apply.c), `skyreconcile watch`
- * (cmd_watch.c) and the unit tests (tests/unit/test_plan.c, with a fake runner) all call
+ * (cmd_watch.c) and the unit tests (tests/unit/test_apply.c, with a fake runner) all call
  * apply_plan: there is no second copy of the gating.
  *
  * No I/O here: operations run through apply_runner.run (admin_op_run for real), and the

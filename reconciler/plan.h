@@ -1,7 +1,7 @@
 /*
  * plan: the plan engine. Desired state (struct topology) + actual state (struct actual_state)
  * in, an ordered list of operations out. No I/O of any kind: unit-tested without a database
- * (tests/unit/test_plan.c). See docs/reconciler.md for the order and the output format.
+ * (tests/unit/test_plan*.c). See docs/reconciler.md for the order and the output format.
  *
  * What cannot be reconciled (an unreachable node, a role change that needs a switchover ...)
  * is a problem, not an operation: a plan with problems is printed but never applied.

@@ -1,5 +1,6 @@
 /*
- * Unit tests of reconciler/topology.c: topology.yaml parsing and validation.
+ * Unit tests of the topology.yaml reader (reconciler/topology.c and its topology_*.c parts):
+ * parsing and validation.
  *
  * Runs in SKY_TEST_DATA (tests/unit/data) so that file names in messages are stable:
  *  - bad/NAME.yaml must fail with exactly the message in bad/NAME.yaml.expect, except the files
