@@ -11,6 +11,8 @@
 #     visible on the branch, against the raw COPY | COPY pipe with the key rebuilt
 #   - the worker's peak RSS over all of it
 #   - drain of one 1,000,000-event batch of distinct keys (bench/drain.sh's single batch)
+#   - the same backlog drain to a leaf (no queue copy; it spans ticks), against native in the
+#     same bench/drain.sh run
 # Protocol: pgbench scale 10 on both instances, pgbench_history given a primary key so that
 # every system replicates all four tables, `pgbench -c 4 -j 2`, fsync and synchronous_commit
 # on, pgqd ticker_period 0.1 (dist/pgqd.ini), RUNS runs on fresh instances, medians.
@@ -38,6 +40,7 @@ LOAD_SECONDS=20
 DRAIN_EVENTS=160000
 BIG_ROWS=1000000
 MEM_EVENTS=1000000
+LEAF_DRAIN=1
 IDLE_SECONDS=60
 SYSTEMS="skyworker native"
 DOC=$SKY_ROOT/docs/performance.md
@@ -55,6 +58,7 @@ usage: $0 [options]
   --drain-events N    row events of the drain backlog (default $DRAIN_EVENTS)
   --big-rows N        rows of the table added for add -> live (default $BIG_ROWS)
   --mem-events N      events of the single-batch drain (bench/drain.sh), 0 = skip (default $MEM_EVENTS)
+  --no-leaf-drain     skip the drain to a leaf (bench/drain.sh --protocol issue13, skyleaf + native)
   --idle N            seconds of the idle-cost measurement (skycascade, run 1), 0 = skip
                       (default $IDLE_SECONDS)
   --skyworker PATH    worker binary (default: build*/worker/skyworker of this tree)
@@ -77,6 +81,7 @@ while [ $# -gt 0 ]; do
 	--drain-events) DRAIN_EVENTS=$2; shift ;;
 	--big-rows) BIG_ROWS=$2; shift ;;
 	--mem-events) MEM_EVENTS=$2; shift ;;
+	--no-leaf-drain) LEAF_DRAIN=0 ;;
 	--idle) IDLE_SECONDS=$2; shift ;;
 	--skyworker) SKYWORKER=$2; shift ;;
 	--doc) DOC=$2; shift ;;
@@ -345,6 +350,14 @@ if [ "$MEM_EVENTS" -gt 0 ]; then
 		--mem-events "$MEM_EVENTS" --mem-systems "skyworker native" --skyworker "$SKYWORKER" \
 		--out "$DRAIN_TSV" >"$BENCH_DIR/drain.out" || bench_die "bench/drain.sh failed"
 fi
+# the scale-10 backlog drained by a leaf (no queue copy; it takes waiting ticks as one batch),
+# against native in the same drain.sh run
+LEAF_TSV=$BENCH_DIR/drain-leaf.tsv
+if [ "$LEAF_DRAIN" = 1 ]; then
+	bench_run "$BENCH_HOME/drain.sh" --protocol issue13 --events "$DRAIN_EVENTS" --runs "$RUNS" \
+		--systems "skyleaf native" --mem-events 0 --skyworker "$SKYWORKER" \
+		--out "$LEAF_TSV" >"$BENCH_DIR/drain-leaf.out" || bench_die "bench/drain.sh (leaf) failed"
+fi
 
 # ------------------------------------------------------------------ report
 med() { # med MEASURE SYSTEM
@@ -353,20 +366,23 @@ med() { # med MEASURE SYSTEM
 }
 all() { awk -F'\t' -v m="$1" -v s="$2" '$1 == m && $2 == s { print $4 }' "$RESULTS" | paste -sd/; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "nan" || b == "nan") print "-"; else printf "%.2f", a / b }'; }
-dmed() { # dmed TEST SYSTEM COLUMN (drain.sh TSV)
-	[ -f "$DRAIN_TSV" ] || { echo nan; return; }
+dmed() { # dmed TEST SYSTEM COLUMN [TSV] (drain.sh TSV, default the single batch's)
+	local f=${4:-$DRAIN_TSV}
+	[ -f "$f" ] || { echo nan; return; }
 	# shellcheck disable=SC2046
-	bench_median $(awk -F'\t' -v t="$1" -v s="$2" -v c="$3" '$1 == t && $2 == s { print $c }' "$DRAIN_TSV")
+	bench_median $(awk -F'\t' -v t="$1" -v s="$2" -v c="$3" '$1 == t && $2 == s { print $c }' "$f")
 }
+dall() { [ -f "$4" ] && awk -F'\t' -v t="$1" -v s="$2" -v c="$3" '$1 == t && $2 == s { print $c }' "$4" | paste -sd/; }
 
 report() {
-	local sl nl sp np slive nlive st nt sd nd sm nm lcol=0
+	local sl nl sp np slive nlive st nt sd nd sm nm ld lnd lcol=0
 	sl=$(med lag skyworker); nl=$(med lag native)
 	sp=$(med pipe skyworker); np=$(med pipe native)
 	slive=$(med live skyworker); nlive=$(med live native)
 	st=$(med tps skyworker); nt=$(med tps native)
 	sd=$(med drain skyworker); nd=$(med drain native)
 	sm=$(dmed mem skyworker 8); nm=$(dmed mem native 8)
+	ld=$(dmed drain skyleaf 8 "$LEAF_TSV"); lnd=$(dmed drain native 8 "$LEAF_TSV")
 	case " $SYSTEMS " in *" londiste "*) lcol=1 ;; esac
 	L() { [ "$lcol" = 1 ] && printf ' %s |' "$1"; return 0; }
 	echo "<!-- bench/run.sh: begin (generated; edit the text around it, not this block) -->"
@@ -377,6 +393,9 @@ report() {
 	echo "| lag: last commit on the root → all of it on the branch (s) | $sl | $nl |$(L "$(med lag londiste)") $(ratio "$sl" "$nl") | ≤ 0.3 s | $(all lag skyworker); $(all lag native)$([ "$lcol" = 1 ] && echo "; $(all lag londiste)") |"
 	echo "| source tps while replicating (capture cost) | $st | $nt |$(L "$(med tps londiste)") $(ratio "$st" "$nt") | ≥ 0.95 | $(all tps skyworker); $(all tps native)$([ "$lcol" = 1 ] && echo "; $(all tps londiste)") |"
 	echo "| backlog drain, scale $SCALE, $DRAIN_EVENTS events (events/s) | $sd | $nd |$(L "$(med drain londiste)") $(ratio "$sd" "$nd") | ≥ 1.5 | $(all drain skyworker); $(all drain native)$([ "$lcol" = 1 ] && echo "; $(all drain londiste)") |"
+	if [ "$LEAF_DRAIN" = 1 ]; then
+		echo "| backlog drain to a leaf (no queue copy), scale $SCALE, $DRAIN_EVENTS events (events/s, drain.sh; native measured again in that run) | $ld | $lnd |$(L '—') $(ratio "$ld" "$lnd") | | $(dall drain skyleaf 8 "$LEAF_TSV"); $(dall drain native 8 "$LEAF_TSV") |"
+	fi
 	if [ "$MEM_EVENTS" -gt 0 ]; then
 		echo "| single batch, $MEM_EVENTS distinct-key events (events/s, drain.sh) | $sm | $nm |$(L '—') $(ratio "$sm" "$nm") | ≥ 1.2 | 1 run |"
 	fi
@@ -397,6 +416,7 @@ report() {
 	echo '```'
 	cat "$RESULTS"
 	[ -f "$DRAIN_TSV" ] && cat "$DRAIN_TSV"
+	[ -f "$LEAF_TSV" ] && tail -n +2 "$LEAF_TSV"
 	echo '```'
 	echo "<!-- bench/run.sh: end -->"
 }
