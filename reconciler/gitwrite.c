@@ -53,11 +53,7 @@ static int git_fail(struct sky_error *err, const char *fmt, ...)
 	return -1;
 }
 
-/*
- * A remote as it may be shown: a URL's user information (which may hold a password or a
- * token) is replaced by "***". Caller frees.
- */
-static char *remote_shown(const char *remote)
+char *gitwrite_remote_shown(const char *remote)
 {
 	const char *scheme = strstr(remote, "://");
 	const char *at, *slash;
@@ -658,7 +654,7 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 
 	/* 4. push */
 	if (req->push_remote) {
-		shown = remote_shown(req->push_remote);
+		shown = gitwrite_remote_shown(req->push_remote);
 		if (remote_open(&remote, repo, req->push_remote, true) < 0) {
 			git_fail(err, "could not use remote \"%s\"", shown);
 			ret = GITWRITE_ERROR;
@@ -718,7 +714,7 @@ int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const ch
 
 	git_libgit2_init();
 	memset(out, 0, sizeof(*out));
-	shown = remote_shown(remote_name ? remote_name : "");
+	shown = gitwrite_remote_shown(remote_name ? remote_name : "");
 	if (!repo_dir || !remote_name) {
 		sky_error_set(err, "gitwrite_pull: repo_dir and the remote are required");
 		goto out;

@@ -76,6 +76,12 @@ int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const ch
                   const char *remote_name, struct sky_error *err);
 
 /*
+ * A remote as it may be shown in logs and errors: a URL's user information (which may hold a
+ * password or a token) is replaced by "***". Caller frees.
+ */
+char *gitwrite_remote_shown(const char *remote);
+
+/*
  * Test hook (tests/unit/test_gitwrite.c): when not NULL, called after the commit object is
  * written and before the compare-and-swap of the ref, so a test can move the ref in that
  * window. NULL in the programs.
