@@ -17,6 +17,11 @@
  *  5. a work tree checked out on REF follows the ref (a safe checkout from the old tree to the
  *     new one: files with local edits are kept, and their index entries moved only when
  *     nothing was staged for them).
+ *
+ * gitwrite_pull (watch --pull) is the catch-up of step 4 on its own: the same fetch
+ * (fetch_ref) and the same compare-and-swap fast-forward with the work tree following
+ * (fast_forward), from whatever the local ref points at; a local ref ahead of the remote or
+ * diverged from it is only reported.
  */
 #include "gitwrite.h"
 
