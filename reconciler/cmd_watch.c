@@ -10,6 +10,9 @@
  * revision, changes, outcome. An invalid revision is not applied; its error is recorded as the
  * last attempted revision on the nodes of the last valid one. Failures back off exponentially
  * (1 s doubling to 60 s, reset by a success). SIGTERM/SIGINT end it between operations.
+ * With --pull REMOTE (watch_pull.c) the followed branch is fetched from REMOTE every
+ * --pull-interval seconds and fast-forwarded: a commit pushed elsewhere is reconciled like a
+ * local one.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +36,7 @@
 #include "source.h"
 #include "watch_inotify.h"
 #include "watch_metrics.h"
+#include "watch_pull.h"
 #include "sky_time.h"
 
 enum { WATCH_BACKOFF_MIN_MS = 1000, WATCH_BACKOFF_MAX_MS = 60000, WATCH_SETTLE_MS = 100 };
@@ -45,7 +49,9 @@ struct watch_opts {
 	bool verbose;
 	char *author_name; /* --identity "Name <email>" (default skyreconcile@HOST) */
 	char *author_email;
-	const char *push;    /* --push REMOTE */
+	const char *push;    /* --push REMOTE (or --remote) */
+	const char *pull;    /* --pull REMOTE (or --remote) */
+	int pull_interval_s; /* --pull-interval */
 	const char *metrics; /* --metrics ADDR:PORT; NULL: not served */
 };
 
@@ -82,7 +88,9 @@ void cmd_watch_usage(FILE *out)
 	fputs("usage: skyreconcile watch (-f FILE | --repo DIR [--ref REF] [--path PATH])\n"
 	      "                          [--interval SECONDS] [--wait-timeout SECONDS]\n"
 	      "                          [--lock-timeout SECONDS] [--metrics ADDR:PORT]\n"
-	      "                          [--identity \"NAME <EMAIL>\"] [--push REMOTE] [-v]\n"
+	      "                          [--identity \"NAME <EMAIL>\"] [--push REMOTE]\n"
+	      "                          [--pull REMOTE [--pull-interval SECONDS]]\n"
+	      "                          [--remote REMOTE] [-v]\n"
 	      "\n"
 	      "Keep the cascade at its topology: reconcile when the file or the repository's\n"
 	      "refs change (a new commit is applied within about a second), and every\n"
@@ -103,6 +111,13 @@ void cmd_watch_usage(FILE *out)
 	      "                    author of the failover policy's commits (default\n"
 	      "                    \"skyreconcile <skyreconcile@HOSTNAME>\")\n"
 	      "      --push REMOTE push those commits to REMOTE (never forced)\n"
+	      "      --pull REMOTE fetch the followed branch from REMOTE and fast-forward it\n"
+	      "                    (never a merge or a reset: a branch with commits REMOTE\n"
+	      "                    lacks is reported and left as it is)\n"
+	      "      --pull-interval SECONDS\n"
+	      "                    how often to fetch (default 5)\n"
+	      "      --remote REMOTE\n"
+	      "                    --push REMOTE --pull REMOTE\n"
 	      "      --metrics ADDR:PORT\n"
 	      "                    serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 	      "  -v, --verbose     debug diagnostics on stderr\n",
@@ -119,7 +134,10 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 		OPT_LOCK,
 		OPT_METRICS,
 		OPT_IDENTITY,
-		OPT_PUSH
+		OPT_PUSH,
+		OPT_PULL,
+		OPT_PULL_INTERVAL,
+		OPT_REMOTE
 	};
 	static const struct option longopts[] = {
 	    CMD_SOURCE_LONGOPTS,
@@ -128,18 +146,23 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 	    {"lock-timeout", required_argument, NULL, OPT_LOCK},
 	    {"identity", required_argument, NULL, OPT_IDENTITY},
 	    {"push", required_argument, NULL, OPT_PUSH},
+	    {"pull", required_argument, NULL, OPT_PULL},
+	    {"pull-interval", required_argument, NULL, OPT_PULL_INTERVAL},
+	    {"remote", required_argument, NULL, OPT_REMOTE},
 	    {"metrics", required_argument, NULL, OPT_METRICS},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct watch_opts o;
+	const char *remote = NULL;
 	int c;
 
 	memset(&o, 0, sizeof(o));
 	o.interval_s = 30;
 	o.wait_s = 60;
 	o.lock_timeout_s = 30;
+	o.pull_interval_s = 5;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":f:vh", longopts, NULL)) != -1) {
@@ -163,6 +186,16 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 		case OPT_PUSH:
 			o.push = optarg;
 			break;
+		case OPT_PULL:
+			o.pull = optarg;
+			break;
+		case OPT_PULL_INTERVAL:
+			if (cmd_seconds_parse(&o.pull_interval_s, "--pull-interval", optarg, 1) < 0)
+				return -1;
+			break;
+		case OPT_REMOTE:
+			remote = optarg;
+			break;
 		case OPT_METRICS:
 			o.metrics = optarg;
 			break;
@@ -184,6 +217,20 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 	}
 	if (cmd_source_check(&o.source) < 0)
 		return -1;
+	if (remote) {
+		if ((o.push && strcmp(o.push, remote) != 0) ||
+		    (o.pull && strcmp(o.pull, remote) != 0)) {
+			fprintf(stderr, "error: --remote is --push and --pull at once (expected "
+			                "no other --push or --pull, or the same remote)\n");
+			return -1;
+		}
+		o.push = o.pull = remote;
+	}
+	if (o.pull && !o.source.repo) {
+		fprintf(stderr, "error: --pull needs --repo (expected the git repository to "
+		                "fetch into)\n");
+		return -1;
+	}
 	if (!o.author_name)
 		cmd_identity_default(&o.author_name, &o.author_email);
 	*out = o;
@@ -316,11 +363,13 @@ out:
 
 /*
  * Wait until something is due: an inotify change that moved the revision ("commit" / "file"),
- * or the deadline ("interval" after a success, the backoff after a failure). Returns the
- * reason, or NULL when stopped.
+ * a pull that moved the ref ("pull"; pull is NULL without --pull, and a pull that moves
+ * nothing is done here and waiting goes on), or the deadline ("interval" after a success, the
+ * backoff after a failure). Returns the reason, or NULL when stopped.
  */
 static const char *watch_wait(struct watch_inotify *w, const struct watch_state *st,
-                              const struct watch_opts *opts, long long due, long long probe)
+                              const struct watch_opts *opts, long long due, long long probe,
+                              struct watch_pull *pull)
 {
 	struct pollfd pfd = {.fd = watch_inotify_fd(w), .events = POLLIN};
 
@@ -336,6 +385,21 @@ static const char *watch_wait(struct watch_inotify *w, const struct watch_state 
 			return "probe";
 		if (probe > 0 && probe - sky_now_ms() < left)
 			left = probe - sky_now_ms();
+		if (pull && pull->next_ms - sky_now_ms() <= 0) {
+			/* a permanent failure is logged (once) and tried again all the same */
+			sky_error_clear(&err);
+			rc = watch_pull_run(pull, &err);
+			if (rc > 0)
+				return "pull";
+			if (rc < 0 && pull->failures == 1)
+				sky_errorlog(
+				    "pull: %s (trying again every %d s, logged once until it "
+				    "works)",
+				    err.message, pull->interval_ms / 1000);
+			continue;
+		}
+		if (pull && pull->next_ms - sky_now_ms() < left)
+			left = pull->next_ms - sky_now_ms();
 		rc = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
 		if (rc < 0 && errno != EINTR) {
 			sky_errorlog("poll: %s", strerror(errno));
@@ -385,6 +449,7 @@ int cmd_watch(int argc, char **argv)
 	struct watch_inotify *w = NULL;
 	struct autofail af;
 	struct autofail_opts af_opts;
+	struct watch_pull pull;
 	struct sky_error err;
 	const char *why = "start";
 	long long due = 0;
@@ -393,6 +458,7 @@ int cmd_watch(int argc, char **argv)
 
 	memset(&st, 0, sizeof(st));
 	memset(&opts, 0, sizeof(opts));
+	memset(&pull, 0, sizeof(pull));
 	autofail_init(&af);
 	sky_error_clear(&err);
 	rc = watch_opts_parse(&opts, argc, argv);
@@ -420,6 +486,16 @@ int cmd_watch(int argc, char **argv)
 	         opts.source.repo ? opts.source.repo
 	                          : (opts.source.file ? opts.source.file : SOURCE_DEFAULT_FILE),
 	         opts.interval_s);
+	if (opts.pull) {
+		/* the first pull before the first reconcile: a ref that is no branch stops here */
+		watch_pull_init(&pull, opts.source.repo, opts.source.ref, opts.pull,
+		                opts.pull_interval_s);
+		sky_info("pulling from \"%s\" every %d s", pull.shown, opts.pull_interval_s);
+		if (watch_pull_run(&pull, &err) < 0) {
+			fprintf(stderr, "error: --pull: %s\n", err.message);
+			goto out;
+		}
+	}
 	af_opts.source = &opts.source;
 	af_opts.author_name = opts.author_name;
 	af_opts.author_email = opts.author_email;
@@ -475,7 +551,7 @@ int cmd_watch(int argc, char **argv)
 			why = "failover";
 			continue;
 		}
-		why = watch_wait(w, &st, &opts, due, probe);
+		why = watch_wait(w, &st, &opts, due, probe, opts.pull ? &pull : NULL);
 		if (!why)
 			break;
 	}
@@ -483,6 +559,7 @@ int cmd_watch(int argc, char **argv)
 	ret = 0;
 out:
 	autofail_release(&af);
+	watch_pull_release(&pull);
 	watch_metrics_stop();
 	watch_inotify_free(w);
 	topology_free(st.last_valid);

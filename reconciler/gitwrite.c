@@ -17,6 +17,11 @@
  *  5. a work tree checked out on REF follows the ref (a safe checkout from the old tree to the
  *     new one: files with local edits are kept, and their index entries moved only when
  *     nothing was staged for them).
+ *
+ * gitwrite_pull (watch --pull) is the catch-up of step 4 on its own: the same fetch
+ * (fetch_ref) and the same compare-and-swap fast-forward with the work tree following
+ * (fast_forward), from whatever the local ref points at; a local ref ahead of the remote or
+ * diverged from it is only reported.
  */
 #include "gitwrite.h"
 
@@ -53,11 +58,7 @@ static int git_fail(struct sky_error *err, const char *fmt, ...)
 	return -1;
 }
 
-/*
- * A remote as it may be shown: a URL's user information (which may hold a password or a
- * token) is replaced by "***". Caller frees.
- */
-static char *remote_shown(const char *remote)
+char *gitwrite_remote_shown(const char *remote)
 {
 	const char *scheme = strstr(remote, "://");
 	const char *at, *slash;
@@ -281,13 +282,14 @@ out:
 }
 
 /*
- * The remote to push to: a configured remote's name (its pushurl, else its url) or a URL or
- * path. Made as an anonymous remote without url.*.insteadOf rewriting: libgit2 1.5's
- * insteadOf lookup matches every configuration entry against a PCRE2 pattern and leaks the
- * match data of each entry that does not match (fixed in libgit2 1.6), which the valgrind
- * and LeakSanitizer runs of the unit tests would report.
+ * The remote to push to (push: a configured remote's name: its pushurl, else its url) or to
+ * fetch from (its url), or a URL or path. Made as an anonymous remote without url.*.insteadOf
+ * rewriting: libgit2 1.5's insteadOf lookup matches every configuration entry against a PCRE2
+ * pattern and leaks the match data of each entry that does not match (fixed in libgit2 1.6), which
+ * the valgrind and LeakSanitizer runs of the unit tests would report.
  */
-static int remote_open(git_remote **out, git_repository *repo, const char *name_or_url)
+static int remote_open(git_remote **out, git_repository *repo, const char *name_or_url,
+                       bool for_push)
 {
 	git_remote_create_options o;
 	git_config *cfg = NULL;
@@ -300,7 +302,7 @@ static int remote_open(git_remote **out, git_repository *repo, const char *name_
 	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
 	if (git_repository_config_snapshot(&cfg, repo) == 0) {
 		key = sky_asprintf("remote.%s.pushurl", name_or_url);
-		if (git_config_get_string_buf(&url, cfg, key) < 0 || url.size == 0) {
+		if (!for_push || git_config_get_string_buf(&url, cfg, key) < 0 || url.size == 0) {
 			free(key);
 			key = sky_asprintf("remote.%s.url", name_or_url);
 			git_config_get_string_buf(&url, cfg, key);
@@ -326,10 +328,14 @@ static int tracking_one(const git_config_entry *entry, void *payload)
 	git_refspec *spec = NULL;
 	git_buf dst = {NULL, 0, 0};
 	git_reference *r = NULL;
+	git_oid cur;
 
+	/* unchanged: not rewritten (a periodic fetch would grow its reflog for nothing) */
 	if (git_refspec_parse(&spec, entry->value, 1) == 0 &&
 	    git_refspec_src_matches(spec, t->refname) &&
 	    git_refspec_transform(&dst, spec, t->refname) == 0 &&
+	    !(git_reference_name_to_id(&cur, t->repo, dst.ptr) == 0 &&
+	      git_oid_equal(&cur, t->oid)) &&
 	    git_reference_create(&r, t->repo, dst.ptr, t->oid, 1, "skyreconcile: push") < 0)
 		sky_warning("could not update \"%s\": %s", dst.ptr,
 		            git_error_last() ? git_error_last()->message : "unknown error");
@@ -393,14 +399,16 @@ static bool status_is_race(const char *status)
 	       strstr(status, "stale info");
 }
 
+struct fetchhead_find {
+	const char *refname;
+	git_oid oid;
+	bool found;
+};
+
 static int fetchhead_cb(const char *ref_name, const char *remote_url, const git_oid *oid,
                         unsigned int is_merge, void *payload)
 {
-	struct {
-		const char *refname;
-		git_oid oid;
-		bool found;
-	} *f = payload;
+	struct fetchhead_find *f = payload;
 
 	(void)remote_url;
 	(void)is_merge;
@@ -412,6 +420,80 @@ static int fetchhead_cb(const char *ref_name, const char *remote_url, const git_
 }
 
 /*
+ * Fetch refname from the remote (the same name there: REF:REF is what push sends) and set
+ * *out to the commit the remote has; the remote-tracking ref of a configured remote follows.
+ * Nothing local but FETCH_HEAD, the objects and that remote-tracking ref changes. -1 with err
+ * set (retryable: the remote may answer next time) when the remote cannot be read or has no
+ * such ref. The one fetch of gitwrite: the catch-up after a lost push and gitwrite_pull.
+ */
+static int fetch_ref(git_oid *out, git_repository *repo, git_remote *remote, const char *name,
+                     const char *shown, const char *refname, const char *reflog,
+                     struct sky_error *err)
+{
+	git_fetch_options fo;
+	struct push_state ps = {.refname = refname};
+	char *spec = sky_strdup(refname);
+	git_strarray specs = {&spec, 1};
+	struct fetchhead_find f = {.refname = refname};
+	int ret = -1;
+
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	fo.callbacks.credentials = credentials;
+	fo.callbacks.payload = &ps;
+	if (git_remote_fetch(remote, &specs, &fo, reflog) < 0) {
+		git_fail(err, "could not fetch \"%s\" from \"%s\"", refname, shown);
+		goto out;
+	}
+	if (git_repository_fetchhead_foreach(repo, fetchhead_cb, &f) < 0 || !f.found) {
+		git_error_clear();
+		sky_error_set(err, "\"%s\" has no \"%s\"", shown, refname);
+		goto out;
+	}
+	tracking_update(repo, name, refname, &f.oid);
+	git_oid_cpy(out, &f.oid);
+	ret = 0;
+out:
+	if (ret < 0 && err)
+		err->retryable = true;
+	free(spec);
+	return ret;
+}
+
+enum ff_result { FF_ERROR = -1, FF_MOVED = 0, FF_RACE = 1 };
+
+/*
+ * Move refname from `from` to `to` (which descends from it) with a compare-and-swap, then
+ * bring a work tree checked out on it along (worktree_follow: local edits kept). FF_RACE
+ * when the ref no longer pointed at `from` (nothing changed), FF_ERROR with err on any other
+ * failure.
+ */
+static int fast_forward(git_repository *repo, const char *refname, const git_oid *from,
+                        const git_oid *to, const char *shown, const char *reflog,
+                        struct sky_error *err)
+{
+	git_reference *moved = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc;
+
+	rc = git_reference_create_matching(&moved, repo, refname, to, 1, from, reflog);
+	git_reference_free(moved);
+	if (rc == GIT_EMODIFIED) {
+		sky_info("\"%s\" moved while catching up with \"%s\"", refname, shown);
+		return FF_RACE;
+	}
+	if (rc < 0) {
+		git_fail(err, "could not update \"%s\"", refname);
+		if (err)
+			err->retryable = rc == GIT_ELOCKED;
+		return FF_ERROR;
+	}
+	git_oid_tostr(hex, sizeof(hex), to);
+	sky_info("\"%s\" fast-forwarded to %s from \"%s\"", refname, hex, shown);
+	worktree_follow(repo, refname, from, to);
+	return FF_MOVED;
+}
+
+/*
  * After a push lost: fetch the remote's refname and fast-forward the local ref from expected
  * to it when it descends from expected (so the caller re-reads what won). Returns
  * GITWRITE_RACE, or GITWRITE_ERROR when the remote cannot be read or has diverged.
@@ -419,60 +501,31 @@ static int fetchhead_cb(const char *ref_name, const char *remote_url, const git_
 static int catch_up(git_repository *repo, git_remote *remote, const char *name, const char *shown,
                     const char *refname, const git_oid *expected, struct sky_error *err)
 {
-	git_fetch_options fo;
-	struct push_state ps = {.refname = refname};
-	char *spec = sky_strdup(refname);
-	git_strarray specs = {&spec, 1};
-	git_reference *moved = NULL;
+	git_oid theirs;
 	char hex[GIT_OID_HEXSZ + 1];
-	struct {
-		const char *refname;
-		git_oid oid;
-		bool found;
-	} f = {.refname = refname};
-	int ret = GITWRITE_ERROR;
 
-	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	fo.callbacks.credentials = credentials;
-	fo.callbacks.payload = &ps;
-	if (git_remote_fetch(remote, &specs, &fo, "skyreconcile: fetch after a rejected push") <
-	    0) {
-		git_fail(err, "push to \"%s\" was rejected, and the fetch after it failed", shown);
-		goto out;
+	if (fetch_ref(&theirs, repo, remote, name, shown, refname,
+	              "skyreconcile: fetch after a rejected push", err) < 0) {
+		sky_error_prefix(err, "push to \"%s\" was rejected, and the fetch after it failed",
+		                 shown);
+		return GITWRITE_ERROR;
 	}
-	if (git_repository_fetchhead_foreach(repo, fetchhead_cb, &f) < 0 || !f.found) {
-		git_fail(err, "push to \"%s\" was rejected, and its \"%s\" could not be read",
-		         shown, refname);
-		goto out;
-	}
-	git_oid_tostr(hex, sizeof(hex), &f.oid);
-	tracking_update(repo, name, refname, &f.oid);
-	if (git_oid_equal(&f.oid, expected)) {
-		ret = GITWRITE_RACE; /* moved and back again: try again */
-		goto out;
-	}
-	if (git_graph_descendant_of(repo, &f.oid, expected) != 1) {
+	if (git_oid_equal(&theirs, expected))
+		return GITWRITE_RACE; /* moved and back again: try again */
+	git_oid_tostr(hex, sizeof(hex), &theirs);
+	if (git_graph_descendant_of(repo, &theirs, expected) != 1) {
 		sky_error_set(err,
 		              "\"%s\" on \"%s\" (%s) does not descend from the local one: the "
 		              "histories diverged, reconcile them by hand",
 		              refname, shown, hex);
-		goto out;
+		return GITWRITE_ERROR;
 	}
-	if (git_reference_create_matching(&moved, repo, refname, &f.oid, 1, expected,
-	                                  "skyreconcile: fast-forward to the remote after a "
-	                                  "rejected push") < 0) {
-		/* someone moved the local ref meanwhile: a race all the same */
-		sky_info("\"%s\" moved while catching up with \"%s\"", refname, shown);
-		ret = GITWRITE_RACE;
-		goto out;
-	}
-	sky_info("\"%s\" fast-forwarded to %s from \"%s\"", refname, hex, shown);
-	worktree_follow(repo, refname, expected, &f.oid);
-	ret = GITWRITE_RACE;
-out:
-	git_reference_free(moved);
-	free(spec);
-	return ret;
+	/* a ref moved meanwhile is a race all the same */
+	if (fast_forward(repo, refname, expected, &theirs, shown,
+	                 "skyreconcile: fast-forward to the remote after a rejected push",
+	                 err) == FF_ERROR)
+		return GITWRITE_ERROR;
+	return GITWRITE_RACE;
 }
 
 /* Push refname to the remote: OK, RACE (rejected as non-fast-forward) or ERROR. */
@@ -606,8 +659,8 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 
 	/* 4. push */
 	if (req->push_remote) {
-		shown = remote_shown(req->push_remote);
-		if (remote_open(&remote, repo, req->push_remote) < 0) {
+		shown = gitwrite_remote_shown(req->push_remote);
+		if (remote_open(&remote, repo, req->push_remote, true) < 0) {
 			git_fail(err, "could not use remote \"%s\"", shown);
 			ret = GITWRITE_ERROR;
 		} else {
@@ -648,6 +701,77 @@ out:
 	git_tree_free(tree);
 	git_tree_free(ptree);
 	git_commit_free(parent);
+	git_repository_free(repo);
+	free(refname);
+	free(shown);
+	git_libgit2_shutdown();
+	return ret;
+}
+
+int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const char *ref,
+                  const char *remote_name, struct sky_error *err)
+{
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	git_oid ours, theirs;
+	char *refname = NULL, *shown = NULL;
+	int rc, ret = GITWRITE_PULL_ERROR;
+
+	git_libgit2_init();
+	memset(out, 0, sizeof(*out));
+	shown = gitwrite_remote_shown(remote_name ? remote_name : "");
+	if (!repo_dir || !remote_name) {
+		sky_error_set(err, "gitwrite_pull: repo_dir and the remote are required");
+		goto out;
+	}
+	if (git_repository_open(&repo, repo_dir) < 0) {
+		git_fail(err, "could not open git repository \"%s\"", repo_dir);
+		goto out;
+	}
+	if (ref_resolve(&refname, repo, ref, err) < 0)
+		goto out;
+	snprintf(out->refname, sizeof(out->refname), "%s", refname);
+	rc = git_reference_name_to_id(&ours, repo, refname);
+	if (rc < 0) {
+		git_fail(err, "could not read \"%s\"", refname);
+		goto out;
+	}
+	git_oid_tostr(out->local, sizeof(out->local), &ours);
+	if (remote_open(&remote, repo, remote_name, false) < 0) {
+		git_fail(err, "could not use remote \"%s\"", shown);
+		goto out;
+	}
+	if (fetch_ref(&theirs, repo, remote, remote_name, shown, refname, "skyreconcile: fetch",
+	              err) < 0)
+		goto out;
+	git_oid_tostr(out->remote, sizeof(out->remote), &theirs);
+	if (git_oid_equal(&theirs, &ours)) {
+		ret = GITWRITE_PULL_UP_TO_DATE;
+		goto out;
+	}
+	rc = git_graph_descendant_of(repo, &theirs, &ours);
+	if (rc == 1) {
+		rc = fast_forward(repo, refname, &ours, &theirs, shown,
+		                  "skyreconcile: fast-forward to the remote", err);
+		if (rc == FF_ERROR)
+			goto out;
+		if (rc == FF_MOVED)
+			memcpy(out->local, out->remote, sizeof(out->local));
+		/* FF_RACE: the local ref moved meanwhile (a commit, a push's catch-up): the next
+		 * pull looks again */
+		ret = rc == FF_MOVED ? GITWRITE_PULL_FORWARDED : GITWRITE_PULL_UP_TO_DATE;
+		goto out;
+	}
+	if (rc == 0)
+		rc = git_graph_descendant_of(repo, &ours, &theirs);
+	if (rc < 0) {
+		git_fail(err, "could not compare \"%s\" with \"%s\" on \"%s\"", refname, refname,
+		         shown);
+		goto out;
+	}
+	ret = rc == 1 ? GITWRITE_PULL_AHEAD : GITWRITE_PULL_DIVERGED;
+out:
+	git_remote_free(remote);
 	git_repository_free(repo);
 	free(refname);
 	free(shown);

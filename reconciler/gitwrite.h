@@ -1,7 +1,7 @@
 /*
  * gitwrite: commit a new topology.yaml to the repository skyreconcile watch follows, with a
  * compare-and-swap on the ref, and optionally push it (docs/reconciler.md, "Writing a decision
- * back to git"). libgit2.
+ * back to git"); fetch the followed ref and fast-forward to it (watch --pull). libgit2.
  */
 #ifndef SKY_GITWRITE_H
 #define SKY_GITWRITE_H
@@ -41,6 +41,45 @@ enum gitwrite_result { GITWRITE_ERROR = -1, GITWRITE_OK = 0, GITWRITE_RACE = 1 }
  * kept (and logged). libgit2 is initialised and shut down inside (balanced).
  */
 int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky_error *err);
+
+/* What gitwrite_pull found (hex ids NUL-terminated; "" when not known). */
+struct gitwrite_pull_info {
+	char refname[256]; /* the full name of the ref followed ("refs/heads/main") */
+	char local[41];    /* the local ref's commit, after the pull */
+	char remote[41];   /* the remote's commit for the same ref */
+};
+
+enum gitwrite_pull_result {
+	GITWRITE_PULL_ERROR = -1,
+	GITWRITE_PULL_UP_TO_DATE = 0, /* the same commit on both sides (or the local ref moved
+	                                 during the pull: the next pull looks again) */
+	GITWRITE_PULL_FORWARDED = 1,  /* the local ref was fast-forwarded to the remote's */
+	GITWRITE_PULL_AHEAD = 2,      /* local commits the remote does not have, the remote's
+	                                 commit is an ancestor: nothing changed */
+	GITWRITE_PULL_DIVERGED = 3,   /* each side has commits the other lacks: nothing changed */
+};
+
+/*
+ * Fetch ref (as gitwrite_req.ref names it: NULL or "HEAD" = the branch HEAD points at) from
+ * remote_name (a configured remote's name, its url, or a URL or path; the remote's ref of the
+ * same name) into repo_dir and fast-forward the local ref to it when the remote's commit
+ * descends from the local one (a compare-and-swap, as gitwrite_commit moves it). Never a
+ * merge, never a reset: a local ref ahead of the remote or diverged from it is reported and
+ * left as it is. A work tree checked out on the ref follows as after gitwrite_commit (files
+ * with local edits kept, and logged). A configured remote's remote-tracking ref follows what
+ * was fetched. *out is filled as far as known, also on errors. On GITWRITE_PULL_ERROR err is
+ * set; err->retryable is true when the remote could not be read (it may answer next time),
+ * false for a ref that is no branch or a repository that cannot be opened. A URL's password
+ * never appears in err. libgit2 is initialised and shut down inside (balanced).
+ */
+int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const char *ref,
+                  const char *remote_name, struct sky_error *err);
+
+/*
+ * A remote as it may be shown in logs and errors: a URL's user information (which may hold a
+ * password or a token) is replaced by "***". Caller frees.
+ */
+char *gitwrite_remote_shown(const char *remote);
 
 /*
  * Test hook (tests/unit/test_gitwrite.c): when not NULL, called after the commit object is

@@ -25,6 +25,12 @@ static const char *const outcome_names[WATCH_OUTCOME_N] = {
     [WATCH_OUTCOME_STOPPED] = "stopped",
 };
 
+static const char *const pull_names[WATCH_PULL_N] = {
+    [WATCH_PULL_UP_TO_DATE] = "up_to_date", [WATCH_PULL_FORWARDED] = "forwarded",
+    [WATCH_PULL_AHEAD] = "ahead",           [WATCH_PULL_DIVERGED] = "diverged",
+    [WATCH_PULL_FAILED] = "failed",
+};
+
 static struct {
 	pthread_mutex_t lock;
 	unsigned long long reconciles[WATCH_OUTCOME_N];
@@ -42,6 +48,11 @@ static struct {
 	unsigned long long auto_pending; /* automatic failovers announced, not yet applied */
 	unsigned long long lock_waits;
 	double lock_wait_seconds;
+	bool pulling; /* watch_metrics_pull was called: render the pull metrics */
+	unsigned long long pulls[WATCH_PULL_N];
+	bool pull_diverged;
+	unsigned long long pull_failures; /* in a row */
+	double pull_success_time;         /* 0: none yet */
 } reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 const char *watch_outcome_name(enum watch_outcome outcome)
@@ -144,6 +155,23 @@ void watch_metrics_lock_wait(double seconds)
 	pthread_mutex_lock(&reg.lock);
 	reg.lock_waits++;
 	reg.lock_wait_seconds += seconds;
+	pthread_mutex_unlock(&reg.lock);
+}
+
+void watch_metrics_pull(enum watch_pull_result result, double now)
+{
+	if ((int)result < 0 || result >= WATCH_PULL_N)
+		return;
+	pthread_mutex_lock(&reg.lock);
+	reg.pulling = true;
+	reg.pulls[result]++;
+	if (result == WATCH_PULL_FAILED) {
+		reg.pull_failures++;
+	} else {
+		reg.pull_failures = 0;
+		reg.pull_success_time = now;
+		reg.pull_diverged = result == WATCH_PULL_AHEAD || result == WATCH_PULL_DIVERGED;
+	}
 	pthread_mutex_unlock(&reg.lock);
 }
 
@@ -254,6 +282,27 @@ void watch_metrics_render(struct sky_buf *b, double now)
 	        (double)reg.lock_waits);
 	counter(b, "skyreconcile_lock_wait_seconds_total",
 	        "Seconds spent waiting for another skyreconcile's lock.", reg.lock_wait_seconds);
+	if (reg.pulling) {
+		sky_prom_header(
+		    b, "skyreconcile_pulls_total", "counter",
+		    "Fetches of watch --pull, by result (up_to_date, forwarded: the local "
+		    "branch is the remote's; ahead, diverged: it has commits the remote "
+		    "lacks and is left alone; failed).");
+		for (int k = 0; k < WATCH_PULL_N; k++)
+			sky_buf_addf(b, "skyreconcile_pulls_total{result=\"%s\"} %llu\n",
+			             pull_names[k], reg.pulls[k]);
+		gauge(b, "skyreconcile_pull_diverged",
+		      "1 while the local branch has commits the remote lacks (ahead or diverged): "
+		      "the remote's commits are not followed.",
+		      reg.pull_diverged ? 1 : 0);
+		gauge(b, "skyreconcile_pull_consecutive_failures",
+		      "Fetches of watch --pull that failed since the last one that worked.",
+		      (double)reg.pull_failures);
+		if (reg.pull_success_time > 0)
+			gauge(b, "skyreconcile_last_pull_success_timestamp_seconds",
+			      "When a fetch of watch --pull last worked (Unix time).",
+			      reg.pull_success_time);
+	}
 	pthread_mutex_unlock(&reg.lock);
 	(void)now;
 }

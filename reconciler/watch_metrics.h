@@ -65,6 +65,24 @@ void watch_metrics_failover(bool automatic);
 /* The loop waited `seconds` for another skyreconcile's lock (count and seconds). */
 void watch_metrics_lock_wait(double seconds);
 
+/* How one fetch of `watch --pull` ended (label result of skyreconcile_pulls_total). */
+enum watch_pull_result {
+	WATCH_PULL_UP_TO_DATE = 0, /* the local branch is the remote's */
+	WATCH_PULL_FORWARDED,      /* fast-forwarded to the remote's commit */
+	WATCH_PULL_AHEAD,          /* local commits the remote lacks: left alone */
+	WATCH_PULL_DIVERGED,       /* both sides have commits the other lacks: left alone */
+	WATCH_PULL_FAILED,         /* the fetch failed (remote down, ...) */
+	WATCH_PULL_N
+};
+
+/*
+ * A fetch of `watch --pull` ended at `now` with result. The pull metrics are rendered from the
+ * first call on (a watch without --pull shows none): counts by result, whether the local
+ * branch last had commits the remote lacks (ahead or diverged; a failed fetch keeps what was
+ * known), failed fetches in a row and the time of the last fetch that worked.
+ */
+void watch_metrics_pull(enum watch_pull_result result, double now);
+
 /* The registry as Prometheus text (format 0.0.4), appended to out; now: epoch seconds. */
 void watch_metrics_render(struct sky_buf *out, double now);
 

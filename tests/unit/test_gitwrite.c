@@ -2,7 +2,8 @@
  * test_gitwrite: committing a decision to git (reconciler/gitwrite.c) on repositories made in a
  * temporary directory with libgit2: a work tree (clean, or with a local edit), a bare one, the
  * compare-and-swap losing a race, and pushing to a bare "remote" (accepted, and rejected because
- * the remote moved). Git is no database: no server is needed.
+ * the remote moved); pulling from it (fast-forward, a local edit kept, a local branch ahead or
+ * diverged left alone, the remote missing). Git is no database: no server is needed.
  */
 #define _XOPEN_SOURCE 700
 #include <check.h>
@@ -650,6 +651,145 @@ START_TEST(test_bad_requests)
 }
 END_TEST
 
+START_TEST(test_pull_fast_forward)
+{
+	/* another clone pushed: the pull moves the ref, the work tree and origin/main */
+	char base[41], other[41], now[41];
+	char *remote = tpath("remote.git"), *clone = tpath("clone");
+	char *file = tpath("clone/topology.yaml"), *s;
+	struct gitwrite_pull_info info;
+	struct sky_error err;
+	unsigned int flags;
+
+	remote_and_clone(base);
+	sky_error_clear(&err);
+	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", &err) == GITWRITE_PULL_UP_TO_DATE,
+	              "%s", err.message);
+	ck_assert_str_eq(info.local, base);
+	ck_assert_str_eq(info.refname, "refs/heads/main");
+	commit_on(remote, TOPO_C, other);
+	ck_assert_msg(gitwrite_pull(&info, clone, "main", "origin", &err) ==
+	                  GITWRITE_PULL_FORWARDED,
+	              "%s", err.message);
+	ck_assert_str_eq(info.local, other);
+	ck_assert_str_eq(info.remote, other);
+	ref_hex(clone, now);
+	ck_assert_str_eq(now, other);
+	tracking_hex(clone, now);
+	ck_assert_str_eq(now, other);
+	s = read_file(file);
+	ck_assert_str_eq(s, TOPO_C);
+	free(s);
+	ck_assert_uint_eq(status_count(clone, &flags), 0);
+	/* and again: nothing to do */
+	ck_assert_int_eq(gitwrite_pull(&info, clone, "HEAD", "origin", &err),
+	                 GITWRITE_PULL_UP_TO_DATE);
+	free(file);
+	free(remote);
+	free(clone);
+}
+END_TEST
+
+START_TEST(test_pull_local_edit_kept)
+{
+	/* an uncommitted edit in the clone: the ref follows the remote, the edit stays */
+	static const char edit[] = TOPO_A "# a person's note, not committed\n";
+	char base[41], other[41], now[41];
+	char *remote = tpath("remote.git"), *clone = tpath("clone");
+	char *file = tpath("clone/topology.yaml"), *s;
+	struct gitwrite_pull_info info;
+	struct sky_error err;
+	unsigned int flags;
+
+	remote_and_clone(base);
+	write_file(file, edit);
+	commit_on(remote, TOPO_C, other);
+	sky_error_clear(&err);
+	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", &err) == GITWRITE_PULL_FORWARDED,
+	              "%s", err.message);
+	ref_hex(clone, now);
+	ck_assert_str_eq(now, other);
+	s = read_file(file);
+	ck_assert_str_eq(s, edit);
+	free(s);
+	ck_assert_uint_eq(status_count(clone, &flags), 1);
+	ck_assert_uint_eq(flags, GIT_STATUS_WT_MODIFIED);
+	free(file);
+	free(remote);
+	free(clone);
+}
+END_TEST
+
+START_TEST(test_pull_ahead_and_diverged)
+{
+	/* a local commit not on the remote: never reset, never merged; reported */
+	char base[41], mine[41], other[41], now[41];
+	char *remote = tpath("remote.git"), *clone = tpath("clone");
+	struct gitwrite_pull_info info;
+	struct sky_error err;
+
+	remote_and_clone(base);
+	commit_on(clone, TOPO_B, mine);
+	sky_error_clear(&err);
+	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", &err) == GITWRITE_PULL_AHEAD,
+	              "%s", err.message);
+	ck_assert_str_eq(info.local, mine);
+	ck_assert_str_eq(info.remote, base);
+	commit_on(remote, TOPO_C, other);
+	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", &err) == GITWRITE_PULL_DIVERGED,
+	              "%s", err.message);
+	ck_assert_str_eq(info.local, mine);
+	ck_assert_str_eq(info.remote, other);
+	ref_hex(clone, now);
+	ck_assert_str_eq(now, mine);
+	ref_hex(remote, now);
+	ck_assert_str_eq(now, other);
+	/* what the remote has is known (origin/main), the local branch is left alone */
+	tracking_hex(clone, now);
+	ck_assert_str_eq(now, other);
+	free(remote);
+	free(clone);
+}
+END_TEST
+
+START_TEST(test_pull_remote_missing)
+{
+	/* the remote is gone for a while: a retryable error, nothing changed; then it is back */
+	char base[41], other[41], now[41];
+	char *remote = tpath("remote.git"), *gone = tpath("gone.git"), *clone = tpath("clone");
+	struct gitwrite_pull_info info;
+	struct sky_error err;
+
+	remote_and_clone(base);
+	commit_on(remote, TOPO_C, other);
+	ck_assert_int_eq(rename(remote, gone), 0);
+	sky_error_clear(&err);
+	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, "origin", &err), GITWRITE_PULL_ERROR);
+	ck_assert_msg(strstr(err.message, "could not fetch") != NULL, "%s", err.message);
+	ck_assert(err.retryable);
+	ref_hex(clone, now);
+	ck_assert_str_eq(now, base);
+	/* a URL's password is never shown */
+	ck_assert_int_eq(
+	    gitwrite_pull(&info, clone, NULL, "https://user:secret@127.0.0.1:1/x.git", &err),
+	    GITWRITE_PULL_ERROR);
+	ck_assert_ptr_null(strstr(err.message, "secret"));
+	ck_assert(err.retryable);
+	/* back: the next pull catches up; a path names a remote too */
+	ck_assert_int_eq(rename(gone, remote), 0);
+	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, "origin", &err),
+	                 GITWRITE_PULL_FORWARDED);
+	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, clone, &err), GITWRITE_PULL_UP_TO_DATE);
+	/* not a branch: a permanent error */
+	ck_assert_int_eq(gitwrite_pull(&info, clone, other, "origin", &err), GITWRITE_PULL_ERROR);
+	ck_assert_ptr_nonnull(strstr(err.message, "is not a branch or reference"));
+	ck_assert(!err.retryable);
+	free(gone);
+	free(remote);
+	free(clone);
+}
+END_TEST
+
 static Suite *gitwrite_suite(void)
 {
 	Suite *s = suite_create("gitwrite");
@@ -668,6 +808,10 @@ static Suite *gitwrite_suite(void)
 	tcase_add_test(tc, test_push_rejected_known);
 	tcase_add_test(tc, test_push_refused_rolls_back);
 	tcase_add_test(tc, test_bad_requests);
+	tcase_add_test(tc, test_pull_fast_forward);
+	tcase_add_test(tc, test_pull_local_edit_kept);
+	tcase_add_test(tc, test_pull_ahead_and_diverged);
+	tcase_add_test(tc, test_pull_remote_missing);
 	suite_add_tcase(s, tc);
 	return s;
 }

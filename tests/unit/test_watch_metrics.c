@@ -142,6 +142,39 @@ START_TEST(test_operations_drift_failovers)
 }
 END_TEST
 
+START_TEST(test_pulls)
+{
+	char *t;
+
+	watch_metrics_reset();
+	t = render();
+	ck_assert_ptr_null(strstr(t, "skyreconcile_pull")); /* no --pull: none */
+	free(t);
+	watch_metrics_pull(WATCH_PULL_UP_TO_DATE, 100);
+	watch_metrics_pull(WATCH_PULL_FORWARDED, 101);
+	watch_metrics_pull(WATCH_PULL_DIVERGED, 102);
+	watch_metrics_pull(WATCH_PULL_FAILED, 103);
+	watch_metrics_pull(WATCH_PULL_FAILED, 104);
+	t = render();
+	has(t, "# TYPE skyreconcile_pulls_total counter");
+	has(t, "skyreconcile_pulls_total{result=\"up_to_date\"} 1");
+	has(t, "skyreconcile_pulls_total{result=\"forwarded\"} 1");
+	has(t, "skyreconcile_pulls_total{result=\"ahead\"} 0");
+	has(t, "skyreconcile_pulls_total{result=\"diverged\"} 1");
+	has(t, "skyreconcile_pulls_total{result=\"failed\"} 2");
+	has(t, "skyreconcile_pull_diverged 1"); /* a failed fetch keeps what was known */
+	has(t, "skyreconcile_pull_consecutive_failures 2");
+	has(t, "skyreconcile_last_pull_success_timestamp_seconds 102");
+	free(t);
+	watch_metrics_pull(WATCH_PULL_FORWARDED, 105);
+	t = render();
+	has(t, "skyreconcile_pull_diverged 0");
+	has(t, "skyreconcile_pull_consecutive_failures 0");
+	has(t, "skyreconcile_last_pull_success_timestamp_seconds 105");
+	free(t);
+}
+END_TEST
+
 START_TEST(test_outcome_names)
 {
 	ck_assert_str_eq(watch_outcome_name(WATCH_OUTCOME_STOPPED), "stopped");
@@ -159,6 +192,7 @@ int main(void)
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_reconciles_and_revision);
 	tcase_add_test(tc, test_operations_drift_failovers);
+	tcase_add_test(tc, test_pulls);
 	tcase_add_test(tc, test_outcome_names);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
