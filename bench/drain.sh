@@ -178,12 +178,16 @@ load_backlog() {
 }
 
 # load_bulk: MEM_EVENTS single-row updates in 100,000-row transactions
+# MEM_EVENTS updates of pgbench_accounts in statements of 100,000 rows, each row once while the
+# scale has rows enough (--scale 10 for 1,000,000 distinct keys), then again from the first
 load_bulk() {
-	local left=$MEM_EVENTS n
+	local left=$MEM_EVENTS n off=0 rows=$((SCALE * 100000))
 	while [ "$left" -gt 0 ]; do
 		n=$((left < 100000 ? left : 100000))
+		[ "$((off + n))" -le "$rows" ] || off=0
 		bench_run bench_sql src "update pgbench_accounts set abalance = abalance + 1
-			where aid <= $n" >/dev/null
+			where aid > $off and aid <= $((off + n))" >/dev/null
+		off=$((off + n))
 		left=$((left - n))
 	done
 	LOAD_EVENTS=$MEM_EVENTS

@@ -342,12 +342,13 @@ for run in $(seq 1 "$RUNS"); do
 		one_run "$sys" "$run"
 	done
 done
-# the single 1,000,000-event batch of distinct keys: bench/drain.sh's memory test (its
-# scale-1 three-table setup), at the same settings, skyworker and native
+# the single 1,000,000-event batch of distinct keys: bench/drain.sh's memory test on the
+# protocol's scale (1,000,000 accounts, each updated once), skyworker and native
 DRAIN_TSV=$BENCH_DIR/drain.tsv
 if [ "$MEM_EVENTS" -gt 0 ]; then
-	bench_run "$BENCH_HOME/drain.sh" --runs 0 --systems "skyworker native" \
-		--mem-events "$MEM_EVENTS" --mem-systems "skyworker native" --skyworker "$SKYWORKER" \
+	bench_run "$BENCH_HOME/drain.sh" --runs 0 --systems "skyworker native" --scale "$SCALE" \
+		--sync-commit on --mem-events "$MEM_EVENTS" --mem-systems "skyworker native" \
+		--skyworker "$SKYWORKER" \
 		--out "$DRAIN_TSV" >"$BENCH_DIR/drain.out" || bench_die "bench/drain.sh failed"
 fi
 # the scale-10 backlog drained by a leaf (no queue copy; it takes waiting ticks as one batch),

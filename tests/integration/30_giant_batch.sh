@@ -85,9 +85,15 @@ before=$(sky_psql db2 -c "select (select count(*) from public.log) || ' ' || (se
 sky_check "SIGTERM of the branch worker in the middle of the giant batch: rolled back, exit 0"
 starts=$(grep -c "started as branch" "$SKY_TMP/log/db2.worker.log" || true)
 started() { (($(grep -c "started as branch" "$SKY_TMP/log/db2.worker.log" || true) > starts)); }
+# in the batch: the worker's session on db2 has a transaction id (the queue copy writes at once)
+in_batch() {
+	[ "$(sky_psql db2 -c "select count(*) from pg_stat_activity
+		where application_name = 'skyworker' and backend_xid is not null")" = 1 ]
+}
 sky_worker_start db2
 sky_wait_for 30 "the branch worker started" started
-sleep 1.5
+sky_wait_for 30 "the branch worker is in the batch" in_batch
+sleep 0.2
 sky_worker_stop db2
 [ "$SKY_STOP_RC" = 0 ] || sky_fail "the branch worker exited with status $SKY_STOP_RC after SIGTERM"
 if grep -q "stopping: batch rolled back" "$SKY_TMP/log/db2.worker.log"; then
