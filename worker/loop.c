@@ -395,12 +395,14 @@ static enum wk_state st_connect(struct wk *w)
 	 * root's capture printed them with (the client encoding follows once the provider is
 	 * known: st_provider); nested loops only: every join of the worker is a chunk of rows
 	 * against a primary key, and the apply statements are prepared once per session, so a
-	 * generic plan must never pick a hash join that scans a whole table
+	 * generic plan must never pick a hash join that scans a whole table; work_mem: the
+	 * apply statements sort the held rows by key (up to 250,000 rows, apply.c), which a
+	 * sort in memory does about a quarter faster than the default 4 MB's external sort
 	 */
 	if (sky_pg_command(w->local, &err,
 	                   "set session_replication_role = replica; " SKY_PG_VALUE_SETTINGS
 	                   "; set enable_hashjoin = off; set enable_mergejoin = off;"
-	                   " set application_name = skyworker") < 0) {
+	                   " set work_mem = '64MB'; set application_name = skyworker") < 0) {
 		sky_error_prefix(&err, "could not set up the local session");
 		next = fail(w, &err, true);
 		goto out;
