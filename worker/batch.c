@@ -190,6 +190,26 @@ out:
 	return ret;
 }
 
+int sky_batch_open_send(struct sky_batch *b, PGconn *prov, int fetch_size, struct sky_error *err)
+{
+	int ret = -1;
+	char *sql = sky_asprintf(
+	    "begin; declare sky_batch no scroll cursor for %s; fetch %d from sky_batch",
+	    b->event_sql, fetch_size);
+
+	if (!PQsendQuery(prov, sql)) {
+		sky_pg_error(err, prov, NULL);
+		sky_error_prefix(err, "could not fetch events");
+		goto out;
+	}
+	b->fetch_pending = true;
+	b->cursor_open = true; /* sky_batch_abort looks at the session's state */
+	ret = 0;
+out:
+	free(sql);
+	return ret;
+}
+
 int sky_batch_fetch_send(struct sky_batch *b, PGconn *prov, int fetch_size, struct sky_error *err)
 {
 	int ret = -1;
@@ -207,14 +227,22 @@ out:
 	return ret;
 }
 
-/* Read every result of the query sent last; keep the first, or the first failed one. */
+static bool result_ok(const PGresult *res)
+{
+	return PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+}
+
+/*
+ * Read every result of the query sent last (a FETCH, or sky_batch_open_send's begin, declare
+ * and fetch); keep the first failed one, else the last rows (the fetch's).
+ */
 static PGresult *results_drain(PGconn *prov)
 {
 	PGresult *keep = NULL, *res;
 
 	while ((res = PQgetResult(prov)) != NULL) {
-		if (!keep || (PQresultStatus(keep) == PGRES_TUPLES_OK &&
-		              PQresultStatus(res) != PGRES_TUPLES_OK)) {
+		if (!keep || (result_ok(keep) &&
+		              (!result_ok(res) || PQresultStatus(res) == PGRES_TUPLES_OK))) {
 			PQclear(keep);
 			keep = res;
 		} else {

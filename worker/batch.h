@@ -65,6 +65,8 @@ int sky_batch_open(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_
  * reads and drops a pending result).
  */
 int sky_batch_fetch_send(struct sky_batch *b, PGconn *prov, int fetch_size, struct sky_error *err);
+/* sky_batch_open's query, sent only: its result is read with sky_batch_fetch_recv. */
+int sky_batch_open_send(struct sky_batch *b, PGconn *prov, int fetch_size, struct sky_error *err);
 int sky_batch_fetch_recv(PGresult **out, struct sky_batch *b, PGconn *prov, struct sky_error *err);
 
 /*

@@ -120,6 +120,9 @@ struct wk {
 	 */
 	bool prefetched;
 	bool prefetch_found;
+	/* ... and its events' cursor is being opened: begin + declare + first fetch sent, the
+	 * result read by st_apply (sky_batch_fetch_recv) while the local node reads its state */
+	bool opened;
 	bool tables_ok; /* every table of the node is 'ok' (at the last state read) */
 	double last_heartbeat;
 	double last_publish;
@@ -219,6 +222,8 @@ static void drop_provider(struct wk *w)
 	set_str(&w->prov_location, NULL);
 	w->batch.cursor_open = false;
 	w->prefetched = false;
+	w->opened = false;
+	w->batch.fetch_pending = false;
 }
 
 /* Store msg as the node's worker error, NULL clears it (best effort, autocommit). */
@@ -807,8 +812,10 @@ static enum wk_state st_provider(struct wk *w)
 	struct sky_error err;
 	char what[128], c[256];
 
-	if (w->prov && (!streq(w->prov_node, w->provider) ||
-	                !streq(w->prov_location, w->provider_location) || !conn_usable(w->prov))) {
+	/* a session with the next batch's cursor being opened (st_finish) is busy, not broken */
+	if (w->prov &&
+	    (!streq(w->prov_node, w->provider) || !streq(w->prov_location, w->provider_location) ||
+	     !(w->opened ? PQstatus(w->prov) == CONNECTION_OK : conn_usable(w->prov)))) {
 		if (!streq(w->prov_node, w->provider))
 			sky_info("%s: provider changed from \"%s\" to \"%s\"", ctx(w, c, sizeof(c)),
 			         w->prov_node, w->provider);
@@ -1039,7 +1046,13 @@ static enum wk_state st_apply(struct wk *w)
 	}
 	t = sky_now_s();
 	chunk = chunk_size(w);
-	rc = sky_batch_open(&res, &w->batch, w->prov, chunk, &err);
+	if (w->opened) {
+		/* sent with the previous batch's finish (st_finish) */
+		w->opened = false;
+		rc = sky_batch_fetch_recv(&res, &w->batch, w->prov, &err);
+	} else {
+		rc = sky_batch_open(&res, &w->batch, w->prov, chunk, &err);
+	}
 	w->t_fetch += sky_now_s() - t;
 	if (rc < 0) {
 		sky_error_prefix(&err, "provider \"%s\"", w->provider);
@@ -1208,7 +1221,7 @@ static enum wk_state st_finish(struct wk *w)
 	enum wk_state next = WK_EXIT;
 	char c[256];
 	double epoch;
-	long long behind;
+	long long behind, finished;
 	bool found = false;
 	int rc;
 
@@ -1223,6 +1236,7 @@ static enum wk_state st_finish(struct wk *w)
 	}
 	/* the finished batch's figures: the finish asks for the next batch into w->batch */
 	ctx(w, c, sizeof(c));
+	finished = w->batch.cur_tick;
 	epoch = w->batch.cur_tick_epoch;
 	behind = w->batch.head_tick >= 0 ? w->batch.head_tick - w->batch.cur_tick : -1;
 	rc = sky_batch_finish(&w->batch, w->prov, w->cascade, w->node, w->watermark, &found,
@@ -1242,6 +1256,19 @@ static enum wk_state st_finish(struct wk *w)
 	provider_answered(w, found);
 	w->prefetched = true;
 	w->prefetch_found = found;
+	/*
+	 * The next batch follows this one (its prev is the tick just completed): open its
+	 * cursor now, so that the provider runs the first fetch while the local node reads its
+	 * state and begins (st_read_state, st_apply). Anything else between drops it (driver).
+	 */
+	if (found && w->batch.prev_tick == finished) {
+		if (sky_batch_open_send(&w->batch, w->prov, chunk_size(w), &err) < 0) {
+			sky_error_prefix(&err, "provider \"%s\"", w->provider);
+			next = fail(w, &err, true);
+			goto out;
+		}
+		w->opened = true;
+	}
 	sky_debug("%s: %s, %.1f ms", c, w->batch_summary, (sky_now_s() - w->batch_start) * 1e3);
 	sky_metrics_batch_done(w->opt->metrics, w->batch_events, sky_now_s() - w->batch_start,
 	                       epoch, behind);
@@ -1355,9 +1382,16 @@ int sky_worker_run(const struct sky_worker_options *opt)
 		case WK_EXIT:
 			break;
 		}
-		/* a batch asked for with the finish is used by the next-batch step right after */
+		/* a batch asked for with the finish is used by the next-batch step right after,
+		 * the cursor opened with it by the apply after that */
 		if (state != WK_READ_STATE && state != WK_PROVIDER && state != WK_NEXT_BATCH)
 			w.prefetched = false;
+		if (w.opened && !w.prefetched && state != WK_APPLY) {
+			/* the first fetch's result is read and the cursor's transaction rolled back
+			 */
+			sky_batch_abort(&w.batch, w.prov);
+			w.opened = false;
+		}
 		account(&w, prev, sky_now_s() - t0);
 	}
 	if (sky_worker_stop_requested)

@@ -43,7 +43,13 @@ sky_wait_all_tables_ok 120 db2 db3 db4
 sky_check "rehearsal: --simulate-dead db1 shows the failover the policy would make, changes nothing"
 cp "$TOPO" "$SKY_TMP/plain.yaml"
 printf 'failover:\n  candidates: {db2: 10}\n' >>"$TOPO"
+# a tie at one tick: the root's ticker paused, both branches at its last tick
 sky_wait_caught_up db2 db3 db4 60
+sky_psql db1 -c "select pgq.set_queue_config('app', 'ticker_paused', 'true')" >/dev/null
+last=$(sky_psql db1 -c "select max(tick_id) from pgq.tick t join pgq.queue q on q.queue_id = t.tick_queue
+	where q.queue_name = 'app'")
+at_last() { [ "$(sky_node_tick db2)" = "$last" ] && [ "$(sky_node_tick db4)" = "$last" ]; }
+sky_wait_for 30 "db2 and db4 at the root's last tick $last" at_last
 sky_run simulate "$RECONCILE" -f "$TOPO" --dry-run --simulate-dead db1
 sky_expect_rc 2 "a failover would happen"
 sky_assert_contains "$SKY_OUT" "Simulated failover: root db1 dead (nothing is changed)" "the rehearsal says so"
@@ -54,6 +60,7 @@ sky_assert_eq "$(sky_psql db1 -c "select node_role from pgq_set.get_node('app')"
 sky_run simulate-bad "$RECONCILE" -f "$TOPO" --dry-run --simulate-dead db2
 sky_expect_rc 1 "simulating a branch's death is refused"
 sky_assert_contains "$SKY_ERR" 'node "db2" is not the root of the topology (the root is db1)' "and says why"
+sky_psql db1 -c "select pgq.set_queue_config('app', 'ticker_paused', 'false')" >/dev/null
 cp "$SKY_TMP/plain.yaml" "$TOPO"
 
 sky_check "db2 falls behind db4 under load, then the root dies"
