@@ -304,8 +304,8 @@ int sky_batch_finish(struct sky_batch *b, PGconn *prov, const char *cascade, con
 	if (b->cursor_open)
 		stmts[n++] = (struct sky_pg_stmt){"commit", 0, NULL};
 	/*
-	 * Synchronous (the session's setting, loop.c): a provider that crashed after losing two
-	 * finishes would offer a batch this node has moved past ("lost position"). The next
+	 * Synchronous (the session's setting, loop_session.c): a provider that crashed after losing
+	 * two finishes would offer a batch this node has moved past ("lost position"). The next
 	 * batch's registration shares the transaction and its commit: a lost commit loses
 	 * both, and the provider offers this batch again ("applied before").
 	 */
