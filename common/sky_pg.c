@@ -102,6 +102,34 @@ static bool is_copy(ExecStatusType st)
 	return st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH;
 }
 
+/* Wait until PQgetResult would not block, giving the call up when the server is stalled. */
+static void guarded_wait(PGconn *conn)
+{
+	while (PQisBusy(conn)) {
+		struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+		int rc = poll(&p, 1, stall_guard.stall_ms);
+
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			break;
+		if (rc == 0) {
+			if (stall_guard.answers(stall_guard.ctx))
+				continue;
+			/* the server is stalled: break the connection, the read fails */
+			(void)shutdown(PQsocket(conn), SHUT_RDWR);
+		}
+		if (!PQconsumeInput(conn))
+			break;
+	}
+}
+
+void sky_pg_wait_result(PGconn *conn)
+{
+	if (conn && conn == stall_guard.conn && stall_guard.answers)
+		guarded_wait(conn);
+}
+
 /* PQexec's result rules: the first error, else the last result; a COPY state at once. */
 static PGresult *guarded_query(PGconn *conn, const char *sql, int nparams,
                                const char *const *params)
@@ -113,23 +141,7 @@ static PGresult *guarded_query(PGconn *conn, const char *sql, int nparams,
 	                  : PQsendQuery(conn, sql)))
 		return NULL;
 	for (;;) {
-		while (PQisBusy(conn)) {
-			struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
-			int rc = poll(&p, 1, stall_guard.stall_ms);
-
-			if (rc < 0 && errno == EINTR)
-				continue;
-			if (rc < 0)
-				break;
-			if (rc == 0) {
-				if (stall_guard.answers(stall_guard.ctx))
-					continue;
-				/* the server is stalled: break the connection, the read fails */
-				(void)shutdown(PQsocket(conn), SHUT_RDWR);
-			}
-			if (!PQconsumeInput(conn))
-				break;
-		}
+		guarded_wait(conn);
 		res = PQgetResult(conn);
 		if (!res)
 			break;

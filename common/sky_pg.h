@@ -47,6 +47,14 @@ PGresult *sky_pg_query(PGconn *conn, const char *sql, int nparams, const char *c
  */
 void sky_pg_stall_guard(PGconn *conn, int stall_ms, bool (*answers)(void *ctx), void *ctx);
 
+/*
+ * For callers that send queries themselves (PQsendQuery, pipelines): wait until the next
+ * PQgetResult on conn would not block, under the stall guard when conn is the guarded
+ * connection (a stalled server: the connection is broken and PQgetResult reports it);
+ * otherwise return at once (PQgetResult then waits as usual).
+ */
+void sky_pg_wait_result(PGconn *conn);
+
 /* Run a parameterless command (BEGIN, COMMIT, ...); result discarded. */
 int sky_pg_command(PGconn *conn, struct sky_error *err, const char *sql);
 

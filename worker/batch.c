@@ -240,7 +240,10 @@ static PGresult *results_drain(PGconn *prov)
 {
 	PGresult *keep = NULL, *res;
 
-	while ((res = PQgetResult(prov)) != NULL) {
+	for (;;) {
+		sky_pg_wait_result(prov); /* a stalled provider is given up (the stall guard) */
+		if ((res = PQgetResult(prov)) == NULL)
+			break;
 		if (!keep || (result_ok(keep) &&
 		              (!result_ok(res) || PQresultStatus(res) == PGRES_TUPLES_OK))) {
 			PQclear(keep);

@@ -236,6 +236,7 @@ int sky_pg_pipeline(PGresult **out, PGconn *conn, const struct sky_pg_stmt *stmt
 	for (i = 0; i < n; i++) {
 		ExecStatusType st;
 
+		sky_pg_wait_result(conn); /* the provider's session: under the stall guard */
 		res = PQgetResult(conn);
 		if (!res) {
 			sky_pg_error(err, conn, NULL);
@@ -253,7 +254,10 @@ int sky_pg_pipeline(PGresult **out, PGconn *conn, const struct sky_pg_stmt *stmt
 		}
 		res = NULL;
 		/* each statement's results end with a NULL */
-		while ((res = PQgetResult(conn)) != NULL) {
+		for (;;) {
+			sky_pg_wait_result(conn);
+			if ((res = PQgetResult(conn)) == NULL)
+				break;
 			PQclear(res);
 			res = NULL;
 		}
@@ -264,6 +268,7 @@ int sky_pg_pipeline(PGresult **out, PGconn *conn, const struct sky_pg_stmt *stmt
 			goto out;
 		}
 	}
+	sky_pg_wait_result(conn);
 	res = PQgetResult(conn);
 	if (!res || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
 		if (!failed)

@@ -487,6 +487,16 @@ sky_worker_start() {
 	fi
 	SKY_WORKER_PID[$node]=$!
 	echo "$!" >"$SKY_TMP/$node/worker.pid"
+	# Until it has exec'd the worker, the child is a copy of this shell with this shell's traps:
+	# a SIGTERM sent to it then (a test stopping a worker it just started) would run the test's
+	# own EXIT trap in it, which stops every server (seen in test 02). Wait for the exec.
+	local want exe i pid=$!
+	want=$(readlink -f "$bin")
+	for ((i = 0; i < 500; i++)); do
+		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || break
+		[ "$exe" != "$want" ] || break
+		sleep 0.01
+	done
 }
 
 # sky_worker_alive NODE
