@@ -168,31 +168,15 @@ out:
 int sky_batch_open(PGresult **out, struct sky_batch *b, PGconn *prov, int fetch_size,
                    struct sky_error *err)
 {
-	int ret = -1;
-	PGresult *res = NULL;
-	char *sql;
-
-	/* begin, declare and the first fetch in one round trip; the SQL is PgQ's own */
-	sql = sky_asprintf(
-	    "begin; declare sky_batch no scroll cursor for %s; fetch %d from sky_batch",
-	    b->event_sql, fetch_size);
-	res = sky_pg_query(prov, sql, 0, NULL);
-	if (PQtransactionStatus(prov) != PQTRANS_IDLE)
-		b->cursor_open = true;
-	if (fetch_check(res, prov, err) < 0)
-		goto out;
-	*out = res;
-	res = NULL;
-	ret = 0;
-out:
-	PQclear(res);
-	free(sql);
-	return ret;
+	if (sky_batch_open_send(b, prov, fetch_size, err) < 0)
+		return -1;
+	return sky_batch_fetch_recv(out, b, prov, err);
 }
 
 int sky_batch_open_send(struct sky_batch *b, PGconn *prov, int fetch_size, struct sky_error *err)
 {
 	int ret = -1;
+	/* begin, declare and the first fetch in one round trip; the SQL is PgQ's own */
 	char *sql = sky_asprintf(
 	    "begin; declare sky_batch no scroll cursor for %s; fetch %d from sky_batch",
 	    b->event_sql, fetch_size);

@@ -663,17 +663,9 @@ sky_wait_caught_up() {
 # sky_table_md5 NODE TABLE: md5 of the table's rows in primary key order (all columns when it has no
 # primary key). TABLE is an SQL name, e.g. public."Zoo Table".
 sky_table_md5() {
-	sky_psql "$1" -v tbl="$2" <<'SQL'
-select format('select md5(coalesce(string_agg(t::text, E''\n'' order by %s), '''')) from %s t',
-	coalesce((select string_agg(format('t.%I', a.attname), ', '
-				    order by array_position(i.indkey::int2[], a.attnum))
-		    from pg_index i
-		    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any (i.indkey)
-		   where i.indrelid = :'tbl'::regclass and i.indisprimary),
-		 't::text collate "C"'),
-	:'tbl'::regclass)
-\gexec
-SQL
+	local sum
+	sum=$(_sky_table_sum "$1" "$2")
+	echo "${sum#* }"
 }
 
 sky_table_count() {
