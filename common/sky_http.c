@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "sky_prom.h"
+#include "sky_time.h"
 
 struct sky_http {
 	struct MHD_Daemon *daemon;
@@ -29,7 +29,6 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	unsigned int status = MHD_HTTP_OK;
-	struct timespec ts;
 	struct sky_buf body;
 	size_t len;
 
@@ -48,9 +47,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	} else {
 		char *text;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
 		sky_buf_init(&body);
-		h->render(h->ctx, &body, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+		h->render(h->ctx, &body, sky_epoch_s());
 		len = body.len;
 		text = sky_buf_detach(&body);
 		resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);

@@ -1,6 +1,6 @@
 /*
  * sky_time: the monotonic clock, for timeouts, pauses and durations (never for timestamps
- * shown to people: those are wall-clock time).
+ * shown to people: those are wall-clock time, sky_epoch_s).
  */
 #ifndef SKY_TIME_H
 #define SKY_TIME_H
@@ -22,6 +22,15 @@ static inline double sky_now_s(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wall-clock time in Unix epoch seconds (timestamps: metrics, logs), never for durations. */
+static inline double sky_epoch_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 

@@ -237,15 +237,6 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 	return 0;
 }
 
-/* Wall-clock time in epoch seconds (metrics timestamps). */
-static double now_epoch(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The one log line of a reconcile. */
 static void watch_log(const struct source_revision *rev, const char *why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -352,7 +343,7 @@ static int watch_reconcile(struct watch_state *st, const struct watch_opts *opts
 		ret = 0;
 	}
 out:
-	watch_metrics_reconcile(outcome, (double)(sky_now_ms() - started) / 1000.0, now_epoch(),
+	watch_metrics_reconcile(outcome, (double)(sky_now_ms() - started) / 1000.0, sky_epoch_s(),
 	                        rev.id[0] ? rev.id : rc.rev.id);
 	st->last_ok = ret == 0;
 	apply_result_release(&result);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gitwrite.h"
 #include "sky_log.h"
@@ -30,14 +29,6 @@ void watch_pull_release(struct watch_pull *p)
 {
 	free(p->shown);
 	p->shown = NULL;
-}
-
-static double now_epoch(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Log the ahead/diverged state once per pair of commits; forget it when it is over. */
@@ -84,7 +75,7 @@ int watch_pull_run(struct watch_pull *p, struct sky_error *err)
 	rc = gitwrite_pull(&info, p->repo, p->ref, p->remote, &e);
 	p->next_ms = sky_now_ms() + p->interval_ms;
 	if (rc == GITWRITE_PULL_ERROR) {
-		watch_metrics_pull(WATCH_PULL_FAILED, now_epoch());
+		watch_metrics_pull(WATCH_PULL_FAILED, sky_epoch_s());
 		if (!e.retryable) {
 			if (err)
 				*err = e;
@@ -103,7 +94,7 @@ int watch_pull_run(struct watch_pull *p, struct sky_error *err)
 		sky_info("pull: fetching from \"%s\" works again after %d failure%s", p->shown,
 		         p->failures, p->failures == 1 ? "" : "s");
 	p->failures = 0;
-	watch_metrics_pull(results[rc], now_epoch());
+	watch_metrics_pull(results[rc], sky_epoch_s());
 	report_apart(p, rc, &info);
 	if (rc == GITWRITE_PULL_UP_TO_DATE)
 		sky_debug("pull: \"%s\" is up to date with \"%s\" (%.7s)", info.refname, p->shown,

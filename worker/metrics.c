@@ -12,6 +12,7 @@
 #include "sky_http.h"
 #include "sky_mem.h"
 #include "sky_prom.h"
+#include "sky_time.h"
 
 struct mtable {
 	char *name;
@@ -85,16 +86,16 @@ void sky_metrics_free(struct sky_metrics *m)
 void sky_metrics_batch_done(struct sky_metrics *m, long long events, double seconds,
                             double tick_epoch, long long lag_ticks)
 {
-	struct timespec ts;
+	double now;
 
 	if (!m)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	now = sky_epoch_s();
 	pthread_mutex_lock(&m->lock);
 	m->batches++;
 	m->events += events > 0 ? (unsigned long long)events : 0;
 	m->apply_seconds += seconds > 0 ? seconds : 0;
-	m->last_batch_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	m->last_batch_time = now;
 	if (tick_epoch > 0)
 		m->last_tick_time = tick_epoch;
 	m->lag_ticks = lag_ticks;
