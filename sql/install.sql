@@ -73,6 +73,7 @@ create extension if not exists pgq;
 \ir functions/reset_node.sql
 \ir functions/retrigger_tables.sql
 \ir functions/row_urlencode.sql
+\ir functions/seq_set_logged.sql
 \ir functions/sequence_positions.sql
 \ir functions/sequences_past_keys.sql
 \ir functions/set_global_watermark.sql

@@ -27,6 +27,11 @@ begin
 			       queue_ticker_max_lag = interval '0.05 s',
 			       queue_ticker_idle_period = interval '60 s'
 			 where queue_name = i_cascade;
+			-- the queue's sequences were created in this transaction, and its first tick
+			-- drew from the tick sequence: write their state (wal_level = minimal would
+			-- otherwise let a crash put them back below the next ticks, seq_set_logged)
+			perform pgq_set.seq_set_logged(queue_tick_seq), pgq_set.seq_set_logged(queue_event_seq)
+			   from pgq.queue where queue_name = i_cascade;
 		end if;
 		insert into pgq_set.node (cascade, node_name, node_role)
 		values (i_cascade, i_node_name, 'root');

@@ -40,13 +40,15 @@ begin
 	end if;
 	select * into v_q from pgq.queue where queue_name = i_cascade for update;
 	-- ids continue above everything copied: ticks, and events (a batch's events can carry
-	-- ids above its tick's event sequence)
+	-- ids above its tick's event sequence). Their state is written in any case: a queue
+	-- created at its provider's first tick never had its tick sequence set by a copied tick,
+	-- and under wal_level = minimal it may still hold values not logged (seq_set_logged).
 	select max(tick_id) into v_max from pgq.tick where tick_queue = v_q.queue_id;
-	perform pgq.seq_setval(v_q.queue_tick_seq, coalesce(v_max, 1));
+	perform pgq_set.seq_set_logged(v_q.queue_tick_seq, coalesce(v_max, 1));
 	execute format('select max(ev_id) from %s', pgq.quote_fqname(v_q.queue_data_pfx)) into v_max;
-	perform pgq.seq_setval(v_q.queue_event_seq,
-			       greatest(coalesce(v_max, 0),
-					(select max(tick_event_seq) from pgq.tick where tick_queue = v_q.queue_id)));
+	perform pgq_set.seq_set_logged(v_q.queue_event_seq,
+				       greatest(coalesce(v_max, 0),
+						(select max(tick_event_seq) from pgq.tick where tick_queue = v_q.queue_id)));
 	-- the ticker thresholds create_root gives a root (a topology's settings.ticker_* are set
 	-- again by the reconciler's next plan)
 	update pgq.queue set queue_external_ticker = false, queue_disable_insert = false,

@@ -56,6 +56,37 @@ sky_assert_eq "$(schema_of db2)" "$after" "upgraded schema equals fresh schema"
 sky_assert_eq "$(sky_psql db2 -At -c "select count(*) from pgq_set.member")" "1" "catalog rows kept by the upgrade"
 sky_ok "install is idempotent and versioned"
 
+sky_check "a new root's tick sequence stays above its ticks through a crash in its first ticks"
+# The test servers run wal_level = minimal. A sequence created and drawn from in one transaction
+# (pgq.create_queue makes the queue's first tick) is then logged once at commit, as a page image
+# that says 32 values are logged ahead: the next ticks write no WAL for the sequence, and a crash
+# put it back below the ticks (pgqd: duplicate key "tick_pkey", 10 s pause, one id a retry).
+# create_root and promote_root write the sequences' state (pgq_set.seq_set_logged). db1's "app"
+# is a new root (create_root above); "fresh" a branch created at its provider's first tick and
+# promoted before it copied another (its tick sequence was never set by a copied tick).
+sky_psql db1 -c "select pgq_set.create_branch('fresh', 'db1', 'db0', 1, now(), 1)" \
+	-c "select pgq_set.promote_root('fresh')" >/dev/null
+ticks=(-c "set synchronous_commit = on") # the ticks must survive the crash
+for _ in 1 2 3 4 5; do
+	ticks+=(-c "select pgq.force_tick(q) from unnest(array['app', 'fresh']) q"
+		-c "select pgq.ticker(q) from unnest(array['app', 'fresh']) q")
+done
+sky_psql db1 "${ticks[@]}" >/dev/null
+queue_ticks() { # "queue last_tick tick_sequence", one line a queue
+	sky_psql db1 -c "select q.queue_name, (select max(t.tick_id) from pgq.tick t where t.tick_queue = q.queue_id),
+		pgq.seq_getval(q.queue_tick_seq) from pgq.queue q where q.queue_name in ('app', 'fresh') order by 1" | tr '|' ' '
+}
+sky_assert_eq "$(queue_ticks)" $'app 6 6\nfresh 6 6' "six ticks on each queue before the crash"
+sky_pg_stop db1 immediate
+sky_pg_start db1
+while read -r q last seq; do
+	((seq >= last)) || sky_fail "queue $q: its tick sequence went back to $seq below its last tick $last in the crash"
+	sky_psql db1 -c "select pgq.force_tick('$q')" >/dev/null
+	next=$(sky_psql db1 -c "select pgq.ticker('$q')")
+	((next > last)) || sky_fail "queue $q: the tick after the crash is $next, not above $last"
+	sky_ok "queue $q: tick sequence at $seq after the crash (last tick $last), the next tick is $next"
+done < <(queue_ticks)
+
 sky_check "ticks are known by identity (id, time, event seq), not by number alone"
 # db2, a branch of its own cascade "tickid" at tick 5 (no provider needed for these calls)
 T5="2026-01-01 00:00:05+00" T6="2026-01-01 00:00:06+00"

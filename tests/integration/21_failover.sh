@@ -10,14 +10,17 @@
 # - the apply is killed (SIGKILL, test hook) while db2 catches up from db4; the next apply
 #   finishes: db2 reached db4's position before its promotion (the most advanced survivor's
 #   data is kept), db4 re-attached under db2; db2, db3 and db4 are equal, counter = log rows;
+#   the queues of db2 and db4 hold the same ticks, in order;
 # - db1 started again: the next reconcile fences it first thing; it refuses writes, takes no
 #   ticks, its worker exits (fenced) and it is never a provider; everything the survivors hold
-#   is on db1, and db1 holds exactly the lost transactions more (counted by the counter);
+#   is on db1, and db1 holds exactly the lost transactions more (counted by the counter); its
+#   queue came through the crash in order, its tick sequence past its last tick;
 # - the load goes on on db2: serial keys continue past the keys of the lost transactions;
 # - db1 rejoins as a branch under db2 (dead: true removed): its lost transactions are in the
 #   JSON file named by the plan (as many as the counter says), then it is re-created, copied
 #   from db2 and replicates (the rejoin is killed once right after the reset, and the next
-#   apply creates it); all four nodes equal.
+#   apply creates it); all four nodes equal, the three queues hold the same ticks, and no server
+#   logged a duplicate tick (pgq.tick's key) at any point.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -102,6 +105,7 @@ n_surv=$(sky_psql db2 -c "select n from public.counter")
 sky_assert_eq "$(sky_psql db2 -c "select count(*) from public.log")" "$n_surv" "counter equals log rows on the new root"
 ((n_surv > 0)) || sky_fail "nothing replicated"
 sky_psql db2 -c "\\copy (select id, acct from public.log) to '$SKY_TMP/surv_log.txt'"
+sky_assert_ticks_consistent db2 db4
 
 sky_check "db1 comes back: fenced by the next reconcile"
 sky_pg_start db1
@@ -117,6 +121,10 @@ sky_assert_contains "$SKY_TMP/log/db1.worker.log" "is fenced" "the worker said w
 sky_assert_write_refused db1 "insert into public.log (acct) values (1)"
 sky_assert_eq "$(sky_psql db1 -c "select queue_external_ticker and queue_disable_insert from pgq.queue where queue_name = 'app'")" \
 	t "fenced db1's queue takes no ticks or events"
+sky_log "db1's queue after the crash: $(sky_psql db1 -c "select 'last tick ' || max(t.tick_id) || ', tick sequence '
+	|| pgq.seq_getval(q.queue_tick_seq) from pgq.tick t join pgq.queue q on q.queue_id = t.tick_queue
+	where q.queue_name = 'app' group by q.queue_tick_seq")"
+sky_assert_ticks_consistent db1
 sky_counter_old_root db1 "$SKY_TMP/surv_log.txt" "$n_surv"
 n_db1=$SKY_OLD_ROOT_N
 
@@ -161,5 +169,10 @@ sky_assert_eq "$(sky_psql db1 -c "select node_role || ' of ' || provider_node fr
 	"branch of db2" "db1 is a branch of db2"
 sky_run final-2 "$RECONCILE" -f "$TOPO" --dry-run
 sky_expect_rc 0 "converged after the rejoin"
+sky_assert_ticks_consistent db1 db2 db4
+if grep -n 'tick_pkey' "$SKY_TMP"/log/*.server.log "$SKY_TMP"/log/*.pgqd.log; then
+	sky_fail "a duplicate tick id (pgq.tick's key) was logged (above)"
+fi
+sky_ok "no server and no pgqd logged a duplicate tick"
 sky_check_workers
 sky_ok "failover and rejoin"

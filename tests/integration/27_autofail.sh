@@ -168,6 +168,7 @@ sky_worker_release db1
 sky_pg_start db1
 fenced() { [ "$(sky_psql db1 -c "select pgq_set.is_fenced('$SKY_CASCADE')")" = t ]; }
 sky_wait_for 20 "db1 is fenced" fenced
+sky_assert_ticks_consistent db1
 sky_assert_write_refused db1 "insert into public.log (acct) values (1)"
 sky_counter_old_root db1 "$SKY_TMP/surv_log.txt" "$n_surv"
 sky_assert_eq "$(failover_commits)" 1 "still exactly one failover commit"

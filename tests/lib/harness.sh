@@ -602,6 +602,47 @@ sky_node_tick() {
 	sky_psql "$1" -c "select last_tick from pgq_set.get_node('$SKY_CASCADE')"
 }
 
+# sky_assert_ticks_consistent NODE...: the cascade's queue on each NODE (nodes that carry one) is
+# consistent: in tick id order neither the event sequence nor the time goes back, the tick
+# sequence is at or above the last tick (the next tick gets a new id: a sequence put back by a
+# crash made pgqd's ticks fail with a duplicate key on pgq.tick), and a tick id that several NODEs
+# hold is the same tick on each, same time and event sequence (DESIGN invariant 2).
+sky_assert_ticks_consistent() {
+	local node bad out=$SKY_TMP/ticks.txt
+	: >"$out"
+	for node in "$@"; do
+		bad=$(sky_psql "$node" -v q="$SKY_CASCADE" <<'SQL'
+with t as (
+	select t.tick_id, t.tick_time, t.tick_event_seq,
+	       lag(t.tick_time) over w as prev_time, lag(t.tick_event_seq) over w as prev_seq
+	  from pgq.tick t join pgq.queue q on q.queue_id = t.tick_queue
+	 where q.queue_name = :'q' window w as (order by t.tick_id))
+select coalesce(
+	(select format('tick %s (%s, event seq %s) goes back from the one before (%s, event seq %s)',
+		       tick_id, tick_time, tick_event_seq, prev_time, prev_seq)
+	   from t where tick_time < prev_time or tick_event_seq < prev_seq order by tick_id limit 1),
+	(select format('its tick sequence is at %s, below its last tick %s', s.v, s.m)
+	   from pgq.queue q,
+		lateral (select pgq.seq_getval(q.queue_tick_seq) as v,
+				(select max(tick_id) from pgq.tick where tick_queue = q.queue_id) as m) s
+	  where q.queue_name = :'q' and s.v < s.m),
+	(select 'no queue' where not exists (select 1 from pgq.queue where queue_name = :'q')),
+	'')
+SQL
+		)
+		[ -z "$bad" ] || sky_fail "queue $SKY_CASCADE on $node: $bad"
+		sky_psql "$node" -v q="$SKY_CASCADE" -v n="$node" <<'SQL' >>"$out"
+select :'n', t.tick_id, t.tick_time, t.tick_event_seq
+  from pgq.tick t join pgq.queue q on q.queue_id = t.tick_queue where q.queue_name = :'q'
+SQL
+	done
+	bad=$(awk -F'|' '{ k = $2; v = $3 "|" $4 }
+		k in seen && seen[k] != v { print "tick " k ": " seen[k] " on " node[k] ", " v " on " $1; exit }
+		!(k in seen) { seen[k] = v; node[k] = $1 }' "$out")
+	[ -z "$bad" ] || sky_fail "tick ids that differ between nodes (time|event seq): $bad"
+	sky_ok "queue $SKY_CASCADE consistent on $* ($(wc -l <"$out") ticks: in order, tick sequence past the last, one tick per id)"
+}
+
 # sky_root_tick_containing_now: the id of the first root tick whose snapshot holds every transaction
 # committed before this call. A transaction marks "now" (its txid); pgq.force_tick makes pgqd tick at
 # once instead of waiting for ticker_max_lag/idle_period. Prints the tick id.
