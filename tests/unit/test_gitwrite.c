@@ -663,12 +663,13 @@ START_TEST(test_pull_fast_forward)
 
 	remote_and_clone(base);
 	sky_error_clear(&err);
-	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", &err) == GITWRITE_PULL_UP_TO_DATE,
+	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", 0, &err) ==
+	                  GITWRITE_PULL_UP_TO_DATE,
 	              "%s", err.message);
 	ck_assert_str_eq(info.local, base);
 	ck_assert_str_eq(info.refname, "refs/heads/main");
 	commit_on(remote, TOPO_C, other);
-	ck_assert_msg(gitwrite_pull(&info, clone, "main", "origin", &err) ==
+	ck_assert_msg(gitwrite_pull(&info, clone, "main", "origin", 0, &err) ==
 	                  GITWRITE_PULL_FORWARDED,
 	              "%s", err.message);
 	ck_assert_str_eq(info.local, other);
@@ -682,7 +683,7 @@ START_TEST(test_pull_fast_forward)
 	free(s);
 	ck_assert_uint_eq(status_count(clone, &flags), 0);
 	/* and again: nothing to do */
-	ck_assert_int_eq(gitwrite_pull(&info, clone, "HEAD", "origin", &err),
+	ck_assert_int_eq(gitwrite_pull(&info, clone, "HEAD", "origin", 0, &err),
 	                 GITWRITE_PULL_UP_TO_DATE);
 	free(file);
 	free(remote);
@@ -705,7 +706,8 @@ START_TEST(test_pull_local_edit_kept)
 	write_file(file, edit);
 	commit_on(remote, TOPO_C, other);
 	sky_error_clear(&err);
-	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", &err) == GITWRITE_PULL_FORWARDED,
+	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", 0, &err) ==
+	                  GITWRITE_PULL_FORWARDED,
 	              "%s", err.message);
 	ref_hex(clone, now);
 	ck_assert_str_eq(now, other);
@@ -731,12 +733,13 @@ START_TEST(test_pull_ahead_and_diverged)
 	remote_and_clone(base);
 	commit_on(clone, TOPO_B, mine);
 	sky_error_clear(&err);
-	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", &err) == GITWRITE_PULL_AHEAD,
+	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", 0, &err) == GITWRITE_PULL_AHEAD,
 	              "%s", err.message);
 	ck_assert_str_eq(info.local, mine);
 	ck_assert_str_eq(info.remote, base);
 	commit_on(remote, TOPO_C, other);
-	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", &err) == GITWRITE_PULL_DIVERGED,
+	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", 0, &err) ==
+	                  GITWRITE_PULL_DIVERGED,
 	              "%s", err.message);
 	ck_assert_str_eq(info.local, mine);
 	ck_assert_str_eq(info.remote, other);
@@ -764,24 +767,26 @@ START_TEST(test_pull_remote_missing)
 	commit_on(remote, TOPO_C, other);
 	ck_assert_int_eq(rename(remote, gone), 0);
 	sky_error_clear(&err);
-	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, "origin", &err), GITWRITE_PULL_ERROR);
+	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, "origin", 0, &err), GITWRITE_PULL_ERROR);
 	ck_assert_msg(strstr(err.message, "could not fetch") != NULL, "%s", err.message);
 	ck_assert(err.retryable);
 	ref_hex(clone, now);
 	ck_assert_str_eq(now, base);
 	/* a URL's password is never shown */
 	ck_assert_int_eq(
-	    gitwrite_pull(&info, clone, NULL, "https://user:secret@127.0.0.1:1/x.git", &err),
+	    gitwrite_pull(&info, clone, NULL, "https://user:secret@127.0.0.1:1/x.git", 0, &err),
 	    GITWRITE_PULL_ERROR);
 	ck_assert_ptr_null(strstr(err.message, "secret"));
 	ck_assert(err.retryable);
 	/* back: the next pull catches up; a path names a remote too */
 	ck_assert_int_eq(rename(gone, remote), 0);
-	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, "origin", &err),
+	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, "origin", 0, &err),
 	                 GITWRITE_PULL_FORWARDED);
-	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, clone, &err), GITWRITE_PULL_UP_TO_DATE);
+	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, clone, 0, &err),
+	                 GITWRITE_PULL_UP_TO_DATE);
 	/* not a branch: a permanent error */
-	ck_assert_int_eq(gitwrite_pull(&info, clone, other, "origin", &err), GITWRITE_PULL_ERROR);
+	ck_assert_int_eq(gitwrite_pull(&info, clone, other, "origin", 0, &err),
+	                 GITWRITE_PULL_ERROR);
 	ck_assert_ptr_nonnull(strstr(err.message, "is not a branch or reference"));
 	ck_assert(!err.retryable);
 	free(gone);
