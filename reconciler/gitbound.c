@@ -123,8 +123,8 @@ int gitbound_run(struct gitbound_result *out, void (*fn)(struct gitbound_result 
 		kill(pid, SIGKILL); /* by its pid: it is ours and not reaped yet */
 	child_reap(pid);
 	if (late) {
-		sky_error_set(err, "could not %s: no answer within %d s (given up)", what,
-		              timeout_ms / 1000);
+		sky_error_set(err, "could not %s: no answer within %g s (given up)", what,
+		              timeout_ms / 1000.0);
 		goto retryable;
 	}
 	if (got < sizeof(r)) {
