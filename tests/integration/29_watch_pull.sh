@@ -3,6 +3,7 @@
 # A bare repository "origin" holds topology.yaml (root db1, branch db2); clone1 and clone2 each
 # have their own `skyreconcile watch --repo CLONE --pull origin --pull-interval 1`; a third clone
 # (a person's) pushes. Nobody pulls by hand:
+# - --pull-timeout 0, or above --interval: a usage error (exit 1), said why;
 # - the person's pushed commit (a table added) is fetched and fast-forwarded by both watchers,
 #   both clones' branches reach it, it is applied, and public.t and public.u are md5-equal on
 #   root and branch afterwards;
@@ -67,6 +68,14 @@ at_head() { # CLONE...: the clones' main is HEAD_ID
 	done
 }
 all_applied() { [ "$(applied db1)" = "$HEAD_ID" ] && [ "$(applied db2)" = "$HEAD_ID" ]; }
+
+for bad in "0|needs a number of seconds" "31|is longer than --interval 30"; do
+	rc=0
+	"$RECONCILE" watch --repo "$SKY_TMP/clone1" --pull origin --pull-timeout "${bad%%|*}" \
+		2>"$SKY_TMP/usage.err" || rc=$?
+	sky_assert_eq "$rc" 1 "--pull-timeout ${bad%%|*}: a usage error"
+	sky_assert_contains "$SKY_TMP/usage.err" "${bad#*|}" "--pull-timeout ${bad%%|*} says why"
+done
 
 sky_pgqd_start "${NODES[@]}"
 MPORT=$(_sky_port_pick)
