@@ -18,6 +18,10 @@
  *     new one: files with local edits are kept, and their index entries moved only when
  *     nothing was staged for them).
  *
+ * The push and every fetch run in a forked child given up at a deadline (gitbound.h); a fetch
+ * writes its objects into a quarantine moved in only when it worked, and no FETCH_HEAD, tag
+ * or ref: refs move only here, in the parent, by compare-and-swap.
+ *
  * gitwrite_pull (watch --pull) is the catch-up of step 4 on its own: the same fetch
  * (fetch_ref) and the same compare-and-swap fast-forward with the work tree following
  * (fast_forward), from whatever the local ref points at; a local ref ahead of the remote or
