@@ -468,6 +468,7 @@ static enum autofail_outcome declare(struct autofail *af, const struct topology 
 		    .author_email = opts->author_email,
 		    .message = msg,
 		    .push_remote = opts->push_remote,
+		    .timeout_ms = opts->push_timeout_ms,
 		};
 		int rc = gitwrite_commit(&req, oid, &err);
 

@@ -33,6 +33,7 @@ struct autofail_opts {
 	const char *author_name;          /* --identity */
 	const char *author_email;
 	const char *push_remote; /* --push, NULL for none */
+	int push_timeout_ms;     /* --pull-timeout: the bound of the push (0: gitwrite's default) */
 	int lock_timeout_ms;
 };
 

@@ -29,6 +29,7 @@
 #include "autofail.h"
 #include "apply_print.h"
 #include "cmd.h"
+#include "gitwrite.h"
 #include "reconcile.h"
 #include "revision.h"
 #include "sky_log.h"
@@ -52,6 +53,7 @@ struct watch_opts {
 	const char *push;    /* --push REMOTE (or --remote) */
 	const char *pull;    /* --pull REMOTE (or --remote) */
 	int pull_interval_s; /* --pull-interval */
+	int pull_timeout_s;  /* --pull-timeout: bound of a fetch, and of the policy's push */
 	const char *metrics; /* --metrics ADDR:PORT; NULL: not served */
 };
 
@@ -90,6 +92,7 @@ void cmd_watch_usage(FILE *out)
 	      "                          [--lock-timeout SECONDS] [--metrics ADDR:PORT]\n"
 	      "                          [--identity \"NAME <EMAIL>\"] [--push REMOTE]\n"
 	      "                          [--pull REMOTE [--pull-interval SECONDS]]\n"
+	      "                          [--pull-timeout SECONDS]\n"
 	      "                          [--remote REMOTE] [-v]\n"
 	      "\n"
 	      "Keep the cascade at its topology: reconcile when the file or the repository's\n"
@@ -116,6 +119,9 @@ void cmd_watch_usage(FILE *out)
 	      "                    lacks is reported and left as it is)\n"
 	      "      --pull-interval SECONDS\n"
 	      "                    how often to fetch (default 5)\n"
+	      "      --pull-timeout SECONDS\n"
+	      "                    give up a fetch, or a push, that takes longer (default 20,\n"
+	      "                    at most --interval)\n"
 	      "      --remote REMOTE\n"
 	      "                    --push REMOTE --pull REMOTE\n"
 	      "      --metrics ADDR:PORT\n"
@@ -137,6 +143,7 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 		OPT_PUSH,
 		OPT_PULL,
 		OPT_PULL_INTERVAL,
+		OPT_PULL_TIMEOUT,
 		OPT_REMOTE
 	};
 	static const struct option longopts[] = {
@@ -148,6 +155,7 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 	    {"push", required_argument, NULL, OPT_PUSH},
 	    {"pull", required_argument, NULL, OPT_PULL},
 	    {"pull-interval", required_argument, NULL, OPT_PULL_INTERVAL},
+	    {"pull-timeout", required_argument, NULL, OPT_PULL_TIMEOUT},
 	    {"remote", required_argument, NULL, OPT_REMOTE},
 	    {"metrics", required_argument, NULL, OPT_METRICS},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -163,6 +171,7 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 	o.wait_s = 60;
 	o.lock_timeout_s = 30;
 	o.pull_interval_s = 5;
+	o.pull_timeout_s = -1; /* not given: the default, within --interval */
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":f:vh", longopts, NULL)) != -1) {
@@ -191,6 +200,10 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 			break;
 		case OPT_PULL_INTERVAL:
 			if (cmd_seconds_parse(&o.pull_interval_s, "--pull-interval", optarg, 1) < 0)
+				return -1;
+			break;
+		case OPT_PULL_TIMEOUT:
+			if (cmd_seconds_parse(&o.pull_timeout_s, "--pull-timeout", optarg, 1) < 0)
 				return -1;
 			break;
 		case OPT_REMOTE:
@@ -225,6 +238,22 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 			return -1;
 		}
 		o.push = o.pull = remote;
+	}
+	/*
+	 * A fetch holds the loop until it ends or is given up: never longer than the period at
+	 * which watch promises a reconcile (drift repair, the failover policy's looks at the root
+	 * wait behind it).
+	 */
+	if (o.pull_timeout_s < 0) {
+		o.pull_timeout_s = GITWRITE_TIMEOUT_DEFAULT_MS / 1000;
+		if (o.pull_timeout_s > o.interval_s)
+			o.pull_timeout_s = o.interval_s;
+	} else if (o.pull_timeout_s > o.interval_s) {
+		fprintf(stderr,
+		        "error: --pull-timeout %d is longer than --interval %d (expected at most "
+		        "the interval: a fetch holds the loop until it is given up)\n",
+		        o.pull_timeout_s, o.interval_s);
+		return -1;
 	}
 	if (o.pull && !o.source.repo) {
 		fprintf(stderr, "error: --pull needs --repo (expected the git repository to "
@@ -480,8 +509,9 @@ int cmd_watch(int argc, char **argv)
 	if (opts.pull) {
 		/* the first pull before the first reconcile: a ref that is no branch stops here */
 		watch_pull_init(&pull, opts.source.repo, opts.source.ref, opts.pull,
-		                opts.pull_interval_s);
-		sky_info("pulling from \"%s\" every %d s", pull.shown, opts.pull_interval_s);
+		                opts.pull_interval_s, opts.pull_timeout_s);
+		sky_info("pulling from \"%s\" every %d s (a fetch is given up after %d s)",
+		         pull.shown, opts.pull_interval_s, opts.pull_timeout_s);
 		if (watch_pull_run(&pull, &err) < 0) {
 			fprintf(stderr, "error: --pull: %s\n", err.message);
 			goto out;
@@ -491,6 +521,7 @@ int cmd_watch(int argc, char **argv)
 	af_opts.author_name = opts.author_name;
 	af_opts.author_email = opts.author_email;
 	af_opts.push_remote = opts.push;
+	af_opts.push_timeout_ms = opts.pull_timeout_s * 1000;
 	af_opts.lock_timeout_ms = opts.lock_timeout_s * 1000;
 	st.backoff_ms = WATCH_BACKOFF_MIN_MS;
 	while (!watch_stop) {

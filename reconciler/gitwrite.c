@@ -18,6 +18,10 @@
  *     new one: files with local edits are kept, and their index entries moved only when
  *     nothing was staged for them).
  *
+ * The push and every fetch run in a forked child given up at a deadline (gitbound.h); a fetch
+ * writes its objects into a quarantine moved in only when it worked, and no FETCH_HEAD, tag
+ * or ref: refs move only here, in the parent, by compare-and-swap.
+ *
  * gitwrite_pull (watch --pull) is the catch-up of step 4 on its own: the same fetch
  * (fetch_ref) and the same compare-and-swap fast-forward with the work tree following
  * (fast_forward), from whatever the local ref points at; a local ref ahead of the remote or
@@ -32,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gitbound.h"
 #include "sky_log.h"
 #include "sky_mem.h"
 
@@ -399,63 +404,97 @@ static bool status_is_race(const char *status)
 	       strstr(status, "stale info");
 }
 
-struct fetchhead_find {
+/* What a fetch child works with (inherited at the fork). */
+struct fetch_job {
+	git_repository *repo;
+	git_remote *remote;
+	const char *shown;
 	const char *refname;
-	git_oid oid;
-	bool found;
+	const char *quarantine;
 };
 
-static int fetchhead_cb(const char *ref_name, const char *remote_url, const git_oid *oid,
-                        unsigned int is_merge, void *payload)
+/*
+ * The child of fetch_ref: fetch refname into the quarantine (objects only: no FETCH_HEAD, no
+ * tag, no ref) and send the commit the remote advertised for it.
+ */
+static void fetch_child(struct gitbound_result *out, void *arg)
 {
-	struct fetchhead_find *f = payload;
+	struct fetch_job *j = arg;
+	git_fetch_options fo;
+	struct push_state ps = {.refname = j->refname};
+	char *spec = (char *)j->refname;
+	git_strarray specs = {&spec, 1};
+	const git_remote_head **heads = NULL;
+	struct sky_error e;
+	size_t n = 0;
 
-	(void)remote_url;
-	(void)is_merge;
-	if (strcmp(ref_name, f->refname) == 0) {
-		git_oid_cpy(&f->oid, oid);
-		f->found = true;
+	out->rc = -1;
+	out->retryable = true;
+	sky_error_clear(&e);
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	fo.callbacks.credentials = credentials;
+	fo.callbacks.payload = &ps;
+	fo.update_fetchhead = 0;
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	if (gitbound_quarantine_use(j->repo, j->quarantine) < 0)
+		git_fail(&e, "could not fetch \"%s\" from \"%s\"", j->refname, j->shown);
+	else if (git_remote_fetch(j->remote, &specs, &fo, NULL) < 0 ||
+	         git_remote_ls(&heads, &n, j->remote) < 0)
+		git_fail(&e, "could not fetch \"%s\" from \"%s\"", j->refname, j->shown);
+	for (size_t i = 0; !e.message[0] && i < n; i++) {
+		if (strcmp(heads[i]->name, j->refname) == 0) {
+			git_oid_tostr(out->oid, sizeof(out->oid), &heads[i]->oid);
+			out->rc = 0;
+			return;
+		}
 	}
-	return 0;
+	if (!e.message[0])
+		sky_error_set(&e, "\"%s\" has no \"%s\"", j->shown, j->refname);
+	snprintf(out->message, sizeof(out->message), "%s", e.message);
 }
 
 /*
  * Fetch refname from the remote (the same name there: REF:REF is what push sends) and set
  * *out to the commit the remote has; the remote-tracking ref of a configured remote follows.
- * Nothing local but FETCH_HEAD, the objects and that remote-tracking ref changes. -1 with err
- * set (retryable: the remote may answer next time) when the remote cannot be read or has no
- * such ref. The one fetch of gitwrite: the catch-up after a lost push and gitwrite_pull.
+ * The transfer runs in a child bounded by timeout_ms (gitbound.h), writing into a quarantine
+ * whose objects are moved in when it worked: nothing local but the objects and that
+ * remote-tracking ref changes, and nothing at all when the child is late and killed. -1 with
+ * err set (retryable: the remote may answer next time) when the remote cannot be read in time
+ * or has no such ref. The one fetch of gitwrite: the catch-up after a lost push and
+ * gitwrite_pull.
  */
 static int fetch_ref(git_oid *out, git_repository *repo, git_remote *remote, const char *name,
-                     const char *shown, const char *refname, const char *reflog,
-                     struct sky_error *err)
+                     const char *shown, const char *refname, int timeout_ms, struct sky_error *err)
 {
-	git_fetch_options fo;
-	struct push_state ps = {.refname = refname};
-	char *spec = sky_strdup(refname);
-	git_strarray specs = {&spec, 1};
-	struct fetchhead_find f = {.refname = refname};
+	struct fetch_job job = {.repo = repo, .remote = remote, .shown = shown, .refname = refname};
+	struct gitbound_result r;
+	char *what = sky_asprintf("fetch \"%s\" from \"%s\"", refname, shown);
+	char *quarantine = NULL;
 	int ret = -1;
 
-	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	fo.callbacks.credentials = credentials;
-	fo.callbacks.payload = &ps;
-	if (git_remote_fetch(remote, &specs, &fo, reflog) < 0) {
-		git_fail(err, "could not fetch \"%s\" from \"%s\"", refname, shown);
+	if (gitbound_quarantine_make(&quarantine, repo, err) < 0)
+		goto out;
+	job.quarantine = quarantine;
+	if (gitbound_run(&r, fetch_child, &job, timeout_ms, what, err) < 0)
+		goto out;
+	if (r.rc < 0) {
+		sky_error_set(err, "%s", r.message);
 		goto out;
 	}
-	if (git_repository_fetchhead_foreach(repo, fetchhead_cb, &f) < 0 || !f.found) {
-		git_error_clear();
-		sky_error_set(err, "\"%s\" has no \"%s\"", shown, refname);
+	if (git_oid_fromstr(out, r.oid) < 0) {
+		sky_error_set(err, "could not %s: \"%s\" is no commit id", what, r.oid);
 		goto out;
 	}
-	tracking_update(repo, name, refname, &f.oid);
-	git_oid_cpy(out, &f.oid);
+	if (gitbound_quarantine_migrate(repo, quarantine, err) < 0)
+		goto out;
+	tracking_update(repo, name, refname, out);
 	ret = 0;
 out:
 	if (ret < 0 && err)
 		err->retryable = true;
-	free(spec);
+	gitbound_quarantine_remove(quarantine);
+	free(quarantine);
+	free(what);
 	return ret;
 }
 
@@ -499,13 +538,13 @@ static int fast_forward(git_repository *repo, const char *refname, const git_oid
  * GITWRITE_RACE, or GITWRITE_ERROR when the remote cannot be read or has diverged.
  */
 static int catch_up(git_repository *repo, git_remote *remote, const char *name, const char *shown,
-                    const char *refname, const git_oid *expected, struct sky_error *err)
+                    const char *refname, const git_oid *expected, int timeout_ms,
+                    struct sky_error *err)
 {
 	git_oid theirs;
 	char hex[GIT_OID_HEXSZ + 1];
 
-	if (fetch_ref(&theirs, repo, remote, name, shown, refname,
-	              "skyreconcile: fetch after a rejected push", err) < 0) {
+	if (fetch_ref(&theirs, repo, remote, name, shown, refname, timeout_ms, err) < 0) {
 		sky_error_prefix(err, "push to \"%s\" was rejected, and the fetch after it failed",
 		                 shown);
 		return GITWRITE_ERROR;
@@ -528,45 +567,75 @@ static int catch_up(git_repository *repo, git_remote *remote, const char *name, 
 	return GITWRITE_RACE;
 }
 
-/* Push refname to the remote: OK, RACE (rejected as non-fast-forward) or ERROR. */
-static int push(git_repository *repo, git_remote *remote, const char *shown, const char *refname,
-                struct sky_error *err)
-{
-	git_push_options po;
-	struct push_state ps = {.refname = refname};
-	char *spec = sky_asprintf("%s:%s", refname, refname); /* no '+': never forced */
-	git_strarray specs = {&spec, 1};
-	int rc, ret = GITWRITE_ERROR;
+/* What a push child works with (inherited at the fork). */
+struct push_job {
+	git_remote *remote;
+	const char *refname;
+};
 
-	(void)repo;
+/* The child of push: push REF:REF, send libgit2's result and the remote's word on the ref. */
+static void push_child(struct gitbound_result *out, void *arg)
+{
+	struct push_job *j = arg;
+	git_push_options po;
+	struct push_state ps = {.refname = j->refname};
+	char *spec = sky_asprintf("%s:%s", j->refname, j->refname); /* no '+': never forced */
+	git_strarray specs = {&spec, 1};
+	const git_error *e;
+
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	po.callbacks.push_update_reference = push_update_reference;
 	po.callbacks.credentials = credentials;
 	po.callbacks.payload = &ps;
-	rc = git_remote_push(remote, &specs, &po);
-	if (rc == GIT_ENONFASTFORWARD) {
+	out->rc = git_remote_push(j->remote, &specs, &po);
+	e = git_error_last();
+	if (out->rc < 0)
+		snprintf(out->message, sizeof(out->message), "%s",
+		         e && e->message ? e->message : "unknown error");
+	if (ps.rejected)
+		snprintf(out->note, sizeof(out->note), "%s", ps.rejected);
+	free(ps.rejected);
+	free(spec);
+}
+
+/*
+ * Push refname to the remote: OK, RACE (rejected as non-fast-forward) or ERROR. The transfer
+ * runs in a child bounded by timeout_ms (gitbound.h); a push given up may still have reached
+ * the remote (the caller's next fetch then finds the commit there).
+ */
+static int push(git_remote *remote, const char *shown, const char *refname, int timeout_ms,
+                struct sky_error *err)
+{
+	struct push_job job = {.remote = remote, .refname = refname};
+	struct gitbound_result r;
+	char *what = sky_asprintf("push \"%s\" to \"%s\"", refname, shown);
+	int ret = GITWRITE_ERROR;
+
+	if (gitbound_run(&r, push_child, &job, timeout_ms, what, err) < 0) {
+		/* a push never fails over to a retry inside: the policy decides again */
+	} else if (r.rc == GIT_ENONFASTFORWARD) {
 		sky_info("push of \"%s\" to \"%s\" rejected: %s", refname, shown,
-		         git_error_last() ? git_error_last()->message : "not a fast-forward");
+		         r.message[0] ? r.message : "not a fast-forward");
 		ret = GITWRITE_RACE;
-	} else if (rc < 0) {
-		git_fail(err, "could not push \"%s\" to \"%s\"", refname, shown);
-	} else if (ps.rejected && status_is_race(ps.rejected)) {
-		sky_info("push of \"%s\" to \"%s\" rejected: %s", refname, shown, ps.rejected);
+	} else if (r.rc < 0) {
+		sky_error_set(err, "could not %s: %s", what, r.message);
+	} else if (r.note[0] && status_is_race(r.note)) {
+		sky_info("push of \"%s\" to \"%s\" rejected: %s", refname, shown, r.note);
 		ret = GITWRITE_RACE;
-	} else if (ps.rejected) {
+	} else if (r.note[0]) {
 		sky_error_set(err, "\"%s\" rejected the push of \"%s\": %s", shown, refname,
-		              ps.rejected);
+		              r.note);
 	} else {
 		ret = GITWRITE_OK;
 	}
-	free(ps.rejected);
-	free(spec);
+	free(what);
 	return ret;
 }
 
 int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky_error *err)
 {
 	const char *path = req->path ? req->path : GITWRITE_DEFAULT_PATH;
+	int timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : GITWRITE_TIMEOUT_DEFAULT_MS;
 	git_repository *repo = NULL;
 	git_commit *parent = NULL;
 	git_tree *ptree = NULL, *tree = NULL;
@@ -664,7 +733,7 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 			git_fail(err, "could not use remote \"%s\"", shown);
 			ret = GITWRITE_ERROR;
 		} else {
-			ret = push(repo, remote, shown, refname, err);
+			ret = push(remote, shown, refname, timeout_ms, err);
 		}
 		if (ret != GITWRITE_OK) {
 			/* the commit must not stay on the ref: put it back (compare-and-swap) */
@@ -681,7 +750,7 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 				         refname, req->expected_oid, hex);
 			if (ret == GITWRITE_RACE)
 				ret = catch_up(repo, remote, req->push_remote, shown, refname,
-				               &expected, err);
+				               &expected, timeout_ms, err);
 			goto out;
 		}
 		tracking_update(repo, req->push_remote, refname, &commit_id);
@@ -709,7 +778,7 @@ out:
 }
 
 int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const char *ref,
-                  const char *remote_name, struct sky_error *err)
+                  const char *remote_name, int timeout_ms, struct sky_error *err)
 {
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
@@ -741,8 +810,8 @@ int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const ch
 		git_fail(err, "could not use remote \"%s\"", shown);
 		goto out;
 	}
-	if (fetch_ref(&theirs, repo, remote, remote_name, shown, refname, "skyreconcile: fetch",
-	              err) < 0)
+	if (fetch_ref(&theirs, repo, remote, remote_name, shown, refname,
+	              timeout_ms > 0 ? timeout_ms : GITWRITE_TIMEOUT_DEFAULT_MS, err) < 0)
 		goto out;
 	git_oid_tostr(out->remote, sizeof(out->remote), &theirs);
 	if (git_oid_equal(&theirs, &ours)) {

@@ -24,7 +24,12 @@ struct gitwrite_req {
 	const char *message;                    /* the evidence (subject line + body), whole */
 	const char *push_remote; /* NULL: no push; else push the ref to this remote (a name or a
 	                            URL) after the commit */
+	int timeout_ms; /* how long the push, and the fetch after a rejected one, may take each
+	                   (0: GITWRITE_TIMEOUT_DEFAULT_MS); a late one is given up (an error) */
 };
+
+/* The default bound of one transfer with a remote (watch's --pull-timeout default). */
+#define GITWRITE_TIMEOUT_DEFAULT_MS 20000
 
 enum gitwrite_result { GITWRITE_ERROR = -1, GITWRITE_OK = 0, GITWRITE_RACE = 1 };
 
@@ -69,11 +74,13 @@ enum gitwrite_pull_result {
  * with local edits kept, and logged). A configured remote's remote-tracking ref follows what
  * was fetched. *out is filled as far as known, also on errors. On GITWRITE_PULL_ERROR err is
  * set; err->retryable is true when the remote could not be read (it may answer next time),
- * false for a ref that is no branch or a repository that cannot be opened. A URL's password
- * never appears in err. libgit2 is initialised and shut down inside (balanced).
+ * false for a ref that is no branch or a repository that cannot be opened. The fetch is given
+ * up after timeout_ms (0: GITWRITE_TIMEOUT_DEFAULT_MS), a retryable error ("no answer within
+ * 20 s"), and then leaves nothing in the repository (gitbound.h). A URL's password never
+ * appears in err. libgit2 is initialised and shut down inside (balanced).
  */
 int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const char *ref,
-                  const char *remote_name, struct sky_error *err);
+                  const char *remote_name, int timeout_ms, struct sky_error *err);
 
 /*
  * A remote as it may be shown in logs and errors: a URL's user information (which may hold a

@@ -14,13 +14,14 @@
 #include "watch_metrics.h"
 
 void watch_pull_init(struct watch_pull *p, const char *repo, const char *ref, const char *remote,
-                     int interval_s)
+                     int interval_s, int timeout_s)
 {
 	memset(p, 0, sizeof(*p));
 	p->repo = repo;
 	p->ref = ref;
 	p->remote = remote;
 	p->interval_ms = interval_s * 1000;
+	p->timeout_ms = timeout_s * 1000;
 	p->next_ms = sky_now_ms();
 	p->shown = gitwrite_remote_shown(remote);
 }
@@ -72,7 +73,7 @@ int watch_pull_run(struct watch_pull *p, struct sky_error *err)
 	int rc;
 
 	sky_error_clear(&e);
-	rc = gitwrite_pull(&info, p->repo, p->ref, p->remote, &e);
+	rc = gitwrite_pull(&info, p->repo, p->ref, p->remote, p->timeout_ms, &e);
 	p->next_ms = sky_now_ms() + p->interval_ms;
 	if (rc == GITWRITE_PULL_ERROR) {
 		watch_metrics_pull(WATCH_PULL_FAILED, sky_epoch_s());

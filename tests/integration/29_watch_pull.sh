@@ -3,6 +3,7 @@
 # A bare repository "origin" holds topology.yaml (root db1, branch db2); clone1 and clone2 each
 # have their own `skyreconcile watch --repo CLONE --pull origin --pull-interval 1`; a third clone
 # (a person's) pushes. Nobody pulls by hand:
+# - --pull-timeout 0, or above --interval: a usage error (exit 1), said why;
 # - the person's pushed commit (a table added) is fetched and fast-forwarded by both watchers,
 #   both clones' branches reach it, it is applied, and public.t and public.u are md5-equal on
 #   root and branch afterwards;
@@ -11,7 +12,12 @@
 #   (never merged, never reset);
 # - origin gone for a while: one log line for the streak, and the next push after it is back is
 #   followed (skyreconcile_pulls_total counts the failures);
-# - SIGTERM ends both watchers with exit 0.
+# - watch2 ends on SIGTERM (exit 0); clone1's origin is pointed at a peer that accepts TCP
+#   connections and never answers: each fetch is given up after --pull-timeout 2, logged once
+#   for the streak, and watch1 keeps reconciling meanwhile (a local commit pausing db2 is
+#   applied); origin made normal again: the fetch works again (logged), and no quarantine
+#   directory or lock file is left in clone1;
+# - SIGTERM ends watch1 with exit 0.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -63,10 +69,18 @@ at_head() { # CLONE...: the clones' main is HEAD_ID
 }
 all_applied() { [ "$(applied db1)" = "$HEAD_ID" ] && [ "$(applied db2)" = "$HEAD_ID" ]; }
 
+for bad in "0|needs a number of seconds" "31|is longer than --interval 30"; do
+	rc=0
+	"$RECONCILE" watch --repo "$SKY_TMP/clone1" --pull origin --pull-timeout "${bad%%|*}" \
+		2>"$SKY_TMP/usage.err" || rc=$?
+	sky_assert_eq "$rc" 1 "--pull-timeout ${bad%%|*}: a usage error"
+	sky_assert_contains "$SKY_TMP/usage.err" "${bad#*|}" "--pull-timeout ${bad%%|*} says why"
+done
+
 sky_pgqd_start "${NODES[@]}"
 MPORT=$(_sky_port_pick)
 sky_bg watch1 "$RECONCILE" watch --repo "$SKY_TMP/clone1" --pull origin --pull-interval 1 \
-	--interval 30 --wait-timeout 30
+	--pull-timeout 2 --interval 30 --wait-timeout 30
 sky_bg watch2 "$RECONCILE" watch --repo "$SKY_TMP/clone2" --remote origin --pull-interval 1 \
 	--interval 30 --wait-timeout 30 --metrics "127.0.0.1:$MPORT"
 scrape() { curl -fsS --max-time 5 "http://127.0.0.1:$MPORT/metrics" >"$SKY_TMP/$1.prom"; }
@@ -134,12 +148,51 @@ scrape m2
 sky_assert_eq "$(metric m2 skyreconcile_pull_diverged)" 0 "no longer diverged"
 sky_assert_eq "$(metric m2 skyreconcile_pull_consecutive_failures)" 0 "fetching works"
 
-sky_check "SIGTERM ends both watchers with exit 0"
-for w in watch1 watch2; do
-	kill -TERM "${SKY_BG_PID[$w]}"
-	rc=0
-	sky_bg_wait "$w" || rc=$?
-	sky_assert_eq "$rc" 0 "$w exit status after SIGTERM"
-done
+sky_check "SIGTERM ends watch2 with exit 0"
+kill -TERM "${SKY_BG_PID[watch2]}"
+rc=0
+sky_bg_wait watch2 || rc=$?
+sky_assert_eq "$rc" 0 "watch2 exit status after SIGTERM"
+
+sky_check "origin black-holed for clone1: fetches given up, logged once, local commits applied"
+HPORT=$(_sky_port_pick)
+# accepts every connection and never sends a byte
+sky_bg hole python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); held = []
+while True: held.append(s.accept()[0])' "$HPORT"
+hole_up() { python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$HPORT" 2>/dev/null; }
+sky_wait_for 5 "the black hole listens" hole_up
+ORIGIN_URL=$(git -C "$SKY_TMP/clone1" remote get-url origin)
+git -C "$SKY_TMP/clone1" remote set-url origin "git://127.0.0.1:$HPORT/origin.git"
+HUNG_AT=$SECONDS
+timed_out() { grep -q "pull: could not fetch .*no answer within 2 s (given up)" "$SKY_TMP/log/watch1.out"; }
+sky_wait_for 6 "watch1 gives the hanging fetch up" timed_out
+sky_log "first fetch given up $((SECONDS - HUNG_AT))s after origin hung"
+sky_topology_write_nodes "$SKY_TMP/clone1/topology.yaml" "db1 root" "db2 branch db1|paused: true" \
+	-- public.u public.t
+git -C "$SKY_TMP/clone1" commit -q -am "pause db2 while origin hangs"
+HEAD_ID=$(git -C "$SKY_TMP/clone1" rev-parse main)
+COMMITTED_AT=$SECONDS
+sky_wait_for 8 "the local commit applied while origin hangs" all_applied
+sky_log "local commit applied $((SECONDS - COMMITTED_AT))s after it was made (fetches given up meanwhile)"
+db2_paused() { [ "$(sky_psql db2 -c "select paused_ack from pgq_set.get_node('$SKY_CASCADE')")" = t ]; }
+sky_wait_for 5 "db2 paused" db2_paused
+sky_assert_eq "$(grep -c "no answer within 2 s" "$SKY_TMP/log/watch1.out")" 1 "the timeouts are logged once"
+grep -q "reconcile (commit): revision ${HEAD_ID:0:7}" "$SKY_TMP/log/watch1.out" ||
+	sky_fail "watch1 did not log its reconcile of the local commit"
+git -C "$SKY_TMP/clone1" remote set-url origin "$ORIGIN_URL"
+kill -TERM "${SKY_BG_PID[hole]}"
+sky_bg_wait hole || true
+works_again() { [ "$(grep -c "works again after" "$SKY_TMP/log/watch1.out")" -ge 2 ]; }
+sky_wait_for 5 "watch1 says the fetch works again" works_again
+leftovers=$(find "$SKY_TMP/clone1/.git" -name 'tmp_skyreconcile_fetch_*' -o -name '*.lock' -o -name 'pack_git2_*')
+sky_assert_eq "$leftovers" "" "nothing left behind by the given-up fetches"
+
+sky_check "SIGTERM ends watch1 with exit 0"
+kill -TERM "${SKY_BG_PID[watch1]}"
+rc=0
+sky_bg_wait watch1 || rc=$?
+sky_assert_eq "$rc" 0 "watch1 exit status after SIGTERM"
 sky_check_workers
 sky_ok "watch --pull follows the remote"

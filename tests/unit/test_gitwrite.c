@@ -3,20 +3,28 @@
  * temporary directory with libgit2: a work tree (clean, or with a local edit), a bare one, the
  * compare-and-swap losing a race, and pushing to a bare "remote" (accepted, and rejected because
  * the remote moved); pulling from it (fast-forward, a local edit kept, a local branch ahead or
- * diverged left alone, the remote missing). Git is no database: no server is needed.
+ * diverged left alone, the remote missing, a remote that never answers given up after the
+ * timeout, for a fetch and for a push). Git is no database: no server is needed.
  */
 #define _XOPEN_SOURCE 700
 #include <check.h>
 #include <ftw.h>
+#include <arpa/inet.h>
 #include <git2.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gitwrite.h"
 #include "sky_log.h"
 #include "sky_mem.h"
+#include "sky_time.h"
 
 #define TOPO_A "cascade: app\nnodes:\n  db1: {role: root, dsn: \"host=h1\"}\n"
 #define TOPO_B "cascade: app\nnodes:\n  db1: {role: root, dsn: \"host=h1\", dead: true}\n"
@@ -663,12 +671,13 @@ START_TEST(test_pull_fast_forward)
 
 	remote_and_clone(base);
 	sky_error_clear(&err);
-	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", &err) == GITWRITE_PULL_UP_TO_DATE,
+	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", 0, &err) ==
+	                  GITWRITE_PULL_UP_TO_DATE,
 	              "%s", err.message);
 	ck_assert_str_eq(info.local, base);
 	ck_assert_str_eq(info.refname, "refs/heads/main");
 	commit_on(remote, TOPO_C, other);
-	ck_assert_msg(gitwrite_pull(&info, clone, "main", "origin", &err) ==
+	ck_assert_msg(gitwrite_pull(&info, clone, "main", "origin", 0, &err) ==
 	                  GITWRITE_PULL_FORWARDED,
 	              "%s", err.message);
 	ck_assert_str_eq(info.local, other);
@@ -682,7 +691,7 @@ START_TEST(test_pull_fast_forward)
 	free(s);
 	ck_assert_uint_eq(status_count(clone, &flags), 0);
 	/* and again: nothing to do */
-	ck_assert_int_eq(gitwrite_pull(&info, clone, "HEAD", "origin", &err),
+	ck_assert_int_eq(gitwrite_pull(&info, clone, "HEAD", "origin", 0, &err),
 	                 GITWRITE_PULL_UP_TO_DATE);
 	free(file);
 	free(remote);
@@ -705,7 +714,8 @@ START_TEST(test_pull_local_edit_kept)
 	write_file(file, edit);
 	commit_on(remote, TOPO_C, other);
 	sky_error_clear(&err);
-	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", &err) == GITWRITE_PULL_FORWARDED,
+	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", 0, &err) ==
+	                  GITWRITE_PULL_FORWARDED,
 	              "%s", err.message);
 	ref_hex(clone, now);
 	ck_assert_str_eq(now, other);
@@ -731,12 +741,13 @@ START_TEST(test_pull_ahead_and_diverged)
 	remote_and_clone(base);
 	commit_on(clone, TOPO_B, mine);
 	sky_error_clear(&err);
-	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", &err) == GITWRITE_PULL_AHEAD,
+	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", 0, &err) == GITWRITE_PULL_AHEAD,
 	              "%s", err.message);
 	ck_assert_str_eq(info.local, mine);
 	ck_assert_str_eq(info.remote, base);
 	commit_on(remote, TOPO_C, other);
-	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", &err) == GITWRITE_PULL_DIVERGED,
+	ck_assert_msg(gitwrite_pull(&info, clone, NULL, "origin", 0, &err) ==
+	                  GITWRITE_PULL_DIVERGED,
 	              "%s", err.message);
 	ck_assert_str_eq(info.local, mine);
 	ck_assert_str_eq(info.remote, other);
@@ -764,28 +775,200 @@ START_TEST(test_pull_remote_missing)
 	commit_on(remote, TOPO_C, other);
 	ck_assert_int_eq(rename(remote, gone), 0);
 	sky_error_clear(&err);
-	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, "origin", &err), GITWRITE_PULL_ERROR);
+	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, "origin", 0, &err), GITWRITE_PULL_ERROR);
 	ck_assert_msg(strstr(err.message, "could not fetch") != NULL, "%s", err.message);
 	ck_assert(err.retryable);
 	ref_hex(clone, now);
 	ck_assert_str_eq(now, base);
 	/* a URL's password is never shown */
 	ck_assert_int_eq(
-	    gitwrite_pull(&info, clone, NULL, "https://user:secret@127.0.0.1:1/x.git", &err),
+	    gitwrite_pull(&info, clone, NULL, "https://user:secret@127.0.0.1:1/x.git", 0, &err),
 	    GITWRITE_PULL_ERROR);
 	ck_assert_ptr_null(strstr(err.message, "secret"));
 	ck_assert(err.retryable);
 	/* back: the next pull catches up; a path names a remote too */
 	ck_assert_int_eq(rename(gone, remote), 0);
-	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, "origin", &err),
+	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, "origin", 0, &err),
 	                 GITWRITE_PULL_FORWARDED);
-	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, clone, &err), GITWRITE_PULL_UP_TO_DATE);
+	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, clone, 0, &err),
+	                 GITWRITE_PULL_UP_TO_DATE);
 	/* not a branch: a permanent error */
-	ck_assert_int_eq(gitwrite_pull(&info, clone, other, "origin", &err), GITWRITE_PULL_ERROR);
+	ck_assert_int_eq(gitwrite_pull(&info, clone, other, "origin", 0, &err),
+	                 GITWRITE_PULL_ERROR);
 	ck_assert_ptr_nonnull(strstr(err.message, "is not a branch or reference"));
 	ck_assert(!err.retryable);
 	free(gone);
 	free(remote);
+	free(clone);
+}
+END_TEST
+
+/*
+ * A remote that never answers: a socket listening on 127.0.0.1 that nobody accepts from, so
+ * the kernel completes the connection and no byte ever comes back (a server that accepts and
+ * hangs). With syn_drop the accept queue is filled first (backlog 0, one connection waiting),
+ * so that the kernel drops the next SYN: the connect itself stalls. *port gets its port; the
+ * caller closes the returned descriptors (fds[0] the listener, fds[1] the filler or -1).
+ */
+static void hole_open(int fds[2], int *port, bool syn_drop)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int one = 1;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+	fds[1] = -1;
+	ck_assert_int_ge(fds[0], 0);
+	setsockopt(fds[0], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert_int_eq(bind(fds[0], (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fds[0], 0), 0);
+	ck_assert_int_eq(getsockname(fds[0], (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	if (syn_drop) {
+		struct timespec ts = {0, 100 * 1000000L};
+
+		fds[1] = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_eq(connect(fds[1], (struct sockaddr *)&a, sizeof(a)), 0);
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void hole_close(int fds[2])
+{
+	close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+}
+
+static struct sky_buf listing_buf;
+
+static int listing_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)flag;
+	(void)ftw;
+	sky_buf_addf(&listing_buf, "%s %lld\n", path,
+	             S_ISDIR(sb->st_mode) ? 0LL : (long long)sb->st_size);
+	return 0;
+}
+
+/* Every path under dir with its size, sorted as nftw walks (the same tree lists the same). */
+static char *listing(const char *dir)
+{
+	sky_buf_init(&listing_buf);
+	ck_assert_int_eq(nftw(dir, listing_one, 16, FTW_PHYS), 0);
+	return sky_buf_detach(&listing_buf);
+}
+
+START_TEST(test_pull_remote_hangs)
+{
+	/* git:// and http:// peers that accept and never answer, and one that drops the SYN: the
+	 * fetch is given up after its timeout (retryable), and nothing in the repository moved */
+	static const char *const schemes[] = {"git", "http", "git"};
+	char base[41], other[41], now[41];
+	char *remote = tpath("remote.git"), *clone = tpath("clone"), *gitdir = tpath("clone/.git");
+	struct gitwrite_pull_info info;
+	struct sky_error err;
+
+	remote_and_clone(base);
+	commit_on(remote, TOPO_C, other);
+	for (int i = 0; i < 3; i++) {
+		char *before = listing(gitdir), *after, *url;
+		long long t0 = sky_now_ms(), took;
+		int fds[2], port;
+
+		hole_open(fds, &port, i == 2);
+		url = sky_asprintf("%s://127.0.0.1:%d/x.git", schemes[i], port);
+		sky_error_clear(&err);
+		ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, url, 500, &err),
+		                 GITWRITE_PULL_ERROR);
+		took = sky_now_ms() - t0;
+		ck_assert_msg(took >= 450 && took < 2500, "%s: given up after %lld ms", url, took);
+		ck_assert_msg(strstr(err.message, "no answer within 0.5 s") != NULL, "%s",
+		              err.message);
+		ck_assert(err.retryable);
+		after = listing(gitdir);
+		ck_assert_str_eq(after, before);
+		hole_close(fds);
+		free(url);
+		free(after);
+		free(before);
+	}
+	ref_hex(clone, now);
+	ck_assert_str_eq(now, base);
+	/* the remote answers again: the next pull catches up */
+	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, "origin", 1000, &err),
+	                 GITWRITE_PULL_FORWARDED);
+	ref_hex(clone, now);
+	ck_assert_str_eq(now, other);
+	free(gitdir);
+	free(remote);
+	free(clone);
+}
+END_TEST
+
+START_TEST(test_pull_stale_quarantine_removed)
+{
+	/* a watcher killed while fetching left its quarantine: the next fetch removes it; one of
+	 * a process still alive (this one's parent) stays */
+	char base[41], other[41];
+	char *clone = tpath("clone"), *remote = tpath("remote.git"), *stale, *alive;
+	struct gitwrite_pull_info info;
+	struct sky_error err;
+	struct stat st;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid); /* a pid nobody has now */
+	remote_and_clone(base);
+	commit_on(remote, TOPO_C, other);
+	stale = sky_asprintf("%s/.git/objects/tmp_skyreconcile_fetch_%ld_abcdef", clone, (long)pid);
+	alive = sky_asprintf("%s/.git/objects/tmp_skyreconcile_fetch_%ld_abcdef", clone,
+	                     (long)getppid());
+	ck_assert_int_eq(mkdir(stale, 0700), 0);
+	ck_assert_int_eq(mkdir(alive, 0700), 0);
+	ck_assert_int_eq(gitwrite_pull(&info, clone, NULL, "origin", 0, &err),
+	                 GITWRITE_PULL_FORWARDED);
+	ck_assert_int_ne(stat(stale, &st), 0);
+	ck_assert_int_eq(stat(alive, &st), 0);
+	free(alive);
+	free(stale);
+	free(remote);
+	free(clone);
+}
+END_TEST
+
+START_TEST(test_push_remote_hangs)
+{
+	/* the policy's push to a remote that never answers is given up: an error, and the
+	 * commit is taken off the ref again */
+	char base[41], out[41] = "", now[41];
+	char *clone = tpath("clone"), *url;
+	struct gitwrite_req r;
+	struct sky_error err;
+	long long t0, took;
+	int fds[2], port;
+
+	remote_and_clone(base);
+	hole_open(fds, &port, false);
+	url = sky_asprintf("git://127.0.0.1:%d/x", port);
+	r = req_for(clone, base, TOPO_B);
+	r.push_remote = url;
+	r.timeout_ms = 500;
+	sky_error_clear(&err);
+	t0 = sky_now_ms();
+	ck_assert_int_eq(gitwrite_commit(&r, out, &err), GITWRITE_ERROR);
+	took = sky_now_ms() - t0;
+	ck_assert_msg(took >= 450 && took < 2500, "given up after %lld ms", took);
+	ck_assert_msg(strstr(err.message, "could not push") && strstr(err.message, "no answer"),
+	              "%s", err.message);
+	ref_hex(clone, now);
+	ck_assert_str_eq(now, base);
+	hole_close(fds);
+	free(url);
 	free(clone);
 }
 END_TEST
@@ -812,6 +995,9 @@ static Suite *gitwrite_suite(void)
 	tcase_add_test(tc, test_pull_local_edit_kept);
 	tcase_add_test(tc, test_pull_ahead_and_diverged);
 	tcase_add_test(tc, test_pull_remote_missing);
+	tcase_add_test(tc, test_pull_remote_hangs);
+	tcase_add_test(tc, test_pull_stale_quarantine_removed);
+	tcase_add_test(tc, test_push_remote_hangs);
 	suite_add_tcase(s, tc);
 	return s;
 }
