@@ -53,6 +53,7 @@ $$;
 create or replace function pgq_set.fit_capture(i_tables regclass[] default null)
 returns integer
 language plpgsql
+security definer
 set search_path = pg_catalog
 as $$
 -- On a root: re-creates each capture trigger of ours (kinds capture, capture_upd,
@@ -119,8 +120,7 @@ as $$
 -- Event trigger function (pgq_set_capture_fit, on ddl_command_end of ALTER TABLE, enabled
 -- always): a column added or retyped may make a table's values depend on the writer's
 -- settings (or stop to), so the capture triggers of the altered tables and of their inheritors
--- are fitted in the same transaction, before any row is written with the new column. Security
--- definer: the owner of a table may alter it without any right on pgq_set's tables.
+-- are fitted in the same transaction, before any row is written with the new column.
 declare
 	v_tables regclass[];
 begin
