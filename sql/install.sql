@@ -19,7 +19,6 @@ create extension if not exists pgq;
 \ir functions/add_member.sql
 \ir functions/add_sequence.sql
 \ir functions/add_table.sql
-\ir functions/capture_fit.sql
 \ir functions/capture_key_change.sql
 \ir functions/claim_copies.sql
 \ir functions/complete_batch.sql
@@ -98,11 +97,4 @@ create extension if not exists pgq;
 -- steps that need the functions above
 \ir schema/003_capture_triggers.sql
 \ir schema/004_revision.sql
--- capture triggers follow their table's column types (pgq_set.fit_capture): fitted now (an
--- upgraded root's tables, added before logutriga_plain existed) and after every ALTER TABLE
-drop event trigger if exists pgq_set_capture_fit;
-create event trigger pgq_set_capture_fit on ddl_command_end when tag in ('ALTER TABLE')
-	execute function pgq_set.capture_fit_ddl();
-alter event trigger pgq_set_capture_fit enable always;
-do $$ begin perform pgq_set.fit_capture(); end $$;
 commit;

@@ -3,10 +3,9 @@ returns integer
 language plpgsql
 as $$
 -- Register table i_table_name ("schema.relname", unquoted) as replicated on this node.
--- Root: row changes are captured into the queue from now on (PgQ's C logutriga, as
--- pgq_set.logutriga run with fixed settings or, for a table whose columns print the same under
--- any settings and for truncates, as pgq_set.logutriga_plain: pgq_set.capture_function; for
--- inserts, deletes, truncates and key-preserving updates; pgq_set.capture_key_change for updates that change the primary key); the table is
+-- Root: row changes are captured into the queue from now on (pgq_set.logutriga, PgQ's C
+-- logutriga run with fixed settings, for inserts, deletes, truncates and key-preserving
+-- updates; pgq_set.capture_key_change for updates that change the primary key); the table is
 -- 'ok' at once.
 -- Branch or leaf: application writes are refused and the table starts 'pending': the worker
 -- copies it from its provider. A missing table is an error unless i_create, in which case
@@ -90,19 +89,17 @@ begin
 		  into v_same, v_diff
 		  from unnest(v_pk) as k;
 		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture', format(
-			'after insert or delete on %s for each row execute function %s(%L)',
-			v_fq, pgq_set.capture_function(v_oid, 'capture')::regproc, i_cascade));
+			'after insert or delete on %s for each row execute function pgq_set.logutriga(%L)',
+			v_fq, i_cascade));
 		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture_upd', format(
-			'after update on %s for each row when (%s) execute function %s(%L)',
-			v_fq, v_same, pgq_set.capture_function(v_oid, 'capture_upd')::regproc, i_cascade));
+			'after update on %s for each row when (%s) execute function pgq_set.logutriga(%L)',
+			v_fq, v_same, i_cascade));
 		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture_key', format(
 			'after update on %s for each row when (%s) execute function pgq_set.capture_key_change(%L)',
 			v_fq, v_diff, i_cascade));
 		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture_trunc', format(
-			'after truncate on %s for each statement execute function pgq_set.logutriga_plain(%L)',
+			'after truncate on %s for each statement execute function pgq_set.logutriga(%L)',
 			v_fq, i_cascade));
-		-- triggers that existed already: the function their table's columns call for now
-		perform pgq_set.fit_capture(array[v_oid::regclass]);
 	else
 		perform pgq_set.put_trigger(v_oid, i_cascade, 'deny', format(
 			'before insert or update or delete or truncate on %s for each statement '

@@ -19,15 +19,3 @@ set bytea_output = 'hex'
 set timezone = 'UTC'
 set lc_monetary = 'C'
 as '$libdir/pgq_triggers', 'pgq_logutriga';
-
-create or replace function pgq_set.logutriga_plain()
-returns trigger
-language c
--- The same C trigger without the SET clauses, for the capture triggers of tables whose every
--- column prints the same text under any session settings (integers, numeric, text, uuid, json,
--- enums, ... : pgq_set.settings_free_type) and for TRUNCATE (no row is printed). Applying and
--- undoing six settings on every row is a measurable part of the writer's transaction (the
--- whole GUC array is walked when the function returns). pgq_set.fit_capture picks the
--- function per table, and the event trigger pgq_set_capture_fit keeps that choice right when
--- ALTER TABLE changes a column (docs/pgq_set.md).
-as '$libdir/pgq_triggers', 'pgq_logutriga';

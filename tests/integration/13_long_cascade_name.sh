@@ -10,8 +10,7 @@
 # - a table removed from the topology loses its triggers on every node (root writes are no longer
 #   queued, the leaf may write it); re-added, it gets them back, is copied again and is equal;
 # - triggers under the names older versions gave (cut to 63 bytes, for a 46-character cascade) are
-#   replaced by add_table (named by trigger_name, on pgq_set.logutriga_plain: the tables' columns
-#   are integers and text) and dropped by
+#   replaced by add_table (named by trigger_name, on pgq_set.logutriga) and dropped by
 #   remove_table, never duplicated;
 # - a cascade of 44 characters keeps the plain names '_sky_<cascade>_<kind>'.
 SKY_CASCADE=long_cascade_name_for_trigger_naming_tests_abcdefg
@@ -43,15 +42,14 @@ triggers() {
 	sky_psql "$1" -c "select coalesce(string_agg(tgname || ' ' || tgfoid::regproc::text, ', ' order by tgname), '')
 		from pg_trigger where tgrelid = '$2'::regclass and tgname like '\_sky\_%'"
 }
-# expect_triggers TABLE: the root has the four capture triggers (the tables' int and text columns
-# print the same under any settings: logutriga_plain), branch and leaf the deny trigger
+# expect_triggers TABLE: the root has the four capture triggers, branch and leaf the deny trigger
 expect_triggers() {
 	local t=$1 want n
 	want=$(sky_psql db1 -c "select string_agg(pgq_set.trigger_name('$C', k) || ' ' || f, ', '
 		order by pgq_set.trigger_name('$C', k))
-		from (values ('capture', 'pgq_set.logutriga_plain'), ('capture_upd', 'pgq_set.logutriga_plain'),
+		from (values ('capture', 'pgq_set.logutriga'), ('capture_upd', 'pgq_set.logutriga'),
 			     ('capture_key', 'pgq_set.capture_key_change'),
-			     ('capture_trunc', 'pgq_set.logutriga_plain')) v(k, f)")
+			     ('capture_trunc', 'pgq_set.logutriga')) v(k, f)")
 	sky_assert_eq "$(triggers db1 "$t")" "$want" "capture triggers on $t on db1"
 	for n in db2 db3; do
 		sky_assert_eq "$(triggers "$n" "$t")" "$(sky_psql db1 -c "select pgq_set.trigger_name('$C', 'deny')") pgq_set.deny_write" \
@@ -160,7 +158,7 @@ begin
 	end loop;
 end \$\$;
 SQL
-sky_assert_eq "$(triggers db1 public.legacy_t)" "${legacy//pgq.logutriga/pgq_set.logutriga_plain}" \
+sky_assert_eq "$(triggers db1 public.legacy_t)" "${legacy//pgq.logutriga/pgq_set.logutriga}" \
 	"triggers under the old names again"
 sky_psql db1 -c "select pgq_set.remove_table('$L', 'public.legacy_t')" >/dev/null
 sky_assert_eq "$(triggers db1 public.legacy_t)" "" "remove_table drops triggers under the old names"
