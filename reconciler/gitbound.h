@@ -39,11 +39,11 @@ struct gitbound_result {
  * or waits with gitbound_wait; gitbound_kill ends it early. Plain data, nothing allocated.
  */
 struct gitbound_child {
-	pid_t pid;              /* the child; 0 once reaped */
-	int fd;                 /* the read end of its pipe (non-blocking); -1 once closed */
-	long long deadline_ms;  /* sky_now_ms() at which it is given up */
-	int timeout_ms;         /* as given to gitbound_start (for the message) */
-	size_t got;             /* bytes of r received so far */
+	pid_t pid;             /* the child; 0 once reaped */
+	int fd;                /* the read end of its pipe (non-blocking); -1 once closed */
+	long long deadline_ms; /* sky_now_ms() at which it is given up */
+	int timeout_ms;        /* as given to gitbound_start (for the message) */
+	size_t got;            /* bytes of r received so far */
 	struct gitbound_result r;
 	char what[512]; /* "fetch \"refs/heads/main\" from \"origin\"": starts the messages */
 };

@@ -469,9 +469,8 @@ struct fetch {
  * nothing local changes until fetch_end. -1 with err set (retryable) when it cannot start;
  * *f is then fetch_release-able all the same.
  */
-static int fetch_start(struct fetch *f, git_repository *repo, git_remote *remote,
-                       const char *shown, const char *refname, int timeout_ms,
-                       struct sky_error *err)
+static int fetch_start(struct fetch *f, git_repository *repo, git_remote *remote, const char *shown,
+                       const char *refname, int timeout_ms, struct sky_error *err)
 {
 	struct fetch_job job = {.repo = repo, .remote = remote, .shown = shown, .refname = refname};
 	char *what = sky_asprintf("fetch \"%s\" from \"%s\"", refname, shown);
@@ -836,7 +835,7 @@ out:
 struct gitwrite_pull_job {
 	struct fetch fetch;
 	char *repo_dir, *refname, *remote_name, *shown; /* owned */
-	struct gitwrite_pull_info info;                  /* refname, local as at the start */
+	struct gitwrite_pull_info info;                 /* refname, local as at the start */
 };
 
 int gitwrite_pull_start(struct gitwrite_pull_job **out, const char *repo_dir, const char *ref,

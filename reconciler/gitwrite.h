@@ -73,12 +73,12 @@ enum gitwrite_pull_result {
  * merge, never a reset: a local ref ahead of the remote or diverged from it is reported and
  * left as it is. A work tree checked out on the ref follows as after gitwrite_commit (files
  * with local edits kept, and logged). A configured remote's remote-tracking ref follows what
- * was fetched. *out is filled as far as known, also on errors once the fetch has started. On GITWRITE_PULL_ERROR err is
- * set; err->retryable is true when the remote could not be read (it may answer next time),
- * false for a ref that is no branch or a repository that cannot be opened. The fetch is given
- * up after timeout_ms (0: GITWRITE_TIMEOUT_DEFAULT_MS), a retryable error ("no answer within
- * 20 s"), and then leaves nothing in the repository (gitbound.h). A URL's password never
- * appears in err. libgit2 is initialised and shut down inside (balanced).
+ * was fetched. *out is filled as far as known, also on errors once the fetch has started. On
+ * GITWRITE_PULL_ERROR err is set; err->retryable is true when the remote could not be read (it may
+ * answer next time), false for a ref that is no branch or a repository that cannot be opened. The
+ * fetch is given up after timeout_ms (0: GITWRITE_TIMEOUT_DEFAULT_MS), a retryable error ("no
+ * answer within 20 s"), and then leaves nothing in the repository (gitbound.h). A URL's password
+ * never appears in err. libgit2 is initialised and shut down inside (balanced).
  */
 int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const char *ref,
                   const char *remote_name, int timeout_ms, struct sky_error *err);
