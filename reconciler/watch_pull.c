@@ -27,13 +27,19 @@ void watch_pull_init(struct watch_pull *p, const char *repo, const char *ref, co
 	p->shown = gitwrite_remote_shown(remote);
 }
 
-void watch_pull_release(struct watch_pull *p)
+/* End the fetch in flight, if any: its child killed by its pid and reaped, nothing left. */
+static void pull_abandon(struct watch_pull *p)
 {
-	if (p->job)
-		sky_info("pull: the fetch from \"%s\" in flight is given up (watch stops)",
-		         p->shown);
+	if (!p->job)
+		return;
+	sky_info("pull: the fetch from \"%s\" in flight is given up (watch stops)", p->shown);
 	gitwrite_pull_job_free(p->job);
 	p->job = NULL;
+}
+
+void watch_pull_release(struct watch_pull *p)
+{
+	pull_abandon(p);
 	free(p->shown);
 	p->shown = NULL;
 }
@@ -154,9 +160,8 @@ int watch_pull_run(struct watch_pull *p, const volatile sig_atomic_t *stop, stru
 			poll(&pfd, 1, (int)left); /* EINTR: a signal, *stop tells */
 		rc = watch_pull_step(p, err);
 	}
-	if (p->job) {
-		gitwrite_pull_job_free(p->job); /* stopped: the child killed, nothing left */
-		p->job = NULL;
+	if (p->job) { /* stopped */
+		pull_abandon(p);
 		rc = 0;
 	}
 	return rc;
