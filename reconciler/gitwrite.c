@@ -25,7 +25,10 @@
  * gitwrite_pull (watch --pull) is the catch-up of step 4 on its own: the same fetch
  * (fetch_ref) and the same compare-and-swap fast-forward with the work tree following
  * (fast_forward), from whatever the local ref points at; a local ref ahead of the remote or
- * diverged from it is only reported.
+ * diverged from it is only reported. gitwrite_pull_start / gitwrite_pull_check are the same
+ * pull split at the fetch, for watch's loop, which goes on while the child fetches: the
+ * repository is opened again when the answer is used, and the fast-forward starts from where
+ * the local ref is then.
  */
 #include "gitwrite.h"
 
