@@ -12,7 +12,9 @@
  * (1 s doubling to 60 s, reset by a success). SIGTERM/SIGINT end it between operations.
  * With --pull REMOTE (watch_pull.c) the followed branch is fetched from REMOTE every
  * --pull-interval seconds and fast-forwarded: a commit pushed elsewhere is reconciled like a
- * local one.
+ * local one. The fetch runs in a child in the background: watch_wait polls its pipe with the
+ * inotify descriptor and looks at it at each turn, so a remote that hangs holds nothing; a
+ * fetch still running when watch ends is killed (by its pid) and reaped.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -240,9 +242,10 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 		o.push = o.pull = remote;
 	}
 	/*
-	 * A fetch holds the loop until it ends or is given up: never longer than the period at
-	 * which watch promises a reconcile (drift repair, the failover policy's looks at the root
-	 * wait behind it).
+	 * The periodic fetch runs in the background, but the failover policy's push (and the
+	 * fetch after a rejected one) and the first fetch at start hold the loop until they end or
+	 * are given up: never longer than the period at which watch promises a reconcile (drift
+	 * repair, the failover policy's looks at the root wait behind them).
 	 */
 	if (o.pull_timeout_s < 0) {
 		o.pull_timeout_s = GITWRITE_TIMEOUT_DEFAULT_MS / 1000;
@@ -251,7 +254,7 @@ static int watch_opts_parse(struct watch_opts *out, int argc, char **argv)
 	} else if (o.pull_timeout_s > o.interval_s) {
 		fprintf(stderr,
 		        "error: --pull-timeout %d is longer than --interval %d (expected at most "
-		        "the interval: a fetch holds the loop until it is given up)\n",
+		        "the interval: a push holds the loop until it is given up)\n",
 		        o.pull_timeout_s, o.interval_s);
 		return -1;
 	}
@@ -391,7 +394,8 @@ static const char *watch_wait(struct watch_inotify *w, const struct watch_state 
                               const struct watch_opts *opts, long long due, long long probe,
                               struct watch_pull *pull)
 {
-	struct pollfd pfd = {.fd = watch_inotify_fd(w), .events = POLLIN};
+	struct pollfd pfd[2] = {{.fd = watch_inotify_fd(w), .events = POLLIN},
+	                        {.fd = -1, .events = POLLIN}};
 
 	while (!watch_stop) {
 		long long left = due - sky_now_ms();
@@ -405,10 +409,14 @@ static const char *watch_wait(struct watch_inotify *w, const struct watch_state 
 			return "probe";
 		if (probe > 0 && probe - sky_now_ms() < left)
 			left = probe - sky_now_ms();
-		if (pull && pull->next_ms - sky_now_ms() <= 0) {
-			/* a permanent failure is logged (once) and tried again all the same */
+		if (pull) {
+			/*
+			 * Start a fetch that is due, or look at the one in flight (never waits for
+			 * it: its pipe is polled below with the inotify descriptor). A permanent
+			 * failure is logged (once) and tried again all the same.
+			 */
 			sky_error_clear(&err);
-			rc = watch_pull_run(pull, &err);
+			rc = watch_pull_step(pull, &err);
 			if (rc > 0)
 				return "pull";
 			if (rc < 0 && pull->failures == 1)
@@ -416,17 +424,19 @@ static const char *watch_wait(struct watch_inotify *w, const struct watch_state 
 				    "pull: %s (trying again every %d s, logged once until it "
 				    "works)",
 				    err.message, pull->interval_ms / 1000);
-			continue;
+			if (watch_pull_next_ms(pull) - sky_now_ms() < left)
+				left = watch_pull_next_ms(pull) - sky_now_ms();
+			if (left < 0)
+				left = 0;
+			pfd[1].fd = watch_pull_fd(pull);
 		}
-		if (pull && pull->next_ms - sky_now_ms() < left)
-			left = pull->next_ms - sky_now_ms();
-		rc = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+		rc = poll(pfd, 2, left > 1000000 ? 1000000 : (int)left);
 		if (rc < 0 && errno != EINTR) {
 			sky_errorlog("poll: %s", strerror(errno));
 			return "retry";
 		}
-		if (rc <= 0)
-			continue;
+		if (rc <= 0 || !(pfd[0].revents & (POLLIN | POLLERR | POLLHUP)))
+			continue; /* the fetch's pipe (or nothing): the next turn looks at it */
 		sky_error_clear(&err);
 		rc = watch_inotify_drain(w, &err);
 		if (rc < 0) {
@@ -507,12 +517,16 @@ int cmd_watch(int argc, char **argv)
 	                          : (opts.source.file ? opts.source.file : SOURCE_DEFAULT_FILE),
 	         opts.interval_s);
 	if (opts.pull) {
-		/* the first pull before the first reconcile: a ref that is no branch stops here */
+		/*
+		 * The first pull before the first reconcile, waited for (at most --pull-timeout):
+		 * a clone that was behind applies the remote's commit, not an older one first; a
+		 * ref that is no branch stops here. Later pulls run in the background.
+		 */
 		watch_pull_init(&pull, opts.source.repo, opts.source.ref, opts.pull,
 		                opts.pull_interval_s, opts.pull_timeout_s);
 		sky_info("pulling from \"%s\" every %d s (a fetch is given up after %d s)",
 		         pull.shown, opts.pull_interval_s, opts.pull_timeout_s);
-		if (watch_pull_run(&pull, &err) < 0) {
+		if (watch_pull_run(&pull, &watch_stop, &err) < 0) {
 			fprintf(stderr, "error: --pull: %s\n", err.message);
 			goto out;
 		}

@@ -69,16 +69,11 @@ static void child_reap(pid_t pid)
 		;
 }
 
-int gitbound_run(struct gitbound_result *out, void (*fn)(struct gitbound_result *, void *),
-                 void *arg, int timeout_ms, const char *what, struct sky_error *err)
+int gitbound_start(struct gitbound_child *out, void (*fn)(struct gitbound_result *, void *),
+                   void *arg, int timeout_ms, const char *what, struct sky_error *err)
 {
-	struct gitbound_result r;
-	long long deadline = sky_now_ms() + timeout_ms;
-	size_t got = 0;
-	bool late = false;
 	int fds[2];
 	pid_t pid;
-	int ret = -1;
 
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		sky_error_set(err, "could not %s: pipe: %s", what, strerror(errno));
@@ -96,52 +91,105 @@ int gitbound_run(struct gitbound_result *out, void (*fn)(struct gitbound_result 
 		child_main(fds[1], fn, arg);
 	}
 	close(fds[1]);
-	while (got < sizeof(r)) {
-		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-		long long left = deadline - sky_now_ms();
-		ssize_t n;
-		int rc;
-
-		if (left <= 0) {
-			late = true;
-			break;
-		}
-		rc = poll(&pfd, 1, (int)left);
-		if (rc < 0 && errno != EINTR)
-			break;
-		if (rc <= 0)
-			continue;
-		n = read(fds[0], (char *)&r + got, sizeof(r) - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* the child died without a (whole) answer */
-		got += (size_t)n;
-	}
-	close(fds[0]);
-	if (got < sizeof(r))
-		kill(pid, SIGKILL); /* by its pid: it is ours and not reaped yet */
-	child_reap(pid);
-	if (late) {
-		sky_error_set(err, "could not %s: no answer within %g s (given up)", what,
-		              timeout_ms / 1000.0);
-		goto retryable;
-	}
-	if (got < sizeof(r)) {
-		sky_error_set(err, "could not %s: the process doing it ended without an answer",
-		              what);
-		goto retryable;
-	}
-	r.message[sizeof(r.message) - 1] = '\0';
-	r.note[sizeof(r.note) - 1] = '\0';
-	r.oid[sizeof(r.oid) - 1] = '\0';
-	*out = r;
-	ret = 0;
-	return ret;
+	/* the parent reads only what is there: gitbound_check never blocks */
+	fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	out->fd = fds[0];
+	out->timeout_ms = timeout_ms;
+	out->deadline_ms = sky_now_ms() + timeout_ms;
+	snprintf(out->what, sizeof(out->what), "%s", what);
+	return 0;
 retryable:
 	if (err)
 		err->retryable = true;
-	return ret;
+	return -1;
+}
+
+void gitbound_kill(struct gitbound_child *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL); /* by its pid: it is ours and not reaped yet */
+		child_reap(c->pid);
+	}
+	c->pid = 0;
+}
+
+int gitbound_check(struct gitbound_result *out, struct gitbound_child *c, struct sky_error *err)
+{
+	bool eof = false;
+
+	if (c->pid <= 0) {
+		sky_error_set(err, "could not %s: no process doing it", c->what);
+		goto retryable;
+	}
+	while (c->got < sizeof(c->r)) {
+		ssize_t n = read(c->fd, (char *)&c->r + c->got, sizeof(c->r) - c->got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* EAGAIN: nothing more yet; 0 or another error: no more ever */
+			eof = !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+			break;
+		}
+		c->got += (size_t)n;
+	}
+	if (c->got == sizeof(c->r)) {
+		/* the whole answer: the child's next step is _exit */
+		close(c->fd);
+		c->fd = -1;
+		child_reap(c->pid);
+		c->pid = 0;
+		c->r.message[sizeof(c->r.message) - 1] = '\0';
+		c->r.note[sizeof(c->r.note) - 1] = '\0';
+		c->r.oid[sizeof(c->r.oid) - 1] = '\0';
+		*out = c->r;
+		return 0;
+	}
+	if (eof) {
+		gitbound_kill(c);
+		sky_error_set(err, "could not %s: the process doing it ended without an answer",
+		              c->what);
+		goto retryable;
+	}
+	if (sky_now_ms() < c->deadline_ms)
+		return GITBOUND_PENDING;
+	gitbound_kill(c);
+	sky_error_set(err, "could not %s: no answer within %g s (given up)", c->what,
+	              c->timeout_ms / 1000.0);
+retryable:
+	if (err)
+		err->retryable = true;
+	return -1;
+}
+
+int gitbound_wait(struct gitbound_result *out, struct gitbound_child *c, struct sky_error *err)
+{
+	int rc;
+
+	while ((rc = gitbound_check(out, c, err)) == GITBOUND_PENDING) {
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		long long left = c->deadline_ms - sky_now_ms();
+
+		/* an error of poll itself (not EINTR) ends in the deadline's check all the same */
+		if (left > 0)
+			poll(&pfd, 1, (int)left);
+	}
+	return rc;
+}
+
+int gitbound_run(struct gitbound_result *out, void (*fn)(struct gitbound_result *, void *),
+                 void *arg, int timeout_ms, const char *what, struct sky_error *err)
+{
+	struct gitbound_child c;
+
+	if (gitbound_start(&c, fn, arg, timeout_ms, what, err) < 0)
+		return -1;
+	return gitbound_wait(out, &c, err);
 }
 
 /* repo's object directory ("<commondir>objects"). Caller frees. */

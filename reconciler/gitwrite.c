@@ -25,7 +25,10 @@
  * gitwrite_pull (watch --pull) is the catch-up of step 4 on its own: the same fetch
  * (fetch_ref) and the same compare-and-swap fast-forward with the work tree following
  * (fast_forward), from whatever the local ref points at; a local ref ahead of the remote or
- * diverged from it is only reported.
+ * diverged from it is only reported. gitwrite_pull_start / gitwrite_pull_check are the same
+ * pull split at the fetch, for watch's loop, which goes on while the child fetches: the
+ * repository is opened again when the answer is used, and the fast-forward starts from where
+ * the local ref is then.
  */
 #include "gitwrite.h"
 
@@ -454,47 +457,101 @@ static void fetch_child(struct gitbound_result *out, void *arg)
 }
 
 /*
- * Fetch refname from the remote (the same name there: REF:REF is what push sends) and set
- * *out to the commit the remote has; the remote-tracking ref of a configured remote follows.
- * The transfer runs in a child bounded by timeout_ms (gitbound.h), writing into a quarantine
- * whose objects are moved in when it worked: nothing local but the objects and that
- * remote-tracking ref changes, and nothing at all when the child is late and killed. -1 with
- * err set (retryable: the remote may answer next time) when the remote cannot be read in time
- * or has no such ref. The one fetch of gitwrite: the catch-up after a lost push and
- * gitwrite_pull.
+ * One fetch in flight: the child (gitbound.h) and the quarantine it writes into. Made by
+ * fetch_start, looked at through child (gitbound_check / gitbound_wait), the answer used by
+ * fetch_end, and ended by fetch_release in every case.
  */
-static int fetch_ref(git_oid *out, git_repository *repo, git_remote *remote, const char *name,
-                     const char *shown, const char *refname, int timeout_ms, struct sky_error *err)
+struct fetch {
+	struct gitbound_child child;
+	char *quarantine; /* owned; removed whole by fetch_release */
+};
+
+/*
+ * Start fetching refname from the remote (the same name there: REF:REF is what push sends)
+ * into a quarantine: the transfer runs in a child bounded by timeout_ms (gitbound.h) and
+ * nothing local changes until fetch_end. -1 with err set (retryable) when it cannot start;
+ * *f is then fetch_release-able all the same.
+ */
+static int fetch_start(struct fetch *f, git_repository *repo, git_remote *remote, const char *shown,
+                       const char *refname, int timeout_ms, struct sky_error *err)
 {
 	struct fetch_job job = {.repo = repo, .remote = remote, .shown = shown, .refname = refname};
-	struct gitbound_result r;
 	char *what = sky_asprintf("fetch \"%s\" from \"%s\"", refname, shown);
-	char *quarantine = NULL;
 	int ret = -1;
 
-	if (gitbound_quarantine_make(&quarantine, repo, err) < 0)
+	memset(f, 0, sizeof(*f));
+	f->child.fd = -1;
+	if (gitbound_quarantine_make(&f->quarantine, repo, err) < 0)
 		goto out;
-	job.quarantine = quarantine;
-	if (gitbound_run(&r, fetch_child, &job, timeout_ms, what, err) < 0)
+	job.quarantine = f->quarantine;
+	if (gitbound_start(&f->child, fetch_child, &job, timeout_ms, what, err) < 0)
 		goto out;
-	if (r.rc < 0) {
-		sky_error_set(err, "%s", r.message);
+	ret = 0;
+out:
+	if (ret < 0 && err)
+		err->retryable = true;
+	free(what);
+	return ret;
+}
+
+/*
+ * The child answered r: set *out to the commit the remote has, move the quarantine's objects
+ * into repo's and let the remote-tracking ref of a configured remote (name) follow. -1 with err
+ * set (retryable: the remote may answer next time) when the remote could not be read or has
+ * no such ref, or the objects could not be moved.
+ */
+static int fetch_end(git_oid *out, struct fetch *f, const struct gitbound_result *r,
+                     git_repository *repo, const char *name, const char *refname,
+                     struct sky_error *err)
+{
+	int ret = -1;
+
+	if (r->rc < 0) {
+		sky_error_set(err, "%s", r->message);
 		goto out;
 	}
-	if (git_oid_fromstr(out, r.oid) < 0) {
-		sky_error_set(err, "could not %s: \"%s\" is no commit id", what, r.oid);
+	if (git_oid_fromstr(out, r->oid) < 0) {
+		sky_error_set(err, "could not %s: \"%s\" is no commit id", f->child.what, r->oid);
 		goto out;
 	}
-	if (gitbound_quarantine_migrate(repo, quarantine, err) < 0)
+	if (gitbound_quarantine_migrate(repo, f->quarantine, err) < 0)
 		goto out;
 	tracking_update(repo, name, refname, out);
 	ret = 0;
 out:
 	if (ret < 0 && err)
 		err->retryable = true;
-	gitbound_quarantine_remove(quarantine);
-	free(quarantine);
-	free(what);
+	return ret;
+}
+
+/* End f: a child still running is killed by its pid and reaped; the quarantine is removed. */
+static void fetch_release(struct fetch *f)
+{
+	gitbound_kill(&f->child);
+	gitbound_quarantine_remove(f->quarantine);
+	free(f->quarantine);
+	f->quarantine = NULL;
+}
+
+/*
+ * Fetch refname from the remote and wait for it (fetch_start, at most timeout_ms, fetch_end):
+ * nothing local but the objects and that remote-tracking ref changes, and nothing at all when
+ * the child is late and killed. The fetch after a lost push (catch_up).
+ */
+static int fetch_ref(git_oid *out, git_repository *repo, git_remote *remote, const char *name,
+                     const char *shown, const char *refname, int timeout_ms, struct sky_error *err)
+{
+	struct fetch f;
+	struct gitbound_result r;
+	int ret = -1;
+
+	if (fetch_start(&f, repo, remote, shown, refname, timeout_ms, err) < 0 ||
+	    gitbound_wait(&r, &f.child, err) < 0 ||
+	    fetch_end(out, &f, &r, repo, name, refname, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	fetch_release(&f);
 	return ret;
 }
 
@@ -777,50 +834,120 @@ out:
 	return ret;
 }
 
-int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const char *ref,
-                  const char *remote_name, int timeout_ms, struct sky_error *err)
+/* A watch --pull fetch in flight (gitwrite.h). */
+struct gitwrite_pull_job {
+	struct fetch fetch;
+	char *repo_dir, *refname, *remote_name, *shown; /* owned */
+	struct gitwrite_pull_info info;                 /* refname, local as at the start */
+};
+
+int gitwrite_pull_start(struct gitwrite_pull_job **out, const char *repo_dir, const char *ref,
+                        const char *remote_name, int timeout_ms, struct sky_error *err)
 {
+	struct gitwrite_pull_job *job = sky_calloc(1, sizeof(*job));
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
-	git_oid ours, theirs;
-	char *refname = NULL, *shown = NULL;
-	int rc, ret = GITWRITE_PULL_ERROR;
+	git_oid ours;
+	int ret = -1;
 
 	git_libgit2_init();
-	memset(out, 0, sizeof(*out));
-	shown = gitwrite_remote_shown(remote_name ? remote_name : "");
+	job->fetch.child.fd = -1;
+	job->shown = gitwrite_remote_shown(remote_name ? remote_name : "");
 	if (!repo_dir || !remote_name) {
 		sky_error_set(err, "gitwrite_pull: repo_dir and the remote are required");
 		goto out;
 	}
+	job->repo_dir = sky_strdup(repo_dir);
+	job->remote_name = sky_strdup(remote_name);
 	if (git_repository_open(&repo, repo_dir) < 0) {
 		git_fail(err, "could not open git repository \"%s\"", repo_dir);
 		goto out;
 	}
-	if (ref_resolve(&refname, repo, ref, err) < 0)
+	if (ref_resolve(&job->refname, repo, ref, err) < 0)
 		goto out;
-	snprintf(out->refname, sizeof(out->refname), "%s", refname);
-	rc = git_reference_name_to_id(&ours, repo, refname);
-	if (rc < 0) {
-		git_fail(err, "could not read \"%s\"", refname);
+	snprintf(job->info.refname, sizeof(job->info.refname), "%s", job->refname);
+	if (git_reference_name_to_id(&ours, repo, job->refname) < 0) {
+		git_fail(err, "could not read \"%s\"", job->refname);
+		goto out;
+	}
+	git_oid_tostr(job->info.local, sizeof(job->info.local), &ours);
+	if (remote_open(&remote, repo, remote_name, false) < 0) {
+		git_fail(err, "could not use remote \"%s\"", job->shown);
+		goto out;
+	}
+	/* the child has its own copy of repo and remote: the parent's are freed at once */
+	if (fetch_start(&job->fetch, repo, remote, job->shown, job->refname,
+	                timeout_ms > 0 ? timeout_ms : GITWRITE_TIMEOUT_DEFAULT_MS, err) < 0)
+		goto out;
+	*out = job;
+	job = NULL;
+	ret = 0;
+out:
+	gitwrite_pull_job_free(job);
+	git_remote_free(remote);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return ret;
+}
+
+int gitwrite_pull_job_fd(const struct gitwrite_pull_job *job)
+{
+	return job->fetch.child.fd;
+}
+
+long long gitwrite_pull_job_deadline(const struct gitwrite_pull_job *job)
+{
+	return job->fetch.child.deadline_ms;
+}
+
+void gitwrite_pull_job_free(struct gitwrite_pull_job *job)
+{
+	if (!job)
+		return;
+	fetch_release(&job->fetch);
+	free(job->repo_dir);
+	free(job->refname);
+	free(job->remote_name);
+	free(job->shown);
+	free(job);
+}
+
+/*
+ * The child of job ended (rc as gitbound_check returned it, r its answer when rc is 0): move
+ * the objects in and the ref forward from where it is now, as gitwrite_pull does. The child is
+ * gone and the quarantine removed afterwards, whatever the result.
+ */
+static int pull_finish(struct gitwrite_pull_job *job, int rc, const struct gitbound_result *r,
+                       struct gitwrite_pull_info *out, struct sky_error *err)
+{
+	git_repository *repo = NULL;
+	git_oid ours, theirs;
+	int ret = GITWRITE_PULL_ERROR;
+
+	git_libgit2_init();
+	*out = job->info;
+	if (rc < 0)
+		goto out;
+	if (git_repository_open(&repo, job->repo_dir) < 0) {
+		git_fail(err, "could not open git repository \"%s\"", job->repo_dir);
+		goto out;
+	}
+	if (fetch_end(&theirs, &job->fetch, r, repo, job->remote_name, job->refname, err) < 0)
+		goto out;
+	git_oid_tostr(out->remote, sizeof(out->remote), &theirs);
+	/* the local ref as it is now: it may have moved while the fetch ran (a commit) */
+	if (git_reference_name_to_id(&ours, repo, job->refname) < 0) {
+		git_fail(err, "could not read \"%s\"", job->refname);
 		goto out;
 	}
 	git_oid_tostr(out->local, sizeof(out->local), &ours);
-	if (remote_open(&remote, repo, remote_name, false) < 0) {
-		git_fail(err, "could not use remote \"%s\"", shown);
-		goto out;
-	}
-	if (fetch_ref(&theirs, repo, remote, remote_name, shown, refname,
-	              timeout_ms > 0 ? timeout_ms : GITWRITE_TIMEOUT_DEFAULT_MS, err) < 0)
-		goto out;
-	git_oid_tostr(out->remote, sizeof(out->remote), &theirs);
 	if (git_oid_equal(&theirs, &ours)) {
 		ret = GITWRITE_PULL_UP_TO_DATE;
 		goto out;
 	}
 	rc = git_graph_descendant_of(repo, &theirs, &ours);
 	if (rc == 1) {
-		rc = fast_forward(repo, refname, &ours, &theirs, shown,
+		rc = fast_forward(repo, job->refname, &ours, &theirs, job->shown,
 		                  "skyreconcile: fast-forward to the remote", err);
 		if (rc == FF_ERROR)
 			goto out;
@@ -834,16 +961,47 @@ int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const ch
 	if (rc == 0)
 		rc = git_graph_descendant_of(repo, &ours, &theirs);
 	if (rc < 0) {
-		git_fail(err, "could not compare \"%s\" with \"%s\" on \"%s\"", refname, refname,
-		         shown);
+		git_fail(err, "could not compare \"%s\" with \"%s\" on \"%s\"", job->refname,
+		         job->refname, job->shown);
 		goto out;
 	}
 	ret = rc == 1 ? GITWRITE_PULL_AHEAD : GITWRITE_PULL_DIVERGED;
 out:
-	git_remote_free(remote);
+	fetch_release(&job->fetch);
 	git_repository_free(repo);
-	free(refname);
-	free(shown);
 	git_libgit2_shutdown();
 	return ret;
+}
+
+int gitwrite_pull_check(struct gitwrite_pull_job *job, struct gitwrite_pull_info *out,
+                        struct sky_error *err)
+{
+	struct gitbound_result r;
+	int rc;
+
+	if (job->fetch.child.pid <= 0 && !job->fetch.quarantine) {
+		*out = job->info;
+		sky_error_set(err, "gitwrite_pull_check: the fetch has ended already");
+		return GITWRITE_PULL_ERROR;
+	}
+	rc = gitbound_check(&r, &job->fetch.child, err);
+	if (rc == GITBOUND_PENDING)
+		return GITWRITE_PULL_PENDING;
+	return pull_finish(job, rc, &r, out, err);
+}
+
+int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const char *ref,
+                  const char *remote_name, int timeout_ms, struct sky_error *err)
+{
+	struct gitwrite_pull_job *job = NULL;
+	struct gitbound_result r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (gitwrite_pull_start(&job, repo_dir, ref, remote_name, timeout_ms, err) < 0)
+		return GITWRITE_PULL_ERROR;
+	rc = gitbound_wait(&r, &job->fetch.child, err);
+	rc = pull_finish(job, rc, &r, out, err);
+	gitwrite_pull_job_free(job);
+	return rc;
 }

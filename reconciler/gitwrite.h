@@ -62,6 +62,7 @@ enum gitwrite_pull_result {
 	GITWRITE_PULL_AHEAD = 2,      /* local commits the remote does not have, the remote's
 	                                 commit is an ancestor: nothing changed */
 	GITWRITE_PULL_DIVERGED = 3,   /* each side has commits the other lacks: nothing changed */
+	GITWRITE_PULL_PENDING = 4,    /* gitwrite_pull_check: the fetch is still running */
 };
 
 /*
@@ -72,15 +73,50 @@ enum gitwrite_pull_result {
  * merge, never a reset: a local ref ahead of the remote or diverged from it is reported and
  * left as it is. A work tree checked out on the ref follows as after gitwrite_commit (files
  * with local edits kept, and logged). A configured remote's remote-tracking ref follows what
- * was fetched. *out is filled as far as known, also on errors. On GITWRITE_PULL_ERROR err is
- * set; err->retryable is true when the remote could not be read (it may answer next time),
- * false for a ref that is no branch or a repository that cannot be opened. The fetch is given
- * up after timeout_ms (0: GITWRITE_TIMEOUT_DEFAULT_MS), a retryable error ("no answer within
- * 20 s"), and then leaves nothing in the repository (gitbound.h). A URL's password never
- * appears in err. libgit2 is initialised and shut down inside (balanced).
+ * was fetched. *out is filled as far as known, also on errors once the fetch has started. On
+ * GITWRITE_PULL_ERROR err is set; err->retryable is true when the remote could not be read (it may
+ * answer next time), false for a ref that is no branch or a repository that cannot be opened. The
+ * fetch is given up after timeout_ms (0: GITWRITE_TIMEOUT_DEFAULT_MS), a retryable error ("no
+ * answer within 20 s"), and then leaves nothing in the repository (gitbound.h). A URL's password
+ * never appears in err. libgit2 is initialised and shut down inside (balanced).
  */
 int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const char *ref,
                   const char *remote_name, int timeout_ms, struct sky_error *err);
+
+/*
+ * The same pull in the background (watch --pull: the loop goes on while the remote is slow).
+ * gitwrite_pull_start checks what it can at once (the repository, the ref, the remote's name:
+ * the non-retryable errors of gitwrite_pull) and starts the fetch in a child (gitbound.h); 0 and
+ * *out (caller frees with gitwrite_pull_job_free), or -1 with err set as gitwrite_pull sets it.
+ * Nothing in the repository changes until gitwrite_pull_check sees the child's answer.
+ */
+struct gitwrite_pull_job;
+
+int gitwrite_pull_start(struct gitwrite_pull_job **out, const char *repo_dir, const char *ref,
+                        const char *remote_name, int timeout_ms, struct sky_error *err);
+
+/*
+ * Look at job without blocking (poll gitwrite_pull_job_fd for POLLIN to know when to):
+ * GITWRITE_PULL_PENDING while the fetch runs and its deadline is ahead; otherwise the fetch has
+ * ended (the child reaped, killed if it was late; the quarantine removed) and the result is
+ * gitwrite_pull's, with *out and err as it fills them; the fast-forward starts from where the
+ * local ref is at that moment (it may have moved since the start). Once not pending, only
+ * gitwrite_pull_job_free is left to call.
+ */
+int gitwrite_pull_check(struct gitwrite_pull_job *job, struct gitwrite_pull_info *out,
+                        struct sky_error *err);
+
+/* The pipe the fetch's child answers on (borrowed: valid until the check that ends the job). */
+int gitwrite_pull_job_fd(const struct gitwrite_pull_job *job);
+
+/* sky_now_ms() at which the fetch is given up (by the gitwrite_pull_check at or after it). */
+long long gitwrite_pull_job_deadline(const struct gitwrite_pull_job *job);
+
+/*
+ * Free job (NULL: nothing). A fetch still running is ended first: its child killed (SIGKILL, by
+ * its pid) and reaped, its quarantine removed; the repository is as before the start.
+ */
+void gitwrite_pull_job_free(struct gitwrite_pull_job *job);
 
 /*
  * A remote as it may be shown in logs and errors: a URL's user information (which may hold a

@@ -13,10 +13,11 @@
 # - origin gone for a while: one log line for the streak, and the next push after it is back is
 #   followed (skyreconcile_pulls_total counts the failures);
 # - watch2 ends on SIGTERM (exit 0); clone1's origin is pointed at a peer that accepts TCP
-#   connections and never answers: each fetch is given up after --pull-timeout 2, logged once
-#   for the streak, and watch1 keeps reconciling meanwhile (a local commit pausing db2 is
-#   applied); origin made normal again: the fetch works again (logged), and no quarantine
-#   directory or lock file is left in clone1;
+#   connections and never answers: the fetch runs in the background, so a local commit pausing
+#   db2, made once watch1's fetch is connected to that peer, is applied within a few seconds
+#   and before the fetch is given up (--pull-timeout 6: a loop waiting for the fetch could
+#   not); the fetch is given up at 6 s and logged once; origin made normal again: the fetch
+#   works again (logged, after 1 failure), and no quarantine directory or lock file is left;
 # - SIGTERM ends watch1 with exit 0.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
@@ -80,7 +81,7 @@ done
 sky_pgqd_start "${NODES[@]}"
 MPORT=$(_sky_port_pick)
 sky_bg watch1 "$RECONCILE" watch --repo "$SKY_TMP/clone1" --pull origin --pull-interval 1 \
-	--pull-timeout 2 --interval 30 --wait-timeout 30
+	--pull-timeout 6 --interval 30 --wait-timeout 30
 sky_bg watch2 "$RECONCILE" watch --repo "$SKY_TMP/clone2" --remote origin --pull-interval 1 \
 	--interval 30 --wait-timeout 30 --metrics "127.0.0.1:$MPORT"
 scrape() { curl -fsS --max-time 5 "http://127.0.0.1:$MPORT/metrics" >"$SKY_TMP/$1.prom"; }
@@ -121,7 +122,7 @@ sky_wait_for 5 "watch2 reports the divergence" diverged_seen
 sky_assert_eq "$(git -C "$SKY_TMP/clone2" rev-parse main)" "$MINE" "clone2's own commit stays (no reset)"
 sky_assert_eq "$(git -C "$SKY_TMP/clone2" rev-list --count --merges main)" 0 "nothing merged"
 sky_assert_eq "$(git -C "$SKY_TMP/clone2" rev-parse origin/main)" "$HEAD_ID" "clone2 knows origin's commit"
-sleep 1.5 # more pulls: still one line
+sleep 1.2 # more pulls: still one line
 sky_assert_eq "$(grep -c "have diverged" "$SKY_TMP/log/watch2.out")" 1 "the divergence is logged once"
 scrape m1
 sky_assert_eq "$(metric m1 skyreconcile_pull_diverged)" 1 "skyreconcile_pull_diverged"
@@ -132,7 +133,7 @@ sky_check "origin unreachable for a while: logged once, followed again when it i
 mv "$ORIGIN" "$ORIGIN.away"
 fetch_failed() { [ "$(grep -c "pull: could not fetch" "$SKY_TMP/log/watch1.out")" -ge 1 ]; }
 sky_wait_for 5 "watch1 logs the failed fetch" fetch_failed
-sleep 2 # two more failed pulls
+sleep 1.2 # one more failed pull at least
 mv "$ORIGIN.away" "$ORIGIN"
 sky_assert_eq "$(grep -c "pull: could not fetch" "$SKY_TMP/log/watch1.out")" 1 "one line for the streak"
 sky_topology_write_nodes "$PERSON/topology.yaml" "db1 root" "db2 branch db1" -- public.u public.t
@@ -154,40 +155,49 @@ rc=0
 sky_bg_wait watch2 || rc=$?
 sky_assert_eq "$rc" 0 "watch2 exit status after SIGTERM"
 
-sky_check "origin black-holed for clone1: fetches given up, logged once, local commits applied"
+sky_check "origin hangs for clone1: the fetch runs in the background, a local commit is applied meanwhile"
 HPORT=$(_sky_port_pick)
-# accepts every connection and never sends a byte
-sky_bg hole python3 -c 'import socket, sys, time
+# accepts every connection and never sends a byte; says when it listens and when it accepts
+sky_bg hole python3 -c 'import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); held = []
-while True: held.append(s.accept()[0])' "$HPORT"
-hole_up() { python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$HPORT" 2>/dev/null; }
-sky_wait_for 5 "the black hole listens" hole_up
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); held = []; print("listening", flush=True)
+while True: held.append(s.accept()[0]); print("accepted", flush=True)' "$HPORT"
+hole_says() { grep -q "$1" "$SKY_TMP/log/hole.out"; }
+sky_wait_for 5 "the black hole listens" hole_says listening
 ORIGIN_URL=$(git -C "$SKY_TMP/clone1" remote get-url origin)
 git -C "$SKY_TMP/clone1" remote set-url origin "git://127.0.0.1:$HPORT/origin.git"
-HUNG_AT=$SECONDS
-timed_out() { grep -q "pull: could not fetch .*no answer within 2 s (given up)" "$SKY_TMP/log/watch1.out"; }
-sky_wait_for 6 "watch1 gives the hanging fetch up" timed_out
-sky_log "first fetch given up $((SECONDS - HUNG_AT))s after origin hung"
+sky_wait_for 3 "watch1's fetch connected to the black hole (it hangs from now on)" hole_says accepted
+HUNG_MS=$(sky_now_ms)
 sky_topology_write_nodes "$SKY_TMP/clone1/topology.yaml" "db1 root" "db2 branch db1|paused: true" \
 	-- public.u public.t
 git -C "$SKY_TMP/clone1" commit -q -am "pause db2 while origin hangs"
 HEAD_ID=$(git -C "$SKY_TMP/clone1" rev-parse main)
-COMMITTED_AT=$SECONDS
-sky_wait_for 8 "the local commit applied while origin hangs" all_applied
-sky_log "local commit applied $((SECONDS - COMMITTED_AT))s after it was made (fetches given up meanwhile)"
-db2_paused() { [ "$(sky_psql db2 -c "select paused_ack from pgq_set.get_node('$SKY_CASCADE')")" = t ]; }
-sky_wait_for 5 "db2 paused" db2_paused
-sky_assert_eq "$(grep -c "no answer within 2 s" "$SKY_TMP/log/watch1.out")" 1 "the timeouts are logged once"
+# the loop would be held until the fetch is given up (6 s) if it waited for it
+sky_wait_for 4 "the local commit applied while the fetch hangs" all_applied
+APPLIED_MS=$(sky_now_ms)
+sky_log "local commit applied $(((APPLIED_MS - HUNG_MS) / 1000)).$(((APPLIED_MS - HUNG_MS) % 1000 / 100))s after the hanging fetch started"
 grep -q "reconcile (commit): revision ${HEAD_ID:0:7}" "$SKY_TMP/log/watch1.out" ||
 	sky_fail "watch1 did not log its reconcile of the local commit"
+sky_assert_eq "$(grep -c "no answer within" "$SKY_TMP/log/watch1.out" || true)" 0 \
+	"the fetch was still in flight when the commit was applied"
+db2_paused() { [ "$(sky_psql db2 -c "select paused_ack from pgq_set.get_node('$SKY_CASCADE')")" = t ]; }
+sky_wait_for 5 "db2 paused" db2_paused
+
+sky_check "the hanging fetch is given up at --pull-timeout, logged once; origin back: fetching works again"
+timed_out() { grep -q "pull: could not fetch .*no answer within 6 s (given up)" "$SKY_TMP/log/watch1.out"; }
+sky_wait_for 10 "watch1 gives the hanging fetch up" timed_out
+GIVEN_UP_MS=$(sky_now_ms)
+sky_log "given up $(((GIVEN_UP_MS - HUNG_MS) / 1000)).$(((GIVEN_UP_MS - HUNG_MS) % 1000 / 100))s after it started"
+(((GIVEN_UP_MS - HUNG_MS) >= 5000)) || sky_fail "the fetch was given up before --pull-timeout 6"
 git -C "$SKY_TMP/clone1" remote set-url origin "$ORIGIN_URL"
 kill -TERM "${SKY_BG_PID[hole]}"
 sky_bg_wait hole || true
 works_again() { [ "$(grep -c "works again after" "$SKY_TMP/log/watch1.out")" -ge 2 ]; }
 sky_wait_for 5 "watch1 says the fetch works again" works_again
+sky_assert_eq "$(grep -c "no answer within" "$SKY_TMP/log/watch1.out")" 1 "the timeout is logged once"
+sky_assert_contains "$SKY_TMP/log/watch1.out" "works again after 1 failure" "one failure in that streak"
 leftovers=$(find "$SKY_TMP/clone1/.git" -name 'tmp_skyreconcile_fetch_*' -o -name '*.lock' -o -name 'pack_git2_*')
-sky_assert_eq "$leftovers" "" "nothing left behind by the given-up fetches"
+sky_assert_eq "$leftovers" "" "nothing left behind by the given-up fetch"
 
 sky_check "SIGTERM ends watch1 with exit 0"
 kill -TERM "${SKY_BG_PID[watch1]}"

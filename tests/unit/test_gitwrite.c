@@ -4,7 +4,8 @@
  * compare-and-swap losing a race, and pushing to a bare "remote" (accepted, and rejected because
  * the remote moved); pulling from it (fast-forward, a local edit kept, a local branch ahead or
  * diverged left alone, the remote missing, a remote that never answers given up after the
- * timeout, for a fetch and for a push). Git is no database: no server is needed.
+ * timeout, for a fetch and for a push; the fetch in the background as watch runs it). Git is no
+ * database: no server is needed.
  */
 #define _XOPEN_SOURCE 700
 #include <check.h>
@@ -12,6 +13,7 @@
 #include <arpa/inet.h>
 #include <git2.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -941,6 +943,94 @@ START_TEST(test_pull_stale_quarantine_removed)
 }
 END_TEST
 
+/* Wait for job's answer as watch does (poll its pipe up to the deadline, then look). */
+static int job_wait(struct gitwrite_pull_job *job, struct gitwrite_pull_info *info,
+                    struct sky_error *err)
+{
+	int rc;
+
+	while ((rc = gitwrite_pull_check(job, info, err)) == GITWRITE_PULL_PENDING) {
+		struct pollfd pfd = {.fd = gitwrite_pull_job_fd(job), .events = POLLIN};
+		long long left = gitwrite_pull_job_deadline(job) - sky_now_ms();
+
+		poll(&pfd, 1, left > 0 ? (int)left : 0);
+	}
+	return rc;
+}
+
+START_TEST(test_pull_background)
+{
+	/* the fetch in the background: a look never waits for a remote that hangs; the job freed
+	 * while in flight, or given up at its deadline, leaves nothing (no file, no child); the
+	 * fast-forward starts from where the local ref is when the answer is used */
+	char base[41], other[41], mine[41], now[41];
+	char *remote = tpath("remote.git"), *clone = tpath("clone"), *gitdir = tpath("clone/.git");
+	char *before, *after, *url;
+	struct gitwrite_pull_job *job = NULL;
+	struct gitwrite_pull_info info;
+	struct sky_error err;
+	long long t0, took;
+	int fds[2], port;
+
+	remote_and_clone(base);
+	commit_on(remote, TOPO_C, other);
+	hole_open(fds, &port, false);
+	url = sky_asprintf("git://127.0.0.1:%d/x.git", port);
+	before = listing(gitdir);
+	sky_error_clear(&err);
+	/* freed while it runs: the child killed and reaped, the quarantine removed */
+	ck_assert_msg(gitwrite_pull_start(&job, clone, NULL, url, 5000, &err) == 0, "%s",
+	              err.message);
+	t0 = sky_now_ms();
+	ck_assert_int_eq(gitwrite_pull_check(job, &info, &err), GITWRITE_PULL_PENDING);
+	ck_assert_int_ge(gitwrite_pull_job_fd(job), 0);
+	ck_assert_int_gt(gitwrite_pull_job_deadline(job), sky_now_ms() + 4000);
+	gitwrite_pull_job_free(job);
+	took = sky_now_ms() - t0;
+	ck_assert_msg(took < 1000, "a look and a free took %lld ms", took);
+	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1); /* no child left, not even a zombie */
+	after = listing(gitdir);
+	ck_assert_str_eq(after, before);
+	free(after);
+	/* given up at the deadline by the look after it */
+	ck_assert_int_eq(gitwrite_pull_start(&job, clone, NULL, url, 500, &err), 0);
+	t0 = sky_now_ms();
+	ck_assert_int_eq(job_wait(job, &info, &err), GITWRITE_PULL_ERROR);
+	took = sky_now_ms() - t0;
+	ck_assert_msg(took >= 450 && took < 2500, "given up after %lld ms", took);
+	ck_assert_msg(strstr(err.message, "no answer within 0.5 s") != NULL, "%s", err.message);
+	ck_assert(err.retryable);
+	ck_assert_str_eq(info.refname, "refs/heads/main");
+	ck_assert_int_eq(gitwrite_pull_check(job, &info, &err), GITWRITE_PULL_ERROR); /* ended */
+	gitwrite_pull_job_free(job);
+	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+	after = listing(gitdir);
+	ck_assert_str_eq(after, before);
+	free(after);
+	/* not a branch: refused at the start, before any child */
+	ck_assert_int_eq(gitwrite_pull_start(&job, clone, other, "origin", 0, &err), -1);
+	ck_assert(!err.retryable);
+	/* a local commit made while the fetch runs: the remote's commit is compared with it */
+	ck_assert_int_eq(gitwrite_pull_start(&job, clone, NULL, "origin", 0, &err), 0);
+	commit_on(clone, TOPO_B, mine);
+	ck_assert_msg(job_wait(job, &info, &err) == GITWRITE_PULL_DIVERGED, "%s", err.message);
+	ck_assert_str_eq(info.local, mine);
+	ck_assert_str_eq(info.remote, other);
+	gitwrite_pull_job_free(job);
+	ref_hex(clone, now);
+	ck_assert_str_eq(now, mine);
+	tracking_hex(clone, now);
+	ck_assert_str_eq(now, other);
+	gitwrite_pull_job_free(NULL);
+	hole_close(fds);
+	free(before);
+	free(url);
+	free(gitdir);
+	free(remote);
+	free(clone);
+}
+END_TEST
+
 START_TEST(test_push_remote_hangs)
 {
 	/* the policy's push to a remote that never answers is given up: an error, and the
@@ -997,6 +1087,7 @@ static Suite *gitwrite_suite(void)
 	tcase_add_test(tc, test_pull_remote_missing);
 	tcase_add_test(tc, test_pull_remote_hangs);
 	tcase_add_test(tc, test_pull_stale_quarantine_removed);
+	tcase_add_test(tc, test_pull_background);
 	tcase_add_test(tc, test_push_remote_hangs);
 	suite_add_tcase(s, tc);
 	return s;
