@@ -916,15 +916,17 @@ START_TEST(test_pull_stale_quarantine_removed)
 	/* a watcher killed while fetching left its quarantine: the next fetch removes it; one of
 	 * a process still alive (this one's parent) stays */
 	char base[41], other[41];
-	char *clone = tpath("clone"), *remote = tpath("remote.git"), *stale, *alive;
+	char *clone, *remote, *stale, *alive;
 	struct gitwrite_pull_info info;
 	struct sky_error err;
 	struct stat st;
-	pid_t pid = fork();
+	pid_t pid = fork(); /* before anything is allocated: the child leaks nothing */
 
 	if (pid == 0)
 		_exit(0);
 	ck_assert_int_eq(waitpid(pid, NULL, 0), pid); /* a pid nobody has now */
+	clone = tpath("clone");
+	remote = tpath("remote.git");
 	remote_and_clone(base);
 	commit_on(remote, TOPO_C, other);
 	stale = sky_asprintf("%s/.git/objects/tmp_skyreconcile_fetch_%ld_abcdef", clone, (long)pid);
