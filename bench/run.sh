@@ -412,7 +412,7 @@ report() {
 	fi
 	echo "| tables md5-equal after the run | $(all equal skyworker) | $(all equal native) |$(L "$(all equal londiste)") | | |"
 	echo
-	echo "Load average during the run: $(awk -F'\t' 'NR > 1 { print $6 }' "$RESULTS" | sort -g | sed -n '1p;$p' | paste -sd' ' | sed 's/ / – /') ($(nproc) cores; the benchmark's own load included: anything else running makes the figures noisy)."
+	echo "Load average during the run: $(awk -F'\t' 'NR > 1 { print $6 }' "$RESULTS" | sort -g | sed -n '1p;$p' | paste -sd' ' | sed 's/ / – /') ($(nproc) cores; the benchmark's own load included: anything else running makes the figures noisy); the work directory's file system ${BENCH_DISK_USED:-?}% full at the start."
 	echo
 	echo '```'
 	cat "$RESULTS"

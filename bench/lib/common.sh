@@ -33,6 +33,12 @@ bench_start() {
 	trap bench_cleanup EXIT
 	trap 'exit 130' INT TERM
 	bench_log "work directory $BENCH_DIR"
+	# a nearly full file system slowed every write-heavy figure (docs/performance.md, stop 19)
+	BENCH_DISK_USED=$(df --output=pcent "$BENCH_DIR" 2>/dev/null | tail -n 1 | tr -dc '0-9')
+	if [ "${BENCH_DISK_USED:-0}" -ge 70 ]; then
+		bench_log "warning: the file system of $BENCH_DIR is $BENCH_DISK_USED% full: figures" \
+			"may be slower (kept skybench.* / skytest.* directories in ${TMPDIR:-/tmp}?)"
+	fi
 }
 
 # bench_now: wall clock in seconds with nanoseconds, for timing
