@@ -22,13 +22,8 @@
  * writes its objects into a quarantine moved in only when it worked, and no FETCH_HEAD, tag
  * or ref: refs move only here, in the parent, by compare-and-swap.
  *
- * gitwrite_pull (watch --pull) is the catch-up of step 4 on its own: the same fetch
- * (fetch_ref) and the same compare-and-swap fast-forward with the work tree following
- * (fast_forward), from whatever the local ref points at; a local ref ahead of the remote or
- * diverged from it is only reported. gitwrite_pull_start / gitwrite_pull_check are the same
- * pull split at the fetch, for watch's loop, which goes on while the child fetches: the
- * repository is opened again when the answer is used, and the fast-forward starts from where
- * the local ref is then.
+ * gitwrite_pull (watch --pull) is the catch-up of step 4 on its own: gitwrite_pull.c, with
+ * the fetch and the fast-forward shared through gitwrite_internal.h.
  */
 #include "gitwrite.h"
 
@@ -40,6 +35,7 @@
 #include <string.h>
 
 #include "gitbound.h"
+#include "gitwrite_internal.h"
 #include "sky_log.h"
 #include "sky_mem.h"
 
@@ -47,11 +43,8 @@
 
 void (*gitwrite_test_before_swap)(const char *repo_dir, const char *refname);
 
-static int git_fail(struct sky_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 /* "what: libgit2's message" */
-static int git_fail(struct sky_error *err, const char *fmt, ...)
+int gw_fail(struct sky_error *err, const char *fmt, ...)
 {
 	const git_error *e = git_error_last();
 	struct sky_buf b;
@@ -84,7 +77,7 @@ char *gitwrite_remote_shown(const char *remote)
  * The full name of the reference req->ref means ("main" -> "refs/heads/main"; NULL or "HEAD"
  * -> the branch HEAD points at), following symbolic references. Caller frees *out.
  */
-static int ref_resolve(char **out, git_repository *repo, const char *ref, struct sky_error *err)
+int gw_ref_resolve(char **out, git_repository *repo, const char *ref, struct sky_error *err)
 {
 	git_reference *r = NULL, *next = NULL;
 	char *name = NULL;
@@ -92,7 +85,7 @@ static int ref_resolve(char **out, git_repository *repo, const char *ref, struct
 
 	if (!ref || strcmp(ref, "HEAD") == 0) {
 		if (git_reference_lookup(&r, repo, "HEAD") < 0) {
-			git_fail(err, "could not read HEAD");
+			gw_fail(err, "could not read HEAD");
 			goto out;
 		}
 		if (git_reference_type(r) != GIT_REFERENCE_SYMBOLIC) {
@@ -153,7 +146,7 @@ static int tree_with_file(git_oid *out, git_repository *repo, git_tree *base, co
 		upd.filemode = git_tree_entry_filemode(entry);
 	}
 	if (git_tree_create_updated(out, repo, base, 1, &upd) < 0) {
-		git_fail(err, "could not write the tree with \"%s\"", path);
+		gw_fail(err, "could not write the tree with \"%s\"", path);
 		goto out;
 	}
 	ret = 0;
@@ -296,8 +289,7 @@ out:
  * pattern and leaks the match data of each entry that does not match (fixed in libgit2 1.6), which
  * the valgrind and LeakSanitizer runs of the unit tests would report.
  */
-static int remote_open(git_remote **out, git_repository *repo, const char *name_or_url,
-                       bool for_push)
+int gw_remote_open(git_remote **out, git_repository *repo, const char *name_or_url, bool for_push)
 {
 	git_remote_create_options o;
 	git_config *cfg = NULL;
@@ -440,10 +432,10 @@ static void fetch_child(struct gitbound_result *out, void *arg)
 	fo.update_fetchhead = 0;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	if (gitbound_quarantine_use(j->repo, j->quarantine) < 0)
-		git_fail(&e, "could not fetch \"%s\" from \"%s\"", j->refname, j->shown);
+		gw_fail(&e, "could not fetch \"%s\" from \"%s\"", j->refname, j->shown);
 	else if (git_remote_fetch(j->remote, &specs, &fo, NULL) < 0 ||
 	         git_remote_ls(&heads, &n, j->remote) < 0)
-		git_fail(&e, "could not fetch \"%s\" from \"%s\"", j->refname, j->shown);
+		gw_fail(&e, "could not fetch \"%s\" from \"%s\"", j->refname, j->shown);
 	for (size_t i = 0; !e.message[0] && i < n; i++) {
 		if (strcmp(heads[i]->name, j->refname) == 0) {
 			git_oid_tostr(out->oid, sizeof(out->oid), &heads[i]->oid);
@@ -457,23 +449,13 @@ static void fetch_child(struct gitbound_result *out, void *arg)
 }
 
 /*
- * One fetch in flight: the child (gitbound.h) and the quarantine it writes into. Made by
- * fetch_start, looked at through child (gitbound_check / gitbound_wait), the answer used by
- * fetch_end, and ended by fetch_release in every case.
- */
-struct fetch {
-	struct gitbound_child child;
-	char *quarantine; /* owned; removed whole by fetch_release */
-};
-
-/*
  * Start fetching refname from the remote (the same name there: REF:REF is what push sends)
  * into a quarantine: the transfer runs in a child bounded by timeout_ms (gitbound.h) and
- * nothing local changes until fetch_end. -1 with err set (retryable) when it cannot start;
- * *f is then fetch_release-able all the same.
+ * nothing local changes until gw_fetch_end. -1 with err set (retryable) when it cannot start;
+ * *f is then gw_fetch_release-able all the same.
  */
-static int fetch_start(struct fetch *f, git_repository *repo, git_remote *remote, const char *shown,
-                       const char *refname, int timeout_ms, struct sky_error *err)
+int gw_fetch_start(struct fetch *f, git_repository *repo, git_remote *remote, const char *shown,
+                   const char *refname, int timeout_ms, struct sky_error *err)
 {
 	struct fetch_job job = {.repo = repo, .remote = remote, .shown = shown, .refname = refname};
 	char *what = sky_asprintf("fetch \"%s\" from \"%s\"", refname, shown);
@@ -500,9 +482,8 @@ out:
  * set (retryable: the remote may answer next time) when the remote could not be read or has
  * no such ref, or the objects could not be moved.
  */
-static int fetch_end(git_oid *out, struct fetch *f, const struct gitbound_result *r,
-                     git_repository *repo, const char *name, const char *refname,
-                     struct sky_error *err)
+int gw_fetch_end(git_oid *out, struct fetch *f, const struct gitbound_result *r,
+                 git_repository *repo, const char *name, const char *refname, struct sky_error *err)
 {
 	int ret = -1;
 
@@ -525,7 +506,7 @@ out:
 }
 
 /* End f: a child still running is killed by its pid and reaped; the quarantine is removed. */
-static void fetch_release(struct fetch *f)
+void gw_fetch_release(struct fetch *f)
 {
 	gitbound_kill(&f->child);
 	gitbound_quarantine_remove(f->quarantine);
@@ -534,7 +515,7 @@ static void fetch_release(struct fetch *f)
 }
 
 /*
- * Fetch refname from the remote and wait for it (fetch_start, at most timeout_ms, fetch_end):
+ * Fetch refname from the remote and wait for it (gw_fetch_start, at most timeout_ms, gw_fetch_end):
  * nothing local but the objects and that remote-tracking ref changes, and nothing at all when
  * the child is late and killed. The fetch after a lost push (catch_up).
  */
@@ -545,17 +526,15 @@ static int fetch_ref(git_oid *out, git_repository *repo, git_remote *remote, con
 	struct gitbound_result r;
 	int ret = -1;
 
-	if (fetch_start(&f, repo, remote, shown, refname, timeout_ms, err) < 0 ||
+	if (gw_fetch_start(&f, repo, remote, shown, refname, timeout_ms, err) < 0 ||
 	    gitbound_wait(&r, &f.child, err) < 0 ||
-	    fetch_end(out, &f, &r, repo, name, refname, err) < 0)
+	    gw_fetch_end(out, &f, &r, repo, name, refname, err) < 0)
 		goto out;
 	ret = 0;
 out:
-	fetch_release(&f);
+	gw_fetch_release(&f);
 	return ret;
 }
-
-enum ff_result { FF_ERROR = -1, FF_MOVED = 0, FF_RACE = 1 };
 
 /*
  * Move refname from `from` to `to` (which descends from it) with a compare-and-swap, then
@@ -563,9 +542,8 @@ enum ff_result { FF_ERROR = -1, FF_MOVED = 0, FF_RACE = 1 };
  * when the ref no longer pointed at `from` (nothing changed), FF_ERROR with err on any other
  * failure.
  */
-static int fast_forward(git_repository *repo, const char *refname, const git_oid *from,
-                        const git_oid *to, const char *shown, const char *reflog,
-                        struct sky_error *err)
+int gw_fast_forward(git_repository *repo, const char *refname, const git_oid *from,
+                    const git_oid *to, const char *shown, const char *reflog, struct sky_error *err)
 {
 	git_reference *moved = NULL;
 	char hex[GIT_OID_HEXSZ + 1];
@@ -578,7 +556,7 @@ static int fast_forward(git_repository *repo, const char *refname, const git_oid
 		return FF_RACE;
 	}
 	if (rc < 0) {
-		git_fail(err, "could not update \"%s\"", refname);
+		gw_fail(err, "could not update \"%s\"", refname);
 		if (err)
 			err->retryable = rc == GIT_ELOCKED;
 		return FF_ERROR;
@@ -617,9 +595,9 @@ static int catch_up(git_repository *repo, git_remote *remote, const char *name, 
 		return GITWRITE_ERROR;
 	}
 	/* a ref moved meanwhile is a race all the same */
-	if (fast_forward(repo, refname, expected, &theirs, shown,
-	                 "skyreconcile: fast-forward to the remote after a rejected push",
-	                 err) == FF_ERROR)
+	if (gw_fast_forward(repo, refname, expected, &theirs, shown,
+	                    "skyreconcile: fast-forward to the remote after a rejected push",
+	                    err) == FF_ERROR)
 		return GITWRITE_ERROR;
 	return GITWRITE_RACE;
 }
@@ -718,16 +696,16 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 		goto out;
 	}
 	if (git_repository_open(&repo, req->repo_dir) < 0) {
-		git_fail(err, "could not open git repository \"%s\"", req->repo_dir);
+		gw_fail(err, "could not open git repository \"%s\"", req->repo_dir);
 		goto out;
 	}
-	if (ref_resolve(&refname, repo, req->ref, err) < 0)
+	if (gw_ref_resolve(&refname, repo, req->ref, err) < 0)
 		goto out;
 
 	/* 1. the ref must still point at the commit the decision was made from */
 	rc = git_reference_name_to_id(&current, repo, refname);
 	if (rc < 0 && rc != GIT_ENOTFOUND) {
-		git_fail(err, "could not read \"%s\"", refname);
+		gw_fail(err, "could not read \"%s\"", refname);
 		goto out;
 	}
 	if (rc == GIT_ENOTFOUND || !git_oid_equal(&current, &expected)) {
@@ -739,11 +717,11 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 	/* 2. the objects */
 	if (git_commit_lookup(&parent, repo, &expected) < 0 ||
 	    git_commit_tree(&ptree, parent) < 0) {
-		git_fail(err, "could not read commit %s", req->expected_oid);
+		gw_fail(err, "could not read commit %s", req->expected_oid);
 		goto out;
 	}
 	if (git_blob_create_from_buffer(&blob, repo, req->content, req->content_len) < 0) {
-		git_fail(err, "could not write the blob of \"%s\"", path);
+		gw_fail(err, "could not write the blob of \"%s\"", path);
 		goto out;
 	}
 	if (tree_with_file(&tree_id, repo, ptree, path, &blob, err) < 0)
@@ -755,12 +733,12 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 	}
 	if (git_tree_lookup(&tree, repo, &tree_id) < 0 ||
 	    git_signature_now(&sig, req->author_name, req->author_email) < 0) {
-		git_fail(err, "could not prepare the commit");
+		gw_fail(err, "could not prepare the commit");
 		goto out;
 	}
 	if (git_commit_create(&commit_id, repo, NULL, sig, sig, NULL, req->message, tree, 1,
 	                      (const git_commit **)&parent) < 0) {
-		git_fail(err, "could not write the commit");
+		gw_fail(err, "could not write the commit");
 		goto out;
 	}
 	git_oid_tostr(hex, sizeof(hex), &commit_id);
@@ -777,7 +755,7 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 		goto out;
 	}
 	if (rc < 0) {
-		git_fail(err, "could not update \"%s\"", refname);
+		gw_fail(err, "could not update \"%s\"", refname);
 		if (err)
 			err->retryable = rc == GIT_ELOCKED;
 		goto out;
@@ -786,8 +764,8 @@ int gitwrite_commit(const struct gitwrite_req *req, char out_oid[41], struct sky
 	/* 4. push */
 	if (req->push_remote) {
 		shown = gitwrite_remote_shown(req->push_remote);
-		if (remote_open(&remote, repo, req->push_remote, true) < 0) {
-			git_fail(err, "could not use remote \"%s\"", shown);
+		if (gw_remote_open(&remote, repo, req->push_remote, true) < 0) {
+			gw_fail(err, "could not use remote \"%s\"", shown);
 			ret = GITWRITE_ERROR;
 		} else {
 			ret = push(remote, shown, refname, timeout_ms, err);
@@ -832,176 +810,4 @@ out:
 	free(shown);
 	git_libgit2_shutdown();
 	return ret;
-}
-
-/* A watch --pull fetch in flight (gitwrite.h). */
-struct gitwrite_pull_job {
-	struct fetch fetch;
-	char *repo_dir, *refname, *remote_name, *shown; /* owned */
-	struct gitwrite_pull_info info;                 /* refname, local as at the start */
-};
-
-int gitwrite_pull_start(struct gitwrite_pull_job **out, const char *repo_dir, const char *ref,
-                        const char *remote_name, int timeout_ms, struct sky_error *err)
-{
-	struct gitwrite_pull_job *job = sky_calloc(1, sizeof(*job));
-	git_repository *repo = NULL;
-	git_remote *remote = NULL;
-	git_oid ours;
-	int ret = -1;
-
-	git_libgit2_init();
-	job->fetch.child.fd = -1;
-	job->shown = gitwrite_remote_shown(remote_name ? remote_name : "");
-	if (!repo_dir || !remote_name) {
-		sky_error_set(err, "gitwrite_pull: repo_dir and the remote are required");
-		goto out;
-	}
-	job->repo_dir = sky_strdup(repo_dir);
-	job->remote_name = sky_strdup(remote_name);
-	if (git_repository_open(&repo, repo_dir) < 0) {
-		git_fail(err, "could not open git repository \"%s\"", repo_dir);
-		goto out;
-	}
-	if (ref_resolve(&job->refname, repo, ref, err) < 0)
-		goto out;
-	snprintf(job->info.refname, sizeof(job->info.refname), "%s", job->refname);
-	if (git_reference_name_to_id(&ours, repo, job->refname) < 0) {
-		git_fail(err, "could not read \"%s\"", job->refname);
-		goto out;
-	}
-	git_oid_tostr(job->info.local, sizeof(job->info.local), &ours);
-	if (remote_open(&remote, repo, remote_name, false) < 0) {
-		git_fail(err, "could not use remote \"%s\"", job->shown);
-		goto out;
-	}
-	/* the child has its own copy of repo and remote: the parent's are freed at once */
-	if (fetch_start(&job->fetch, repo, remote, job->shown, job->refname,
-	                timeout_ms > 0 ? timeout_ms : GITWRITE_TIMEOUT_DEFAULT_MS, err) < 0)
-		goto out;
-	*out = job;
-	job = NULL;
-	ret = 0;
-out:
-	gitwrite_pull_job_free(job);
-	git_remote_free(remote);
-	git_repository_free(repo);
-	git_libgit2_shutdown();
-	return ret;
-}
-
-int gitwrite_pull_job_fd(const struct gitwrite_pull_job *job)
-{
-	return job->fetch.child.fd;
-}
-
-long long gitwrite_pull_job_deadline(const struct gitwrite_pull_job *job)
-{
-	return job->fetch.child.deadline_ms;
-}
-
-void gitwrite_pull_job_free(struct gitwrite_pull_job *job)
-{
-	if (!job)
-		return;
-	fetch_release(&job->fetch);
-	free(job->repo_dir);
-	free(job->refname);
-	free(job->remote_name);
-	free(job->shown);
-	free(job);
-}
-
-/*
- * The child of job ended (rc as gitbound_check returned it, r its answer when rc is 0): move
- * the objects in and the ref forward from where it is now, as gitwrite_pull does. The child is
- * gone and the quarantine removed afterwards, whatever the result.
- */
-static int pull_finish(struct gitwrite_pull_job *job, int rc, const struct gitbound_result *r,
-                       struct gitwrite_pull_info *out, struct sky_error *err)
-{
-	git_repository *repo = NULL;
-	git_oid ours, theirs;
-	int ret = GITWRITE_PULL_ERROR;
-
-	git_libgit2_init();
-	*out = job->info;
-	if (rc < 0)
-		goto out;
-	if (git_repository_open(&repo, job->repo_dir) < 0) {
-		git_fail(err, "could not open git repository \"%s\"", job->repo_dir);
-		goto out;
-	}
-	if (fetch_end(&theirs, &job->fetch, r, repo, job->remote_name, job->refname, err) < 0)
-		goto out;
-	git_oid_tostr(out->remote, sizeof(out->remote), &theirs);
-	/* the local ref as it is now: it may have moved while the fetch ran (a commit) */
-	if (git_reference_name_to_id(&ours, repo, job->refname) < 0) {
-		git_fail(err, "could not read \"%s\"", job->refname);
-		goto out;
-	}
-	git_oid_tostr(out->local, sizeof(out->local), &ours);
-	if (git_oid_equal(&theirs, &ours)) {
-		ret = GITWRITE_PULL_UP_TO_DATE;
-		goto out;
-	}
-	rc = git_graph_descendant_of(repo, &theirs, &ours);
-	if (rc == 1) {
-		rc = fast_forward(repo, job->refname, &ours, &theirs, job->shown,
-		                  "skyreconcile: fast-forward to the remote", err);
-		if (rc == FF_ERROR)
-			goto out;
-		if (rc == FF_MOVED)
-			memcpy(out->local, out->remote, sizeof(out->local));
-		/* FF_RACE: the local ref moved meanwhile (a commit, a push's catch-up): the next
-		 * pull looks again */
-		ret = rc == FF_MOVED ? GITWRITE_PULL_FORWARDED : GITWRITE_PULL_UP_TO_DATE;
-		goto out;
-	}
-	if (rc == 0)
-		rc = git_graph_descendant_of(repo, &ours, &theirs);
-	if (rc < 0) {
-		git_fail(err, "could not compare \"%s\" with \"%s\" on \"%s\"", job->refname,
-		         job->refname, job->shown);
-		goto out;
-	}
-	ret = rc == 1 ? GITWRITE_PULL_AHEAD : GITWRITE_PULL_DIVERGED;
-out:
-	fetch_release(&job->fetch);
-	git_repository_free(repo);
-	git_libgit2_shutdown();
-	return ret;
-}
-
-int gitwrite_pull_check(struct gitwrite_pull_job *job, struct gitwrite_pull_info *out,
-                        struct sky_error *err)
-{
-	struct gitbound_result r;
-	int rc;
-
-	if (job->fetch.child.pid <= 0 && !job->fetch.quarantine) {
-		*out = job->info;
-		sky_error_set(err, "gitwrite_pull_check: the fetch has ended already");
-		return GITWRITE_PULL_ERROR;
-	}
-	rc = gitbound_check(&r, &job->fetch.child, err);
-	if (rc == GITBOUND_PENDING)
-		return GITWRITE_PULL_PENDING;
-	return pull_finish(job, rc, &r, out, err);
-}
-
-int gitwrite_pull(struct gitwrite_pull_info *out, const char *repo_dir, const char *ref,
-                  const char *remote_name, int timeout_ms, struct sky_error *err)
-{
-	struct gitwrite_pull_job *job = NULL;
-	struct gitbound_result r;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (gitwrite_pull_start(&job, repo_dir, ref, remote_name, timeout_ms, err) < 0)
-		return GITWRITE_PULL_ERROR;
-	rc = gitbound_wait(&r, &job->fetch.child, err);
-	rc = pull_finish(job, rc, &r, out, err);
-	gitwrite_pull_job_free(job);
-	return rc;
 }
