@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
 	build-essential cmake pkg-config libpq-dev libyaml-dev libgit2-dev libjansson-dev check valgrind clang-format
-	postgresql-15 postgresql-15-pgq3 pgqd postgresql-client-15 iproute2 procps
+	postgresql-15 postgresql-15-pgq3 pgqd postgresql-client-15 postgresql-server-dev-15 iproute2 procps
 	python3 python3-yaml python3-jsonschema git
 	clang dpkg-dev scdoc man-db systemd
 	libmicrohttpd-dev prometheus graphviz curl locales

@@ -8,7 +8,10 @@
 # four tables (create_root, add_table) and a publication that a second instance subscribes to.
 # Then rounds of pgbench tpcb-like (-c 4 -j 2), one phase each of:
 #   none     nothing captures: our triggers disabled, the subscription disabled
-#   capture  our capture triggers (PgQ's logutriga) on, no consumer: the writer's own cost
+#   capture  our capture triggers on, no consumer: the writer's own cost (pgq_set.logutriga
+#            with its C body, pgq_set_capture.so, from build/ (BENCH_CAPTURE_DIR))
+#   pgq      the same with PgQ's C logutriga as pgq_set.logutriga's body (as where the server
+#            has no pgq_set_capture.so)
 #   native   the subscription on (its walsender decodes, its apply worker applies)
 #   floor    triggers off; each transaction ends with ONE multi-row INSERT of its four events,
 #            of the sizes the capture phase wrote, straight into the queue's event table: what
@@ -42,7 +45,7 @@ SCALE=10
 usage() {
 	cat <<EOF
 usage: $0 [options]
-  --rounds N     rounds of the five phases, medians reported (default: $ROUNDS)
+  --rounds N     rounds of the six phases, medians reported (default: $ROUNDS)
   --seconds N    pgbench -T of each phase (default: $LOAD_SECONDS)
   --clients N    pgbench clients (default: $CLIENTS; -j $JOBS)
   --scale N      pgbench scale (default: $SCALE)
@@ -88,6 +91,8 @@ bench_sql src "select pgq_set.add_member('bench', 'root', '$(bench_dsn src)', fa
 for t in "${BENCH_TABLES[@]}"; do
 	bench_sql src "select pgq_set.add_table('bench', 'public.$t')" >/dev/null
 done
+[ "$(bench_sql src "select pgq_set.capture_library()")" = pgq_set_capture ] ||
+	bench_die "pgq_set.logutriga has not got its C body: build pgq_set_capture.so (cmake --build build)"
 EVENT_TABLE=$(bench_sql src "select pgq.current_event_table('bench')")
 EVENT_SEQ=$(bench_sql src "select queue_event_seq from pgq.queue where queue_name = 'bench'")
 
@@ -95,6 +100,14 @@ EVENT_SEQ=$(bench_sql src "select queue_event_seq from pgq.queue where queue_nam
 bench_sql src "create publication bench_pub for table $(IFS=,; echo "${BENCH_TABLES[*]}")"
 bench_sql dst "create subscription bench_sub connection '$(bench_dsn src)'
 	publication bench_pub with (copy_data = false, enabled = false)"
+
+body() { # pgq_set_capture|pgq: pgq_set.logutriga's body
+	local lib="'pgq_set_capture', 'pgq_set_logutriga'"
+	[ "$1" = pgq ] && lib="'\$libdir/pgq_triggers', 'pgq_logutriga'"
+	bench_sql src "create or replace function pgq_set.logutriga() returns trigger language c
+		set datestyle = 'ISO, YMD' set intervalstyle = 'postgres' set extra_float_digits = 3
+		set bytea_output = 'hex' set timezone = 'UTC' set lc_monetary = 'C' as $lib"
+}
 
 triggers() { # enable|disable
 	local t
@@ -165,6 +178,9 @@ printf '%s\nselect 1 from (values %s) as v(t, d, e);\nEND;\n' "$TPCB" "$ROWS" \
 for r in $(seq 1 "$ROUNDS"); do
 	triggers enable
 	phase capture "$r"
+	body pgq
+	phase pgq "$r"
+	body pgq_set_capture
 	triggers disable
 	phase none "$r"
 	phase floor "$r" -s "$SCALE" -f "$BENCH_DIR/floor.sql"
@@ -183,6 +199,7 @@ all() {
 }
 N=$(med native)
 CAP=$(med capture)
+PGQ=$(med pgq)
 NONE=$(med none)
 FLOOR=$(med floor)
 STMT=$(med stmt)
@@ -196,7 +213,8 @@ cat <<EOF
 |---|---:|---:|---:|---|
 | none: nothing captures | $NONE | $(rat "$NONE" "$N") | 1.00 | $(all none) |
 | native logical replication (walsender + apply worker on) | $N | 1.00 | $(rat "$N" "$NONE") | $(all native) |
-| capture: pgq_set's triggers, no consumer | $CAP | $(rat "$CAP" "$N") | $(rat "$CAP" "$NONE") | $(all capture) |
+| capture: pgq_set's triggers (C body pgq_set_capture), no consumer | $CAP | $(rat "$CAP" "$N") | $(rat "$CAP" "$NONE") | $(all capture) |
+| pgq: the same triggers with PgQ's logutriga as body, no consumer | $PGQ | $(rat "$PGQ" "$N") | $(rat "$PGQ" "$NONE") | $(all pgq) |
 | floor: one multi-row INSERT of the events per transaction (extra statement) | $FLOOR | | | $(all floor) |
 | the extra statement alone | $STMT | | | $(all stmt) |
 | floor without the extra statement's cost (none × floor / stmt) | $EST | $(rat "$EST" "$N") | $(rat "$EST" "$NONE") | |

@@ -153,7 +153,8 @@ if [ -n "$deb" ]; then
 		./usr/share/man/man1/skyreconcile.1.gz ./usr/share/man/man5/topology.yaml.5.gz \
 		./lib/systemd/system/skyworker@.service ./lib/systemd/system/skyreconcile-watch.service \
 		./usr/share/skycascade/topology.schema.json ./usr/share/skycascade/pgqd.ini \
-		./usr/share/skycascade/examples/three-node.yaml; do
+		./usr/share/skycascade/examples/three-node.yaml \
+		./usr/lib/postgresql/15/lib/pgq_set_capture.so; do
 		grep -q " $f\$" <<<"$contents" || missing+=("file $f")
 	done
 	if [ ${#missing[@]} -eq 0 ]; then

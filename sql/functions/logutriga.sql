@@ -1,21 +1,54 @@
-create or replace function pgq_set.logutriga()
-returns trigger
-language c
--- The capture trigger of replicated tables on the root: PgQ's own C trigger (the code behind
--- pgq.logutriga; it takes the queue from TG_ARGV[0] and does not look at the function's name),
--- run with fixed settings instead of the writing session's. logutriga prints every column with
--- its type's output function, which follows the session: German or SQL datestyle, a timezone
--- abbreviation, extra_float_digits 0 (0.30000000000000004 printed as 0.3), intervalstyle,
--- bytea_output and lc_monetary would otherwise end up in the queue, and a subscriber would
--- misread or refuse them. The worker parses with the same settings (SKY_PG_VALUE_SETTINGS in
--- common/sky_pg.h: keep both lists equal). The bytes are in the server encoding; the worker
--- declares that encoding on its sessions (docs/worker.md).
--- Cost: the SET clauses are applied and undone on every call (about 2 us per row on a 2-core
--- VM, +20% on logutriga alone; docs/performance.md).
-set datestyle = 'ISO, YMD'
-set intervalstyle = 'postgres'
-set extra_float_digits = 3
-set bytea_output = 'hex'
-set timezone = 'UTC'
-set lc_monetary = 'C'
-as '$libdir/pgq_triggers', 'pgq_logutriga';
+-- The capture trigger of replicated tables on the root, run with fixed settings instead of the
+-- writing session's: the event's bytes are the values printed by their types' output functions,
+-- which follow the session: German or SQL datestyle, a timezone abbreviation,
+-- extra_float_digits 0 (0.30000000000000004 printed as 0.3), intervalstyle, bytea_output and
+-- lc_monetary would otherwise end up in the queue, and a subscriber would misread or refuse
+-- them. The worker parses with the same settings (SKY_PG_VALUE_SETTINGS in common/sky_pg.h: keep
+-- both lists equal). The bytes are in the server encoding; the worker declares that encoding on
+-- its sessions (docs/worker.md).
+--
+-- Its body is pgq_set_capture (sql/capture/pgq_set_capture.c) where the server finds that
+-- library (the package installs it into the server's library directory; else name its directory
+-- in dynamic_library_path): the events of PgQ's logutriga, byte for byte, written straight into
+-- the queue's current event table (+12% on the writer's throughput, docs/performance.md), PgQ's
+-- trigger called for everything else. Where the library is not found, the body is PgQ's C
+-- trigger itself (the code behind pgq.logutriga; it takes the queue from TG_ARGV[0] and does not
+-- look at the function's name). pgq_set.capture_library() says which one a node has.
+-- Cost of the SET clauses: they are applied and undone on every call (about 2 us per row on a
+-- 2-core VM; docs/performance.md).
+do $do$
+begin
+	-- the library is loaded (and a missing one found) only when function bodies are checked
+	perform set_config('check_function_bodies', 'on', true);
+	create or replace function pgq_set.logutriga()
+	returns trigger
+	language c
+	set datestyle = 'ISO, YMD'
+	set intervalstyle = 'postgres'
+	set extra_float_digits = 3
+	set bytea_output = 'hex'
+	set timezone = 'UTC'
+	set lc_monetary = 'C'
+	as 'pgq_set_capture', 'pgq_set_logutriga';
+exception when undefined_file then
+	create or replace function pgq_set.logutriga()
+	returns trigger
+	language c
+	set datestyle = 'ISO, YMD'
+	set intervalstyle = 'postgres'
+	set extra_float_digits = 3
+	set bytea_output = 'hex'
+	set timezone = 'UTC'
+	set lc_monetary = 'C'
+	as '$libdir/pgq_triggers', 'pgq_logutriga';
+end;
+$do$;
+
+create or replace function pgq_set.capture_library()
+returns text
+language sql stable
+as $$
+	-- The library whose code pgq_set.logutriga() runs: 'pgq_set_capture' (ours) or
+	-- '$libdir/pgq_triggers' (PgQ's logutriga).
+	select probin from pg_proc where oid = 'pgq_set.logutriga()'::regprocedure;
+$$;

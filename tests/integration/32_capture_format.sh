@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# 32: pgq_set.logutriga's C body (sql/capture/pgq_set_capture.c) writes the events PgQ's own
+# logutriga writes, byte for byte, and hands PgQ's trigger what it does not do itself.
+# - one node; queue "ours" is fed by pgq_set.logutriga, queue "ref" by PgQ's C trigger with the
+#   same settings, both on the same tables, so every row change gives one event in each queue;
+# - tables: a type zoo (dates, times, intervals, floats, numeric, money, bytea, json, arrays,
+#   ranges, non-ASCII text, NULLs), a table in a schema and with column names that need quoting
+#   and urlencoding, a two-column key in another order than the columns, a dropped column, a
+#   stored generated column;
+# - writes: inserts, multi-row updates and deletes, a rolled-back savepoint, from a session
+#   with hostile settings (German dates, extra_float_digits 0, escape bytea, another timezone),
+#   and from a role with no right on PgQ's tables;
+# - compared: ev_type, ev_data, ev_extra1-4, ev_txid and ev_time of the two queues, pairwise in
+#   event order;
+# - handed to PgQ: TRUNCATE, a table with a _pgq_ev_ column, a key-changing UPDATE (PgQ's error),
+#   a queue that refuses inserts (PgQ's error);
+# - the queue rotating under a session that has written to it before: the next event goes to
+#   the new current table;
+# - a role with no right on PgQ: its writes are queued all the same (PgQ's trigger needs
+#   pgq_writer);
+# - a server that does not find the library: pgq_set.logutriga is PgQ's trigger, and captures.
+# shellcheck source=tests/lib/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+
+sky_pg_new db1
+sky_psql db1 -f "$SKY_SOURCE_DIR/sql/install.sql" >/dev/null
+lib=$(sky_psql db1 -c "select pgq_set.capture_library()")
+sky_assert_eq "$lib" pgq_set_capture "pgq_set.logutriga's library (built in $SKY_BUILD_DIR)"
+
+sky_psql db1 >/dev/null <<'SQL'
+select pgq.create_queue('ours');
+select pgq.create_queue('ref');
+create function public.ref_logutriga() returns trigger language c
+	set datestyle = 'ISO, YMD' set intervalstyle = 'postgres' set extra_float_digits = 3
+	set bytea_output = 'hex' set timezone = 'UTC' set lc_monetary = 'C'
+	as '$libdir/pgq_triggers', 'pgq_logutriga';
+create table public.zoo (
+	id int primary key,
+	d date, ts timestamp, tstz timestamptz, tm time, tmtz timetz, iv interval,
+	f4 real, f8 double precision, num numeric, m money, b bytea, t text, js json, jsb jsonb,
+	da date[], tsa timestamptz[], iva interval[], f8a float8[], r tstzrange, dr daterange,
+	flag boolean, u uuid, ip inet, gone text, twice int generated always as (id * 2) stored
+);
+alter table public.zoo drop column gone;
+create schema "Odd Schema";
+create table "Odd Schema"."Tab le&=" (
+	"Col=&+%" text, k2 text, "K 1" int, v varchar(20),
+	primary key (k2, "K 1")
+);
+create table public.magic (id int primary key, _pgq_ev_extra4 text, v text);
+SQL
+for t in public.zoo '"Odd Schema"."Tab le&="' public.magic; do
+	sky_psql db1 -c "create trigger a_ours after insert or update or delete on $t
+			for each row execute function pgq_set.logutriga('ours');
+		create trigger b_ref after insert or update or delete on $t
+			for each row execute function public.ref_logutriga('ref');
+		create trigger c_ours_trunc after truncate on $t
+			for each statement execute function pgq_set.logutriga('ours');
+		create trigger d_ref_trunc after truncate on $t
+			for each statement execute function public.ref_logutriga('ref');"
+done
+
+sky_check "writes from a session with hostile settings"
+PGOPTIONS="-c datestyle=German,DMY -c extra_float_digits=0 -c bytea_output=escape -c timezone=Asia/Kolkata -c intervalstyle=sql_standard" \
+	sky_psql db1 >/dev/null <<'SQL'
+insert into public.zoo (id, d, ts, tstz, tm, tmtz, iv, f4, f8, num, m, b, t, js, jsb, da, tsa,
+	iva, f8a, r, dr, flag, u, ip)
+select i, date '2024-02-29' + i, timestamp '2024-02-29 13:14:15.123456' + i * interval '1 day',
+	timestamptz '2024-02-29 13:14:15.5+05:45' + i * interval '1 hour', time '23:59:59.999999',
+	timetz '12:00:00+03:30', interval '1 year 2 mons 3 days 04:05:06.7' * i, 0.1::real * i,
+	0.1::float8 + 0.2::float8 * i, 12345678901234567890.123456789 * i, 1234.56 * i,
+	decode('00ff2026' || lpad(to_hex(i), 2, '0'), 'hex'),
+	'Grüße & =+% ' || i || E' tab\there "quoted" \\ back', '{"a": [1, 2.50, "x y"]}',
+	'{"b": {"c": null}, "a": 1}', array[date '2000-01-01', null], array[timestamptz '2020-01-01 00:00+00'],
+	array[interval '-1 day 02:00'], array[1e-300, 1.5, 'NaN', '-Infinity']::float8[],
+	tstzrange('2024-01-01 00:00+00', null), daterange('2024-01-01', '2024-02-01'),
+	i % 2 = 0, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '192.168.0.1/24'
+from generate_series(1, 20) i;
+insert into public.zoo (id) values (100);
+insert into "Odd Schema"."Tab le&=" values ('a=b&c', 'k two', 1, 'ä'), (null, 'k', 2, null);
+update public.zoo set t = t || ' updated', f8 = f8 * 3 where id <= 10;
+delete from public.zoo where id between 15 and 17;
+update "Odd Schema"."Tab le&=" set "Col=&+%" = '%%' where "K 1" = 2;
+begin;
+insert into public.zoo (id, t) values (200, 'kept');
+savepoint s;
+insert into public.zoo (id, t) values (201, 'rolled back');
+update public.zoo set t = 'rolled back' where id = 1;
+rollback to savepoint s;
+insert into public.zoo (id, t) values (202, 'kept too');
+commit;
+insert into public.magic values (1, 'x4', 'magic');
+truncate public.magic;
+SQL
+
+sky_check "writes from a role that may only write the tables (and call PgQ's insert, for PgQ's trigger)"
+sky_psql db1 -c "create role writer login; grant usage on schema \"Odd Schema\" to writer;
+	grant insert, update, delete, select on public.zoo, \"Odd Schema\".\"Tab le&=\" to writer;
+	grant pgq_writer to writer"
+as_writer() {
+	"$SKY_PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(sky_port db1)" -U writer \
+		-d app "$@"
+}
+as_writer -c "insert into public.zoo (id, t) values (300, 'by writer')" \
+	-c "update \"Odd Schema\".\"Tab le&=\" set v = 'w' where k2 = 'k'" ||
+	sky_fail "a write by role writer failed"
+
+sky_check "handed to PgQ: a key-changing UPDATE and a queue refusing inserts give PgQ's errors"
+err_ours=$(sky_psql db1 -c "alter table public.zoo disable trigger b_ref;
+	update public.zoo set id = 1000 where id = 100" 2>&1 || true)
+err_ref=$(sky_psql db1 -c "alter table public.zoo enable trigger b_ref;
+	alter table public.zoo disable trigger a_ours;
+	update public.zoo set id = 1000 where id = 100" 2>&1 || true)
+sky_psql db1 -c "alter table public.zoo enable trigger a_ours"
+grep -qF "primary key update not allowed" <<<"$err_ours" ||
+	sky_fail "key-changing update through pgq_set.logutriga: no PgQ error ($err_ours)"
+sky_assert_eq "$err_ours" "$err_ref" "the same error as PgQ's trigger"
+sky_psql db1 -c "update pgq.queue set queue_disable_insert = true where queue_name = 'ours'"
+err_ours=$(sky_psql db1 -c "insert into public.zoo (id) values (400)" 2>&1 || true)
+sky_psql db1 -c "update pgq.queue set queue_disable_insert = false where queue_name = 'ours'"
+grep -qF "Insert into queue disallowed" <<<"$err_ours" ||
+	sky_fail "a queue refusing inserts: no PgQ error ($err_ours)"
+sky_ok "a queue refusing inserts: $err_ours"
+sky_assert_eq "$(sky_psql db1 -c "select count(*) from public.zoo where id = 400")" 0 "nothing written"
+
+sky_check "the queue rotates under a session that wrote to it: the next event is in the new table"
+rot=$(sky_psql db1 <<'SQL'
+update pgq.queue set queue_rotation_period = '0' where queue_name in ('ours', 'ref');
+insert into public.zoo (id, t) values (500, 'before rotation');
+select pgq.current_event_table('ours');
+select pgq.maint_rotate_tables_step1('ours'), pgq.maint_rotate_tables_step1('ref');
+select pgq.maint_rotate_tables_step2();
+insert into public.zoo (id, t) values (501, 'after rotation');
+select pgq.current_event_table('ours');
+SQL
+)
+before=$(sed -n 1p <<<"$rot")
+after=$(sed -n 4p <<<"$rot")
+[ "$before" != "$after" ] || sky_fail "the queue did not rotate ($rot)"
+sky_assert_eq "$(sky_psql db1 -c "select ev_data from $after")" \
+	"$(sky_psql db1 -c "select ev_data from $after where ev_data like 'id=501&%'")" \
+	"the event after the rotation is in $after"
+sky_assert_eq "$(sky_psql db1 -c "select count(*) from $after")" 1 "one event in $after"
+sky_ok "the rotation moved the session's inserts from $before to $after"
+
+sky_check "the two queues hold the same events"
+events() {
+	sky_psql db1 -c "select ev_txid, ev_time, ev_type, ev_data, ev_extra1, ev_extra2, ev_extra3,
+		ev_extra4 from pgq.event_$(sky_psql db1 -c "select queue_id from pgq.queue
+		where queue_name = '$1'") order by ev_id"
+}
+events ours >"$SKY_TMP/ours.txt"
+events ref >"$SKY_TMP/ref.txt"
+n=$(wc -l <"$SKY_TMP/ours.txt")
+[ "$n" -ge 40 ] || sky_fail "only $n events in queue ours"
+if ! diff "$SKY_TMP/ref.txt" "$SKY_TMP/ours.txt" >"$SKY_TMP/events.diff"; then
+	head -20 "$SKY_TMP/events.diff" >&2
+	sky_fail "the events of pgq_set.logutriga differ from PgQ's logutriga's"
+fi
+grep -q 'rolled+back' "$SKY_TMP/ours.txt" && sky_fail "an event of the rolled-back savepoint was kept"
+grep -q '^[0-9]*|[^|]*|R|' "$SKY_TMP/ours.txt" || sky_fail "no TRUNCATE event"
+grep -q 'extra4\|x4' "$SKY_TMP/ours.txt" || sky_fail "no event of table magic"
+sky_ok "$n events, pairwise equal (txid, time, type, data, extra1-4), the rolled-back savepoint's left out"
+
+sky_check "a role with no right on PgQ at all: pgq_set.logutriga still queues its writes"
+sky_psql db1 -c "revoke pgq_writer from writer; alter table public.zoo disable trigger b_ref"
+as_writer -c "insert into public.zoo (id, t) values (600, 'no right on PgQ')" ||
+	sky_fail "a write by a role without rights on PgQ failed"
+sky_assert_eq "$(sky_psql db1 -c "select ev_type || ' ' || ev_extra1 from pgq.event_$(sky_psql db1 \
+	-c "select queue_id from pgq.queue where queue_name = 'ours'") where ev_data like 'id=600&%'")" \
+	"I:id public.zoo" "the event of the write by a role without rights on PgQ"
+
+sky_check "a server without the library: pgq_set.logutriga is PgQ's trigger, and captures"
+SKY_CAPTURE_DIR=$SKY_TMP/no-such-dir sky_pg_new db2
+sky_psql db2 -f "$SKY_SOURCE_DIR/sql/install.sql" >/dev/null
+sky_assert_eq "$(sky_psql db2 -c "select pgq_set.capture_library()")" '$libdir/pgq_triggers' \
+	"pgq_set.logutriga's library where pgq_set_capture is not found"
+sky_psql db2 >/dev/null -c "select pgq.create_queue('ours');
+	create table public.t (id int primary key, v text);
+	create trigger a_ours after insert or update or delete on public.t
+		for each row execute function pgq_set.logutriga('ours');
+	insert into public.t values (1, 'a b')"
+sky_assert_eq "$(sky_psql db2 -c "select ev_type || ' ' || ev_data || ' ' || ev_extra1 from pgq.event_1")" \
+	"I:id id=1&v=a+b public.t" "the event PgQ's trigger wrote"
