@@ -258,16 +258,20 @@ static bool queue_insert(const char *queue, const char *ev_type, const char *ev_
 	Datum qargs[1], iargs[3];
 	HeapTuple q;
 	TupleDesc qd;
-	char *table, *seq;
+	char *pfx, *cur, *table, *seq;
 	bool isnull;
 	int rc;
 
+	/*
+	 * Both statements run as the function's owner, so every function and operator in them is
+	 * named with its schema: the writing session's search_path must not find its own.
+	 */
 	if (queue_plan == NULL) {
-		SPIPlanPtr p = SPI_prepare(
-		    "select queue_data_pfx || '_' || queue_cur_table::text, queue_event_seq,"
-		    " queue_disable_insert, queue_per_tx_limit is not null"
-		    " from pgq.queue where queue_name = $1",
-		    1, qtypes);
+		SPIPlanPtr p =
+		    SPI_prepare("select queue_data_pfx, queue_cur_table, queue_event_seq,"
+		                " queue_disable_insert, queue_per_tx_limit is not null"
+		                " from pgq.queue where queue_name operator(pg_catalog.=) $1",
+		                1, qtypes);
 
 		if (p == NULL)
 			elog(ERROR, "pgq_set capture: preparing the queue lookup failed: %s",
@@ -284,13 +288,15 @@ static bool queue_insert(const char *queue, const char *ev_type, const char *ev_
 		return false;
 	q = SPI_tuptable->vals[0];
 	qd = SPI_tuptable->tupdesc;
-	if (DatumGetBool(heap_getattr(q, 3, qd, &isnull)) || isnull ||
-	    DatumGetBool(heap_getattr(q, 4, qd, &isnull)))
+	if (DatumGetBool(heap_getattr(q, 4, qd, &isnull)) || isnull ||
+	    DatumGetBool(heap_getattr(q, 5, qd, &isnull)))
 		return false;
-	table = SPI_getvalue(q, qd, 1);
-	seq = SPI_getvalue(q, qd, 2);
-	if (table == NULL || seq == NULL)
+	pfx = SPI_getvalue(q, qd, 1);
+	cur = SPI_getvalue(q, qd, 2);
+	seq = SPI_getvalue(q, qd, 3);
+	if (pfx == NULL || cur == NULL || seq == NULL)
 		return false;
+	table = psprintf("%s_%s", pfx, cur);
 
 	if (insert_plan == NULL || strcmp(table, insert_table) != 0 ||
 	    strcmp(seq, insert_seq) != 0) {
@@ -302,13 +308,17 @@ static bool queue_insert(const char *queue, const char *ev_type, const char *ev_
 			pfree(insert_table);
 			pfree(insert_seq);
 		}
-		/* both names are PgQ's own, written by pgq.create_queue */
+		/* both names are PgQ's own, written by pgq.create_queue; one plan at a time (a
+		 * session writing to two queues in turn plans again at each change: right, slower)
+		 */
 		p = SPI_prepare(
-		    psprintf("insert into %s (ev_id, ev_time, ev_txid, ev_owner, ev_retry,"
-		             " ev_type, ev_data, ev_extra1, ev_extra2, ev_extra3, ev_extra4)"
-		             " values (nextval(%s), now(), txid_current(), null, null,"
-		             " $1, $2, $3, null, null, null)",
-		             table, quote_literal_cstr(seq)),
+		    psprintf(
+		        "insert into %s (ev_id, ev_time, ev_txid, ev_owner, ev_retry,"
+		        " ev_type, ev_data, ev_extra1, ev_extra2, ev_extra3, ev_extra4)"
+		        " values (pg_catalog.nextval(%s::pg_catalog.regclass), pg_catalog.now(),"
+		        " pg_catalog.txid_current(), null, null,"
+		        " $1, $2, $3, null, null, null)",
+		        table, quote_literal_cstr(seq)),
 		    3, itypes);
 		if (p == NULL)
 			elog(ERROR, "pgq_set capture: preparing the insert into %s failed: %s",

@@ -18,7 +18,9 @@
 #   the new current table;
 # - a role with no right on PgQ: its writes are queued all the same (PgQ's trigger needs
 #   pgq_writer);
-# - a server that does not find the library: pgq_set.logutriga is PgQ's trigger, and captures.
+# - a server that does not find the library: pgq_set.logutriga is PgQ's trigger, and captures;
+# - a writer whose search_path puts its own now(), nextval(), txid_current() and = first: none
+#   of them runs in the statements the trigger runs as the owner.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -182,3 +184,24 @@ sky_psql db2 >/dev/null -c "select pgq.create_queue('ours');
 	insert into public.t values (1, 'a b')"
 sky_assert_eq "$(sky_psql db2 -c "select ev_type || ' ' || ev_data || ' ' || ev_extra1 from pgq.event_1")" \
 	"I:id id=1&v=a+b public.t" "the event PgQ's trigger wrote"
+
+sky_check "the writer's search_path cannot put its own functions into the insert run as the owner"
+sky_psql db1 -c "grant create on database app to writer"
+as_writer >/dev/null <<'SQL'
+create schema evil;
+create function evil.now() returns timestamptz language plpgsql as
+	$$ begin raise exception 'evil.now() ran as %', current_user; end $$;
+create function evil.nextval(regclass) returns bigint language plpgsql as
+	$$ begin raise exception 'evil.nextval() ran as %', current_user; end $$;
+create function evil.txid_current() returns bigint language plpgsql as
+	$$ begin raise exception 'evil.txid_current() ran as %', current_user; end $$;
+create function evil.texteq(text, text) returns boolean language plpgsql as
+	$$ begin raise exception 'evil.= ran as %', current_user; end $$;
+create operator evil.= (leftarg = text, rightarg = text, function = evil.texteq);
+SQL
+as_writer -c "set search_path = evil, pg_catalog, public" \
+	-c "insert into public.zoo (id, t) values (700, 'search_path')" ||
+	sky_fail "a write with the writer's functions first in search_path failed (output above)"
+sky_assert_eq "$(sky_psql db1 -c "select count(*) from pgq.event_$(sky_psql db1 \
+	-c "select queue_id from pgq.queue where queue_name = 'ours'") where ev_data like 'id=700&%'")" \
+	1 "the write's event, none of the writer's functions called"
