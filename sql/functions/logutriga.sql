@@ -17,30 +17,23 @@
 -- Cost of the SET clauses: they are applied and undone on every call (about 2 us per row on a
 -- 2-core VM; docs/performance.md).
 do $do$
+declare
+	v_create constant text := 'create or replace function pgq_set.logutriga()
+		returns trigger
+		language c
+		set datestyle = ''ISO, YMD''
+		set intervalstyle = ''postgres''
+		set extra_float_digits = 3
+		set bytea_output = ''hex''
+		set timezone = ''UTC''
+		set lc_monetary = ''C''
+		as %L, %L';
 begin
 	-- the library is loaded (and a missing one found) only when function bodies are checked
 	perform set_config('check_function_bodies', 'on', true);
-	create or replace function pgq_set.logutriga()
-	returns trigger
-	language c
-	set datestyle = 'ISO, YMD'
-	set intervalstyle = 'postgres'
-	set extra_float_digits = 3
-	set bytea_output = 'hex'
-	set timezone = 'UTC'
-	set lc_monetary = 'C'
-	as 'pgq_set_capture', 'pgq_set_logutriga';
+	execute format(v_create, 'pgq_set_capture', 'pgq_set_logutriga');
 exception when undefined_file then
-	create or replace function pgq_set.logutriga()
-	returns trigger
-	language c
-	set datestyle = 'ISO, YMD'
-	set intervalstyle = 'postgres'
-	set extra_float_digits = 3
-	set bytea_output = 'hex'
-	set timezone = 'UTC'
-	set lc_monetary = 'C'
-	as '$libdir/pgq_triggers', 'pgq_logutriga';
+	execute format(v_create, '$libdir/pgq_triggers', 'pgq_logutriga');
 end;
 $do$;
 
