@@ -9,7 +9,7 @@
 # Then rounds of pgbench tpcb-like (-c 4 -j 2), one phase each of:
 #   none     nothing captures: our triggers disabled, the subscription disabled
 #   capture  our capture triggers on, no consumer: the writer's own cost (pgq_set.logutriga
-#            with its C body, pgq_set_capture.so, from build/ (BENCH_CAPTURE_DIR))
+#            with its C body, pgq_set_capture.so, from build/ (BENCH_CAPTURE_PATH))
 #   pgq      the same with PgQ's C logutriga as pgq_set.logutriga's body (as where the server
 #            has no pgq_set_capture.so)
 #   native   the subscription on (its walsender decodes, its apply worker applies)

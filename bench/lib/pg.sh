@@ -69,8 +69,10 @@ bench_pg_new() {
 		echo "listen_addresses = ''"
 		echo "unix_socket_directories = '$BENCH_DIR/sock'"
 		echo "$BENCH_PG_SETTINGS"
-		# pgq_set.logutriga's C body (sql/capture) from the build measured
-		echo "dynamic_library_path = '${BENCH_CAPTURE_DIR:-$SKY_ROOT/build/sql/capture}:\$libdir'"
+		# pgq_set.logutriga's C body (sql/capture) from the build measured first
+		# (BENCH_CAPTURE_PATH: the whole path; one without \$libdir measures PgQ's body even
+		# where the package installed pgq_set_capture.so)
+		echo "dynamic_library_path = '${BENCH_CAPTURE_PATH:-$SKY_ROOT/build/sql/capture:\$libdir}'"
 		echo "${BENCH_PG_EXTRA:-}"
 	} | bench_as_pg tee -a "$dir/postgresql.conf" >/dev/null
 	BENCH_PGDIRS+=("$dir")

@@ -173,7 +173,8 @@ sky_assert_eq "$(sky_psql db1 -c "select ev_type || ' ' || ev_extra1 from pgq.ev
 	"I:id public.zoo" "the event of the write by a role without rights on PgQ"
 
 sky_check "a server without the library: pgq_set.logutriga is PgQ's trigger, and captures"
-SKY_CAPTURE_DIR=$SKY_TMP/no-such-dir sky_pg_new db2
+# no $libdir in the path: a pgq_set_capture.so installed by the package stays unseen too
+SKY_CAPTURE_PATH=$SKY_TMP/no-such-dir sky_pg_new db2
 sky_psql db2 -f "$SKY_SOURCE_DIR/sql/install.sql" >/dev/null
 sky_assert_eq "$(sky_psql db2 -c "select pgq_set.capture_library()")" '$libdir/pgq_triggers' \
 	"pgq_set.logutriga's library where pgq_set_capture is not found"

@@ -389,8 +389,9 @@ timezone = 'UTC'
 log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%a %d '
 log_min_messages = warning
-# pgq_set.logutriga's C body (sql/capture) from the build under test, PgQ's where it is not built
-dynamic_library_path = '${SKY_CAPTURE_DIR:-$SKY_BUILD_DIR/sql/capture}:\$libdir'
+# pgq_set.logutriga's C body (sql/capture) from the build under test first (SKY_CAPTURE_PATH: the
+# whole path; one without \$libdir hides a pgq_set_capture.so installed by the package)
+dynamic_library_path = '${SKY_CAPTURE_PATH:-$SKY_BUILD_DIR/sql/capture:\$libdir}'
 EOF
 	sky_pg_start "$name"
 	sky_psql_db "$name" postgres -c "create database app" >/dev/null
