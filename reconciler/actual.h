@@ -71,6 +71,7 @@ struct actual_check {
 	bool partitioned;
 	bool has_pk;
 	bool pk_deferrable;
+	bool pk_include; /* the key's index has INCLUDE columns */
 };
 
 /*

@@ -227,7 +227,8 @@ out:
 
 /*
  * What the plan checks before it adds a table (plan-time checks): for every table of the
- * topology, does it exist here, is it partitioned, has it a primary key, is that deferrable.
+ * topology, does it exist here, is it partitioned, has it a primary key, is that deferrable, has
+ * its index INCLUDE columns.
  * Read from the system catalogs, so it works before pgq_set is installed.
  */
 static int read_table_checks(struct actual_node *node, PGconn *conn, const struct topology *topo,
@@ -259,7 +260,10 @@ static int read_table_checks(struct actual_node *node, PGconn *conn, const struc
 	                " exists (select 1 from pg_constraint k where k.conrelid = c.oid"
 	                "  and k.contype = 'p'),"
 	                " exists (select 1 from pg_constraint k where k.conrelid = c.oid"
-	                "  and k.contype = 'p' and k.condeferrable)"
+	                "  and k.contype = 'p' and k.condeferrable),"
+	                " exists (select 1 from pg_constraint k"
+	                "  join pg_index x on x.indexrelid = k.conindid where k.conrelid = c.oid"
+	                "  and k.contype = 'p' and x.indnatts > x.indnkeyatts)"
 	                " from unnest($1::text[]) as t(name)"
 	                " left join (pg_class c join pg_namespace n on n.oid = c.relnamespace)"
 	                " on n.nspname || '.' || c.relname = t.name and c.relkind in ('r', 'p')",
@@ -274,6 +278,7 @@ static int read_table_checks(struct actual_node *node, PGconn *conn, const struc
 		k->partitioned = strcmp(PQgetvalue(res, i, 2), "p") == 0;
 		k->has_pk = bool_value(res, i, 3);
 		k->pk_deferrable = bool_value(res, i, 4);
+		k->pk_include = bool_value(res, i, 5);
 	}
 	ret = 0;
 out:

@@ -99,6 +99,11 @@ static bool root_table_ok(struct plan_ctx *ctx, const struct node_view *v,
 		    "table \"%s\" has a deferrable primary key: only a primary key checked "
 		    "immediately can be replicated",
 		    tt->name);
+	else if (k->pk_include)
+		plan_ctx_problem_add(ctx, v->want->name,
+		                     "table \"%s\" has a primary key with INCLUDE columns: only a "
+		                     "primary key of key columns alone can be replicated",
+		                     tt->name);
 	else
 		return true;
 	return false;

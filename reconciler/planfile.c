@@ -50,9 +50,10 @@ char *planfile_state_digest(const struct actual_state *state)
 		for (size_t k = 0; k < an->n_sequences; k++)
 			add_field(&b, "sequence", an->sequences[k]);
 		for (size_t k = 0; k < an->n_checks; k++)
-			sky_buf_addf(&b, "check=%s/%d%d%d%d\x1f", an->checks[k].name,
+			sky_buf_addf(&b, "check=%s/%d%d%d%d%d\x1f", an->checks[k].name,
 			             an->checks[k].exists, an->checks[k].partitioned,
-			             an->checks[k].has_pk, an->checks[k].pk_deferrable);
+			             an->checks[k].has_pk, an->checks[k].pk_deferrable,
+			             an->checks[k].pk_include);
 	}
 	for (size_t i = 0; i < b.len; i++) {
 		h ^= (unsigned char)b.data[i];

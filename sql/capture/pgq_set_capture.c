@@ -106,7 +106,7 @@ static void rel_fill(struct rel_capture *rc, Relation rel)
 	rc->keyatt = NULL;
 	rc->nkey = 0;
 	rc->to_pgq = false;
-	rc->valid = true;
+	rc->valid = false; /* until filled: an error half way leaves it to be filled again */
 
 	for (i = 0; i < desc->natts; i++) {
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -118,11 +118,17 @@ static void rel_fill(struct rel_capture *rc, Relation rel)
 	list_free(indexes);
 	if (rc->to_pgq || !OidIsValid(rel->rd_pkindex)) {
 		rc->to_pgq = true;
+		rc->valid = true;
 		return;
 	}
 
+	/*
+	 * Every column of the key's index, its INCLUDE columns too: PgQ's trigger lists those in
+	 * ev_type as well (test 32). key_changed compares them too, so an UPDATE that changes one
+	 * goes to PgQ's trigger, which refuses it as a key change, as it does under PgQ's body.
+	 */
 	pk = index_open(rel->rd_pkindex, AccessShareLock);
-	rc->nkey = pk->rd_index->indnkeyatts;
+	rc->nkey = pk->rd_index->indnatts;
 	rc->keyatt = MemoryContextAlloc(CacheMemoryContext, sizeof(AttrNumber) * rc->nkey);
 	initStringInfo(&key);
 	for (i = 0; i < rc->nkey; i++) {
@@ -139,6 +145,7 @@ static void rel_fill(struct rel_capture *rc, Relation rel)
 	rc->name = MemoryContextStrdup(
 	    CacheMemoryContext, psprintf("%s.%s", get_namespace_name(RelationGetNamespace(rel)),
 	                                 RelationGetRelationName(rel)));
+	rc->valid = true;
 }
 
 static struct rel_capture *rel_get(Relation rel)

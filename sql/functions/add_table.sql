@@ -73,6 +73,15 @@ begin
 			i_table_name using errcode = 'SK001',
 			hint = 'Drop the primary key constraint and add it again without DEFERRABLE.';
 	end if;
+	-- INCLUDE columns of the key's index: PgQ's logutriga lists them in the event's key list
+	-- (as subscribers would then read the key) and refuses an UPDATE that changes one as a key
+	-- change, so the application's update would fail on the root. Refused on every node.
+	if exists (select 1 from pg_constraint c join pg_index x on x.indexrelid = c.conindid
+		    where c.conrelid = v_oid and c.contype = 'p' and x.indnatts > x.indnkeyatts) then
+		raise exception 'table "%" has a primary key with INCLUDE columns: only a primary key of key columns alone can be replicated',
+			i_table_name using errcode = 'SK005',
+			hint = 'Drop the primary key constraint and add it again without INCLUDE (a separate index can cover those columns).';
+	end if;
 
 	insert into pgq_set.table_info (cascade, table_name, schema_name, rel_name, state, create_missing)
 	values (i_cascade, i_table_name, v_nsp, v_rel,

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# 11: primary keys that change in bulk, and deferrable primary keys.
+# 11: primary keys that change in bulk, deferrable primary keys and keys with INCLUDE columns.
 # - a deferrable primary key is refused by add_table on every node, with its own SQLSTATE (SK001)
 #   and a message naming the table (skyreconcile exits 1 and shows it, like "has no primary key");
 #   the table is registered nowhere. A deferrable key lets one statement re-use a key before its
 #   row moved (the per-row capture then loses rows on the leaf) and cannot arbitrate the worker's
 #   ON CONFLICT.
+# - a primary key with INCLUDE columns is refused the same way (SK005): PgQ's logutriga would list
+#   those columns in the event's key and refuse an UPDATE of one as a key change on the root.
 # - a table whose key is ordinary on the root but deferrable on the leaf is refused on the leaf
 #   only; the rest of the cascade replicates; once the leaf's key is made ordinary it is copied.
 # - with an ordinary (immediately checked) key, multi-row key shifts replicate exactly: id + 1 on
@@ -31,6 +33,7 @@ create table public.shift_a (id int primary key, v text);
 create table public.shift_u (id int primary key, v text unique, w int);
 create table public.shift_asc (id int primary key, v text);
 create table public.dpk_leaf (id int primary key, v text);
+create table public.ipk (v text, id int, primary key (id) include (v));
 SQL
 done
 # stored in descending key order: "id = id + 1" visits the highest key first and succeeds
@@ -73,6 +76,15 @@ refused() {
 sky_check "skyreconcile shows the refusal of deferrable primary keys"
 refused dpk1 public.dpk1 "has a deferrable primary key"
 refused dpk2 public.dpk2 "has a deferrable primary key"
+
+sky_check "a primary key with INCLUDE columns: refused by add_table (SK005) and by the plan"
+out=$(sky_psql db1 -v VERBOSITY=verbose -c "select pgq_set.add_table('app', 'public.ipk')" 2>&1) &&
+	sky_fail "add_table accepted public.ipk (primary key with INCLUDE columns) on the root: $out"
+case $out in
+*SK005*'table "public.ipk" has a primary key with INCLUDE columns'*) sky_ok "refused on the root: ${out//$'\n'/ }" ;;
+*) sky_fail "unexpected refusal of public.ipk: $out" ;;
+esac
+refused ipk public.ipk "has a primary key with INCLUDE columns"
 
 sky_pgqd_start "${NODES[@]}"
 for n in "${NODES[@]}"; do

@@ -5,8 +5,8 @@
 #   same settings, both on the same tables, so every row change gives one event in each queue;
 # - tables: a type zoo (dates, times, intervals, floats, numeric, money, bytea, json, arrays,
 #   ranges, non-ASCII text, NULLs), a table in a schema and with column names that need quoting
-#   and urlencoding, a two-column key in another order than the columns, a dropped column, a
-#   stored generated column;
+#   and urlencoding, a two-column key in another order than the columns, a key with an INCLUDE
+#   column, a dropped column, a stored generated column;
 # - writes: inserts, multi-row updates and deletes, a rolled-back savepoint, from a session
 #   with hostile settings (German dates, extra_float_digits 0, escape bytea, another timezone),
 #   and from a role with no right on PgQ's tables;
@@ -50,8 +50,9 @@ create table "Odd Schema"."Tab le&=" (
 	primary key (k2, "K 1")
 );
 create table public.magic (id int primary key, _pgq_ev_extra4 text, v text);
+create table public.incl (v text, id int, w text, primary key (id) include (v));
 SQL
-for t in public.zoo '"Odd Schema"."Tab le&="' public.magic; do
+for t in public.zoo '"Odd Schema"."Tab le&="' public.magic public.incl; do
 	sky_psql db1 -c "create trigger a_ours after insert or update or delete on $t
 			for each row execute function pgq_set.logutriga('ours');
 		create trigger b_ref after insert or update or delete on $t
@@ -92,6 +93,9 @@ rollback to savepoint s;
 insert into public.zoo (id, t) values (202, 'kept too');
 commit;
 insert into public.magic values (1, 'x4', 'magic');
+insert into public.incl values ('included', 1, 'w'), (null, 2, null);
+update public.incl set w = 'w2';
+delete from public.incl where id = 2;
 truncate public.magic;
 SQL
 

@@ -89,6 +89,17 @@ START_TEST(test_plan_time_table_checks)
 	ck_assert_msg(strstr(text, "table \"public.b\" is partitioned") != NULL, "%s", text);
 	free(text);
 	plan_free(plan);
+
+	root->checks[0].pk_deferrable = false;
+	root->checks[0].pk_include = true;
+	plan = plan_of(t, s);
+	text = plan_text(plan);
+	ck_assert_msg(strstr(text, "! db1: table \"public.a\" has a primary key with INCLUDE "
+	                           "columns: only a primary key of key columns alone can be "
+	                           "replicated\n") != NULL,
+	              "%s", text);
+	free(text);
+	plan_free(plan);
 	actual_state_free(s);
 	topo_release(t);
 }
