@@ -19,6 +19,7 @@
 # - a role with no right on PgQ: its writes are queued all the same (PgQ's trigger needs
 #   pgq_writer);
 # - a server that does not find the library: pgq_set.logutriga is PgQ's trigger, and captures;
+#   once the library is found and the installer runs again, the same trigger runs the C body;
 # - a writer whose search_path puts its own now(), nextval(), txid_current() and = first: none
 #   of them runs in the statements the trigger runs as the owner.
 # shellcheck source=tests/lib/harness.sh
@@ -189,6 +190,18 @@ sky_psql db2 >/dev/null -c "select pgq.create_queue('ours');
 	insert into public.t values (1, 'a b')"
 sky_assert_eq "$(sky_psql db2 -c "select ev_type || ' ' || ev_data || ' ' || ev_extra1 from pgq.event_1")" \
 	"I:id id=1&v=a+b public.t" "the event PgQ's trigger wrote"
+
+sky_check "the library made available later: the installer run again switches the body, triggers kept"
+sky_pg_conf db2 "dynamic_library_path = '$SKY_BUILD_DIR/sql/capture'"
+sky_psql db2 -f "$SKY_SOURCE_DIR/sql/install.sql" >/dev/null
+sky_assert_eq "$(sky_psql db2 -c "select pgq_set.capture_library()")" pgq_set_capture \
+	"pgq_set.logutriga's library after the installer ran again"
+sky_psql db2 -c "create role nopgq login; grant insert on public.t to nopgq"
+"$SKY_PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(sky_port db2)" -U nopgq -d app \
+	-c "insert into public.t values (2, 'c d')" ||
+	sky_fail "the existing trigger did not run the C body (a role without rights on PgQ could not write)"
+sky_assert_eq "$(sky_psql db2 -c "select string_agg(ev_type || ' ' || ev_data, ' / ' order by ev_id)
+	from pgq.event_1")" "I:id id=1&v=a+b / I:id id=2&v=c+d" "the events of both bodies"
 
 sky_check "the writer's search_path cannot put its own functions into the insert run as the owner"
 sky_psql db1 -c "grant create on database app to writer"
