@@ -11,7 +11,7 @@
  * calls pgq.insert_event_raw, which runs two more queries; this one runs the queue's lookup and
  * one prepared INSERT into the queue's current event table, with the same values (the next id
  * of the queue's sequence, now(), the transaction's txid). On the 2-core machine of
- * docs/performance.md that is +12% on the writer's throughput with four events a transaction.
+ * docs/performance.md that is +7 – 9% on the writer's throughput with four events a transaction.
  *
  * Everything else goes to PgQ's trigger itself, called with the same arguments: TRUNCATE, a
  * trigger given more than the queue's name, a table without a primary key or with a column PgQ
