@@ -76,9 +76,10 @@ char *sky_text_scrub(const char *text, const char *const *dsns, size_t n_dsns);
 /*
  * The settings under which every session of ours reads or writes values as text (events, COPY,
  * tick times): the ones pgq_set's capture functions run with (sql/functions/logutriga.sql,
- * capture_key_change.sql, row_urlencode.sql), so that what the root's triggers printed is parsed
- * back to the same values whatever the defaults of the sessions, roles and databases involved.
- * Keep both lists equal. client_encoding is set apart (sky_pg_set_client_encoding).
+ * capture_key_change.sql, row_urlencode.sql; output_settings and plain_print in
+ * sql/capture/pgq_set_capture.c), so that what the root's triggers printed is parsed back to the
+ * same values whatever the defaults of the sessions, roles and databases involved. Keep the
+ * lists equal. client_encoding is set apart (sky_pg_set_client_encoding).
  */
 #define SKY_PG_VALUE_SETTINGS                                                                      \
 	"set datestyle = 'ISO, YMD'; set intervalstyle = postgres; set extra_float_digits = 3;"    \

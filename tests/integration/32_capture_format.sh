@@ -4,14 +4,15 @@
 # - one node; queue "ours" is fed by pgq_set.logutriga, queue "ref" by PgQ's C trigger with the
 #   same settings, both on the same tables, so every row change gives one event in each queue;
 # - tables: a type zoo (dates, times, intervals, floats, numeric, money, bytea, json, arrays,
-#   ranges, non-ASCII text, NULLs), a table in a schema and with column names that need quoting
+#   ranges, non-ASCII text, NULLs) and the same without money (printed with the settings'
+#   variables set directly, not through the GUC machinery), a table in a schema and with column names that need quoting
 #   and urlencoding, a two-column key in another order than the columns, a key with an INCLUDE
 #   column, a dropped column, a stored generated column;
 # - writes: inserts, multi-row updates and deletes, a rolled-back savepoint, from a session
 #   with hostile settings (German dates, extra_float_digits 0, escape bytea, another timezone),
 #   and from a role with no right on PgQ's tables;
 # - compared: ev_type, ev_data, ev_extra1-4, ev_txid and ev_time of the two queues, pairwise in
-#   event order;
+#   event order; the writing session's settings are as they were after the triggers ran;
 # - handed to PgQ: TRUNCATE, a table with a _pgq_ev_ column, a key-changing UPDATE (PgQ's error),
 #   a queue that refuses inserts (PgQ's error);
 # - the queue rotating under a session that has written to it before: the next event goes to
@@ -50,10 +51,17 @@ create table "Odd Schema"."Tab le&=" (
 	"Col=&+%" text, k2 text, "K 1" int, v varchar(20),
 	primary key (k2, "K 1")
 );
+create table public.zoo_plain (
+	id int primary key,
+	d date, ts timestamp, tstz timestamptz, tm time, tmtz timetz, iv interval,
+	f4 real, f8 double precision, num numeric, b bytea, t text, js json, jsb jsonb,
+	da date[], tsa timestamptz[], iva interval[], f8a float8[], r tstzrange, dr daterange,
+	flag boolean, u uuid, ip inet
+);
 create table public.magic (id int primary key, _pgq_ev_extra4 text, v text);
 create table public.incl (v text, id int, w text, primary key (id) include (v));
 SQL
-for t in public.zoo '"Odd Schema"."Tab le&="' public.magic public.incl; do
+for t in public.zoo public.zoo_plain '"Odd Schema"."Tab le&="' public.magic public.incl; do
 	sky_psql db1 -c "create trigger a_ours after insert or update or delete on $t
 			for each row execute function pgq_set.logutriga('ours');
 		create trigger b_ref after insert or update or delete on $t
@@ -81,6 +89,10 @@ select i, date '2024-02-29' + i, timestamp '2024-02-29 13:14:15.123456' + i * in
 	i % 2 = 0, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '192.168.0.1/24'
 from generate_series(1, 20) i;
 insert into public.zoo (id) values (100);
+insert into public.zoo_plain select id, d, ts, tstz, tm, tmtz, iv, f4, f8, num, b, t, js, jsb, da,
+	tsa, iva, f8a, r, dr, flag, u, ip from public.zoo;
+update public.zoo_plain set iv = iv * 2, f8 = f8 / 3, tstz = tstz + interval '1 minute'
+	where id % 3 = 0;
 insert into "Odd Schema"."Tab le&=" values ('a=b&c', 'k two', 1, 'ä'), (null, 'k', 2, null);
 update public.zoo set t = t || ' updated', f8 = f8 * 3 where id <= 10;
 delete from public.zoo where id between 15 and 17;
@@ -99,6 +111,19 @@ update public.incl set w = 'w2';
 delete from public.incl where id = 2;
 truncate public.magic;
 SQL
+
+sky_check "the writing session's own settings are as they were after the triggers ran"
+HOSTILE="-c datestyle=German,DMY -c extra_float_digits=0 -c bytea_output=escape -c timezone=Asia/Kolkata -c intervalstyle=sql_standard -c lc_monetary=C.UTF-8"
+PROBE="select current_setting('datestyle') || ' ' || current_setting('timezone') || ' '
+	|| current_setting('extra_float_digits') || ' ' || current_setting('bytea_output') || ' '
+	|| current_setting('intervalstyle') || ' ' || now()::date::text || ' ' || 0.1::float8::text
+	|| ' ' || '\\x01'::bytea::text || ' ' || interval '1 day 2 hours'"
+probes=$(PGOPTIONS="$HOSTILE" sky_psql db1 -c "$PROBE" \
+	-c "insert into public.zoo_plain (id, ts, f8) values (900, now(), 0.1)" \
+	-c "insert into public.zoo (id, m) values (900, 1.5)" -c "$PROBE")
+[ "$(sed -n 1p <<<"$probes")" = "$(sed -n 2p <<<"$probes")" ] ||
+	sky_fail "the session's settings changed under the triggers: $probes"
+sky_ok "unchanged: $(sed -n 1p <<<"$probes")"
 
 sky_check "writes from a role that may only write the tables (and call PgQ's insert, for PgQ's trigger)"
 sky_psql db1 -c "create role writer login; grant usage on schema \"Odd Schema\" to writer;
