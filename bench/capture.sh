@@ -101,12 +101,16 @@ bench_sql src "create publication bench_pub for table $(IFS=,; echo "${BENCH_TAB
 bench_sql dst "create subscription bench_sub connection '$(bench_dsn src)'
 	publication bench_pub with (copy_data = false, enabled = false)"
 
-body() { # pgq_set_capture|pgq: pgq_set.logutriga's body
-	local lib="'pgq_set_capture', 'pgq_set_logutriga'"
-	[ "$1" = pgq ] && lib="'\$libdir/pgq_triggers', 'pgq_logutriga'"
-	bench_sql src "create or replace function pgq_set.logutriga() returns trigger language c
-		set datestyle = 'ISO, YMD' set intervalstyle = 'postgres' set extra_float_digits = 3
-		set bytea_output = 'hex' set timezone = 'UTC' set lc_monetary = 'C' as $lib"
+body() { # pgq_set_capture|pgq: pgq_set.logutriga's body, declared as the installer does
+	if [ "$1" = pgq ]; then
+		bench_sql src "create or replace function pgq_set.logutriga() returns trigger language c
+			set datestyle = 'ISO, YMD' set intervalstyle = 'postgres' set extra_float_digits = 3
+			set bytea_output = 'hex' set timezone = 'UTC' set lc_monetary = 'C'
+			as '\$libdir/pgq_triggers', 'pgq_logutriga'"
+	else
+		bench_sql src "create or replace function pgq_set.logutriga() returns trigger language c
+			as 'pgq_set_capture', 'pgq_set_logutriga'"
+	fi
 }
 
 triggers() { # enable|disable
