@@ -10,7 +10,7 @@
 -- Its body is pgq_set_capture (sql/capture/pgq_set_capture.c) where the server finds that
 -- library (the package installs it into the server's library directory; else name its directory
 -- in dynamic_library_path): the events of PgQ's logutriga, byte for byte, written straight into
--- the queue's current event table (+7 – 9% on the writer's throughput, docs/performance.md),
+-- the queue's current event table (+13 – 20% on the writer's throughput, docs/performance.md),
 -- PgQ's trigger called for everything else. Where the library is not found, the body is PgQ's C
 -- trigger itself (the code behind pgq.logutriga; it takes the queue from TG_ARGV[0] and does not
 -- look at the function's name). pgq_set.capture_library() says which one a node has.
