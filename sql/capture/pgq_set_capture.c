@@ -501,8 +501,9 @@ Datum pgq_set_logutriga(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 		                errmsg("pgq_set.logutriga() must be called as a trigger")));
+	/* statement-level calls (TRUNCATE is one) and other trigger shapes are PgQ's */
 	if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-	    TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) || td->tg_trigger->tgnargs != 1)
+	    td->tg_trigger->tgnargs != 1)
 		return to_pgq(fcinfo);
 
 	desc = RelationGetDescr(td->tg_relation);

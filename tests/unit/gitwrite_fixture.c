@@ -132,28 +132,28 @@ void repo_make(const char *name, bool bare, char hex[41])
 	free(dir);
 }
 
-/* The hex id refs/heads/main points at in dir. */
-void ref_hex(const char *dir, char hex[41])
+/* The hex id refname points at in dir. */
+static void refname_hex(const char *dir, const char *refname, char hex[41])
 {
 	git_repository *repo;
 	git_oid id;
 
 	ck_assert_int_eq(git_repository_open(&repo, dir), 0);
-	ck_assert_int_eq(git_reference_name_to_id(&id, repo, "refs/heads/main"), 0);
+	ck_assert_int_eq(git_reference_name_to_id(&id, repo, refname), 0);
 	git_oid_tostr(hex, 41, &id);
 	git_repository_free(repo);
+}
+
+/* The hex id refs/heads/main points at in dir. */
+void ref_hex(const char *dir, char hex[41])
+{
+	refname_hex(dir, "refs/heads/main", hex);
 }
 
 /* The hex id refs/remotes/origin/main points at in dir. */
 void tracking_hex(const char *dir, char hex[41])
 {
-	git_repository *repo;
-	git_oid id;
-
-	ck_assert_int_eq(git_repository_open(&repo, dir), 0);
-	ck_assert_int_eq(git_reference_name_to_id(&id, repo, "refs/remotes/origin/main"), 0);
-	git_oid_tostr(hex, 41, &id);
-	git_repository_free(repo);
+	refname_hex(dir, "refs/remotes/origin/main", hex);
 }
 
 /* topology.yaml's bytes in commit hex of dir (caller frees). */
