@@ -10,7 +10,8 @@
 #   - add a 1,000,000-row table -> a change made on the root after its copy started is
 #     visible on the branch, against the raw COPY | COPY pipe with the key rebuilt
 #   - the worker's peak RSS over all of it
-#   - drain of one 1,000,000-event batch of distinct keys (bench/drain.sh's single batch)
+#   - drain of one 1,000,000-event batch of distinct keys (bench/drain.sh's single batch), to
+#     a branch and to a leaf (the queue copy's cost)
 #   - the same backlog drain to a leaf (no queue copy; it spans ticks), against native in the
 #     same bench/drain.sh run
 # Protocol: pgbench scale 10 on both instances, pgbench_history given a primary key so that
@@ -343,11 +344,12 @@ for run in $(seq 1 "$RUNS"); do
 	done
 done
 # the single 1,000,000-event batch of distinct keys: bench/drain.sh's memory test on the
-# protocol's scale (1,000,000 accounts, each updated once), skyworker and native
+# protocol's scale (1,000,000 accounts, each updated once), skyworker to a branch and to a leaf
+# (what the branch's queue copy costs), and native
 DRAIN_TSV=$BENCH_DIR/drain.tsv
 if [ "$MEM_EVENTS" -gt 0 ]; then
 	bench_run "$BENCH_HOME/drain.sh" --runs 0 --systems "skyworker native" --scale "$SCALE" \
-		--sync-commit on --mem-events "$MEM_EVENTS" --mem-systems "skyworker native" \
+		--sync-commit on --mem-events "$MEM_EVENTS" --mem-systems "skyworker skyleaf native" \
 		--skyworker "$SKYWORKER" \
 		--out "$DRAIN_TSV" >"$BENCH_DIR/drain.out" || bench_die "bench/drain.sh failed"
 fi
@@ -376,13 +378,13 @@ dmed() { # dmed TEST SYSTEM COLUMN [TSV] (drain.sh TSV, default the single batch
 dall() { [ -f "$4" ] && awk -F'\t' -v t="$1" -v s="$2" -v c="$3" '$1 == t && $2 == s { print $c }' "$4" | paste -sd/; }
 
 report() {
-	local sl nl sp np slive nlive st nt sd nd sm nm ld lnd lcol=0
+	local sl nl sp np slive nlive st nt sd nd sm nm slm ld lnd lcol=0
 	sl=$(med lag skyworker); nl=$(med lag native)
 	sp=$(med pipe skyworker); np=$(med pipe native)
 	slive=$(med live skyworker); nlive=$(med live native)
 	st=$(med tps skyworker); nt=$(med tps native)
 	sd=$(med drain skyworker); nd=$(med drain native)
-	sm=$(dmed mem skyworker 8); nm=$(dmed mem native 8)
+	sm=$(dmed mem skyworker 8); nm=$(dmed mem native 8); slm=$(dmed mem skyleaf 8)
 	ld=$(dmed drain skyleaf 8 "$LEAF_TSV"); lnd=$(dmed drain native 8 "$LEAF_TSV")
 	case " $SYSTEMS " in *" londiste "*) lcol=1 ;; esac
 	L() { [ "$lcol" = 1 ] && printf ' %s |' "$1"; return 0; }
@@ -399,6 +401,7 @@ report() {
 	fi
 	if [ "$MEM_EVENTS" -gt 0 ]; then
 		echo "| single batch, $MEM_EVENTS distinct-key events (events/s, drain.sh) | $sm | $nm |$(L '—') $(ratio "$sm" "$nm") | ≥ 1.2 | 1 run |"
+		echo "| single batch to a leaf (no queue copy), same run | $slm | $nm |$(L '—') $(ratio "$slm" "$nm") | | 1 run |"
 	fi
 	echo "| add a $BIG_ROWS-row table → a later change visible (s) | $slive | $nlive |$(L '—') $(ratio "$slive" "$nlive") | | $(all live skyworker); $(all live native) |"
 	echo "| raw \`COPY \\| COPY\` pipe, key rebuilt, same pair (s) | $sp | $np |$(L '—') | | $(all pipe skyworker); $(all pipe native) |"

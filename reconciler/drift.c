@@ -11,8 +11,9 @@
 #include "sky_pg.h"
 
 /*
- * The registered tables of the cascade that exist here but lack one of our triggers: the four
- * capture triggers on the root, the write-deny trigger elsewhere (names from
+ * The registered tables of the cascade that exist here but lack one of our triggers: the
+ * capture triggers on the root ($3, the kinds pgq_set.capture_kinds gives: they follow the
+ * body of pgq_set.logutriga), the write-deny trigger elsewhere (names from
  * pgq_set.trigger_name, as add_table gives them).
  */
 static const char SQL_MISSING[] =
@@ -22,14 +23,18 @@ static const char SQL_MISSING[] =
     "  join pg_class c on c.relnamespace = n.oid and c.relname = ti.rel_name"
     " where ti.cascade = $1"
     "   and exists (select 1"
-    "                 from unnest(case when $2::boolean"
-    "                                  then array['capture', 'capture_upd', 'capture_key',"
-    "                                             'capture_trunc']"
+    "                 from unnest(case when $2::boolean then $3::text[]"
     "                                  else array['deny'] end) k"
     "                where not exists (select 1 from pg_trigger tg"
     "                                   where tg.tgrelid = c.oid"
     "                                     and tg.tgname = pgq_set.trigger_name($1, k)))"
     " order by ti.table_name";
+
+/* Before pgq_set.capture_kinds: the four triggers of PgQ's body, whatever the body. */
+static const char SQL_ROOT_KINDS[] =
+    "select case when to_regprocedure('pgq_set.capture_kinds()') is null"
+    "            then '{capture,capture_upd,capture_key,capture_trunc}'"
+    "       end";
 
 static bool plan_has_table_op(const struct plan *plan, const char *node, const char *table)
 {
@@ -43,17 +48,35 @@ static bool plan_has_table_op(const struct plan *plan, const char *node, const c
 	return false;
 }
 
-static bool node_has_trigger_name(PGconn *conn)
+/*
+ * The capture kinds a root of this version has, as a text[] literal (malloc'd), or NULL when
+ * pgq_set is older than pgq_set.trigger_name (then nothing is checked).
+ */
+static char *node_root_kinds(PGconn *conn)
 {
 	PGresult *res = NULL;
 	struct sky_error err;
-	bool ret = false;
+	char *ret = NULL;
 
 	sky_error_clear(&err);
 	if (sky_pg_exec(&res, conn, &err,
 	                "select to_regprocedure('pgq_set.trigger_name(text,text)') is not null", 0,
-	                NULL) == 0)
-		ret = PQgetvalue(res, 0, 0)[0] == 't';
+	                NULL) < 0 ||
+	    PQgetvalue(res, 0, 0)[0] != 't')
+		goto out;
+	PQclear(res);
+	res = NULL;
+	if (sky_pg_exec(&res, conn, &err, SQL_ROOT_KINDS, 0, NULL) < 0)
+		goto out;
+	if (!PQgetisnull(res, 0, 0)) {
+		ret = sky_strdup(PQgetvalue(res, 0, 0));
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	if (sky_pg_exec(&res, conn, &err, "select pgq_set.capture_kinds()", 0, NULL) == 0)
+		ret = sky_strdup(PQgetvalue(res, 0, 0));
+out:
 	PQclear(res);
 	return ret;
 }
@@ -65,17 +88,22 @@ size_t drift_plan_add(struct plan *plan, PGconn **conns, const struct topology *
 
 	for (size_t i = 0; i < topo->n_nodes; i++) {
 		const struct actual_node *an = &actual->nodes[i];
-		const char *params[2];
+		const char *params[3];
 		PGresult *res = NULL;
 		struct sky_error err;
+		char *kinds;
+		int rc;
 
 		if (!conns[i] || !an->reachable || !an->created || an->self.fenced ||
-		    topo->nodes[i].dead || !node_has_trigger_name(conns[i]))
+		    topo->nodes[i].dead || (kinds = node_root_kinds(conns[i])) == NULL)
 			continue;
 		params[0] = topo->cascade;
 		params[1] = an->self.role == SKY_ROLE_ROOT ? "true" : "false";
+		params[2] = kinds;
 		sky_error_clear(&err);
-		if (sky_pg_exec(&res, conns[i], &err, SQL_MISSING, 2, params) < 0) {
+		rc = sky_pg_exec(&res, conns[i], &err, SQL_MISSING, 3, params);
+		free(kinds);
+		if (rc < 0) {
 			sky_debug("node \"%s\": could not check the triggers: %s", an->name,
 			          err.message);
 			PQclear(res);

@@ -37,6 +37,7 @@ create extension if not exists pgq;
 \ir functions/drop_table_triggers.sql
 \ir functions/fence.sql
 \ir functions/final_tick.sql
+\ir functions/fit_capture_triggers.sql
 \ir functions/finish_catch_up.sql
 \ir functions/get_apply_tables.sql
 \ir functions/get_failover.sql
@@ -97,4 +98,16 @@ create extension if not exists pgq;
 -- steps that need the functions above
 \ir schema/003_capture_triggers.sql
 \ir schema/004_revision.sql
+-- the capture triggers of a root follow pgq_set.logutriga's body, which this run may have
+-- changed (its library installed or removed since the last run): fit them to it
+do $$
+begin
+	perform pgq_set.fit_capture_triggers(n.cascade, c.oid)
+	   from pgq_set.node n
+	   join pgq_set.table_info ti on ti.cascade = n.cascade
+	   join pg_namespace s on s.nspname = ti.schema_name
+	   join pg_class c on c.relnamespace = s.oid and c.relname = ti.rel_name
+	  where n.node_role = 'root'
+	  order by n.cascade, ti.table_name;
+end $$;
 commit;

@@ -3,10 +3,8 @@ returns integer
 language plpgsql
 as $$
 -- Register table i_table_name ("schema.relname", unquoted) as replicated on this node.
--- Root: row changes are captured into the queue from now on (pgq_set.logutriga, PgQ's C
--- logutriga run with fixed settings, for inserts, deletes, truncates and key-preserving
--- updates; pgq_set.capture_key_change for updates that change the primary key); the table is
--- 'ok' at once.
+-- Root: row changes are captured into the queue from now on (pgq_set.fit_capture_triggers:
+-- the triggers of pgq_set.logutriga's body, pgq_set.capture_kinds); the table is 'ok' at once.
 -- Branch or leaf: application writes are refused and the table starts 'pending': the worker
 -- copies it from its provider. A missing table is an error unless i_create, in which case
 -- the worker creates its structure from the provider's before the copy.
@@ -19,8 +17,6 @@ declare
 	v_nsp   text;
 	v_rel   text;
 	v_pk    text[];
-	v_same  text;
-	v_diff  text;
 	v_fq    text;
 	v_new   integer := 0;
 begin
@@ -93,22 +89,7 @@ begin
 
 	v_fq := format('%I.%I', v_nsp, v_rel);
 	if v_node.node_role = 'root' then
-		select string_agg(format('old.%1$I is not distinct from new.%1$I', k), ' and '),
-		       string_agg(format('old.%1$I is distinct from new.%1$I', k), ' or ')
-		  into v_same, v_diff
-		  from unnest(v_pk) as k;
-		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture', format(
-			'after insert or delete on %s for each row execute function pgq_set.logutriga(%L)',
-			v_fq, i_cascade));
-		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture_upd', format(
-			'after update on %s for each row when (%s) execute function pgq_set.logutriga(%L)',
-			v_fq, v_same, i_cascade));
-		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture_key', format(
-			'after update on %s for each row when (%s) execute function pgq_set.capture_key_change(%L)',
-			v_fq, v_diff, i_cascade));
-		perform pgq_set.put_trigger(v_oid, i_cascade, 'capture_trunc', format(
-			'after truncate on %s for each statement execute function pgq_set.logutriga(%L)',
-			v_fq, i_cascade));
+		perform pgq_set.fit_capture_triggers(i_cascade, v_oid);
 	else
 		perform pgq_set.put_trigger(v_oid, i_cascade, 'deny', format(
 			'before insert or update or delete or truncate on %s for each statement '

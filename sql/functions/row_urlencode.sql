@@ -11,7 +11,8 @@ set timezone = 'UTC'
 set lc_monetary = 'C'
 as $$
 -- Urlencode a row of i_table, given as its text form (record::text), in the logutriga
--- format: name=value&... in column order, a NULL as the bare name.
+-- format: name=value&... in column order, each value as its type's output function prints it,
+-- a NULL as the bare name.
 declare
 	v_col   record;
 	v_value text;
@@ -24,7 +25,10 @@ begin
 		 where a.attrelid = i_table and a.attnum > 0 and not a.attisdropped
 		 order by a.attnum
 	loop
-		execute format('select ($1::%s).%I::text', i_table, v_col.attname)
+		-- printed by the type's output function, as logutriga prints it (a cast to text
+		-- may print otherwise: true, not t)
+		execute format('select pg_catalog.format(''%%s'', v) from (select ($1::%s).%I as v) s where v is not null',
+			       i_table, v_col.attname)
 			into v_value using v_row;
 		if v_out <> '' then
 			v_out := v_out || '&';

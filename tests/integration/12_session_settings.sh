@@ -12,7 +12,7 @@
 #   other settings again (German, SQL DMY, Postgres MDY; intervalstyle sql_standard, iso_8601,
 #   postgres_verbose; extra_float_digits 0 and -5; bytea_output escape; timezones with half and
 #   quarter hour offsets; client_encoding LATIN1), with inserts, updates, key-changing updates
-#   (pgq_set.capture_key_change) and deletes.
+#   (a delete and an insert in the queue) and deletes.
 # - every node's table equals its root's, compared as a dump with fixed settings converted to UTF8;
 #   the root keeps 0.30000000000000004 and so do the subscribers.
 # - an upgrade re-points capture triggers that still call pgq.logutriga (a root installed before
@@ -217,8 +217,9 @@ sky_assert_eq "$(sky_psql db3 -c "set extra_float_digits = 3" -c "select f8 from
 	0.30000000000000004 "the leaf holds 0.1 + 0.2 with full precision"
 
 sky_assert_eq "$(sky_psql db1 -c "select count(*) from pg_trigger
-	where tgrelid = 'public.zoo'::regclass and tgfoid = 'pgq_set.logutriga'::regproc")" 3 \
-	"capture triggers on pgq_set.logutriga"
+	where tgrelid = 'public.zoo'::regclass and tgfoid = 'pgq_set.logutriga'::regproc")" \
+	"$(sky_psql db1 -c "select count(*) from unnest(pgq_set.capture_kinds()) k where k <> 'capture_key'")" \
+	"capture triggers on pgq_set.logutriga (those of the node's body)"
 sky_assert_eq "$(sky_psql db1 -c "select count(*) from pg_trigger
 	where tgrelid = 'public.zoo'::regclass and tgfoid = 'pgq.logutriga'::regproc")" 0 \
 	"no capture trigger on pgq.logutriga"

@@ -42,14 +42,15 @@ triggers() {
 	sky_psql "$1" -c "select coalesce(string_agg(tgname || ' ' || tgfoid::regproc::text, ', ' order by tgname), '')
 		from pg_trigger where tgrelid = '$2'::regclass and tgname like '\_sky\_%'"
 }
-# expect_triggers TABLE: the root has the four capture triggers, branch and leaf the deny trigger
+# expect_triggers TABLE: the root has the capture triggers of its body (pgq_set.capture_kinds),
+# branch and leaf the deny trigger
 expect_triggers() {
 	local t=$1 want n
 	want=$(sky_psql db1 -c "select string_agg(pgq_set.trigger_name('$C', k) || ' ' || f, ', '
 		order by pgq_set.trigger_name('$C', k))
-		from (values ('capture', 'pgq_set.logutriga'), ('capture_upd', 'pgq_set.logutriga'),
-			     ('capture_key', 'pgq_set.capture_key_change'),
-			     ('capture_trunc', 'pgq_set.logutriga')) v(k, f)")
+		from (select k, case k when 'capture_key' then 'pgq_set.capture_key_change'
+				       else 'pgq_set.logutriga' end
+			from unnest(pgq_set.capture_kinds()) k) v(k, f)")
 	sky_assert_eq "$(triggers db1 "$t")" "$want" "capture triggers on $t on db1"
 	for n in db2 db3; do
 		sky_assert_eq "$(triggers "$n" "$t")" "$(sky_psql db1 -c "select pgq_set.trigger_name('$C', 'deny')") pgq_set.deny_write" \
@@ -66,8 +67,9 @@ expect_no_triggers() {
 sky_check "skyreconcile sets up the cascade \"$C\" (${#C} characters)"
 sky_run reconcile "$RECONCILE" -f "$TOPO"
 sky_expect_rc 0 "skyreconcile apply"
-sky_assert_eq "$(sky_psql db1 -c "select max(length(tgname)) <= 56 and count(*) = 4 from pg_trigger
-	where tgrelid = 'public.t1'::regclass")" t "four triggers on the root, no name longer than 56"
+sky_assert_eq "$(sky_psql db1 -c "select max(length(tgname)) <= 56
+	and count(*) = array_length(pgq_set.capture_kinds(), 1) from pg_trigger
+	where tgrelid = 'public.t1'::regclass")" t "the capture triggers on the root, no name longer than 56"
 expect_triggers public.t1
 expect_triggers public.t2
 
@@ -136,12 +138,12 @@ sky_log "legacy triggers: $legacy"
 sky_assert_eq "$(sky_psql db1 -c "select count(*) from pg_trigger where tgrelid = 'public.legacy_t'::regclass")" 4 \
 	"four legacy triggers"
 sky_psql db1 -c "select pgq_set.add_table('$L', 'public.legacy_t')" >/dev/null
-sky_assert_eq "$(sky_psql db1 -c "select count(*) from pg_trigger where tgrelid = 'public.legacy_t'::regclass")" 4 \
-	"still four triggers after add_table"
+NK=$(sky_psql db1 -c "select array_length(pgq_set.capture_kinds(), 1)")
+sky_assert_eq "$(sky_psql db1 -c "select count(*) from pg_trigger where tgrelid = 'public.legacy_t'::regclass")" "$NK" \
+	"the $NK capture triggers of the node's body after add_table"
 sky_assert_eq "$(sky_psql db1 -c "select count(*) from pg_trigger where tgrelid = 'public.legacy_t'::regclass
-	and tgname in (select pgq_set.trigger_name('$L', k)
-		       from unnest(array['capture', 'capture_upd', 'capture_key', 'capture_trunc']) k)")" 4 \
-	"all four named by pgq_set.trigger_name"
+	and tgname in (select pgq_set.trigger_name('$L', k) from unnest(pgq_set.capture_kinds()) k)")" "$NK" \
+	"all $NK named by pgq_set.trigger_name"
 sky_assert_eq "$(sky_psql db1 -c "select count(*) from pg_trigger where tgrelid = 'public.legacy_t'::regclass
 	and tgfoid = 'pgq.logutriga'::regproc")" 0 "none left on pgq.logutriga"
 sky_psql db1 -c "select pgq_set.remove_table('$L', 'public.legacy_t')" >/dev/null
@@ -152,13 +154,16 @@ sky_psql db1 <<SQL
 do \$\$
 declare r record;
 begin
-	for r in select k from unnest(array['capture', 'capture_upd', 'capture_key', 'capture_trunc']) k loop
+	for r in select k from unnest(pgq_set.capture_kinds()) k loop
 		execute format('alter trigger %I on public.legacy_t rename to %I',
 			pgq_set.trigger_name('$L', r.k), left('_sky_$L' || '_' || r.k, 63));
 	end loop;
 end \$\$;
 SQL
-sky_assert_eq "$(triggers db1 public.legacy_t)" "${legacy//pgq.logutriga/pgq_set.logutriga}" \
+sky_assert_eq "$(triggers db1 public.legacy_t)" "$(sky_psql db1 -c "select string_agg(n || ' ' || f, ', ' order by n)
+	from (select left('_sky_$L' || '_' || k, 63),
+		     case k when 'capture_key' then 'pgq_set.capture_key_change' else 'pgq_set.logutriga' end
+		from unnest(pgq_set.capture_kinds()) k) v(n, f)")" \
 	"triggers under the old names again"
 sky_psql db1 -c "select pgq_set.remove_table('$L', 'public.legacy_t')" >/dev/null
 sky_assert_eq "$(triggers db1 public.legacy_t)" "" "remove_table drops triggers under the old names"

@@ -153,7 +153,7 @@ is_field() { [ "$(node_field "$1" "$2")" = "$3" ]; } # NODE EXPR VALUE
 sky_wait_for 10 "db2 paused again by the periodic reconcile" is_field db2 paused t
 
 sky_check "drift: a capture trigger dropped by hand on the root"
-trig=$(sky_psql db1 -c "select pgq_set.trigger_name('$SKY_CASCADE', 'capture')")
+trig=$(sky_psql db1 -c "select pgq_set.trigger_name('$SKY_CASCADE', (pgq_set.capture_kinds())[1])")
 sky_psql db1 -c "drop trigger \"$trig\" on public.t"
 has_trigger() { [ "$(sky_psql db1 -c "select count(*) from pg_trigger where tgrelid = 'public.t'::regclass and tgname = '$trig'")" = 1 ]; }
 sky_wait_for 10 "the capture trigger is back" has_trigger

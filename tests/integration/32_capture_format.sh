@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
 # 32: pgq_set.logutriga's C body (sql/capture/pgq_set_capture.c) writes the events PgQ's own
 # logutriga writes, byte for byte, and hands PgQ's trigger what it does not do itself.
-# - one node; queue "ours" is fed by pgq_set.logutriga, queue "ref" by PgQ's C trigger with the
-#   same settings, both on the same tables, so every row change gives one event in each queue;
+# - one node; queue "ours" is fed by pgq_set.logutriga (one row trigger, as pgq_set.capture_kinds
+#   gives it with this body), queue "ref" by PgQ's C trigger with the same settings and
+#   pgq_set.capture_key_change for key changes (the layout of PgQ's body), both on the same
+#   tables, so every row change gives the same events in each queue;
 # - tables: a type zoo (dates, times, intervals, floats, numeric, money, bytea, json, arrays,
 #   ranges, non-ASCII text, NULLs) and the same without money (printed with the settings'
 #   variables set directly, not through the GUC machinery), a table in a schema and with column names that need quoting
 #   and urlencoding, a two-column key in another order than the columns, a key with an INCLUDE
 #   column, a dropped column, a stored generated column;
-# - writes: inserts, multi-row updates and deletes, a rolled-back savepoint, from a session
+# - writes: inserts, multi-row updates and deletes, key changes (one and two-column keys, a
+#   statement moving several keys), a rolled-back savepoint, from a session
 #   with hostile settings (German dates, extra_float_digits 0, escape bytea, another timezone),
 #   and from a role with no right on PgQ's tables;
 # - compared: ev_type, ev_data, ev_extra1-4, ev_txid and ev_time of the two queues, pairwise in
 #   event order; the writing session's settings are as they were after the triggers ran;
-# - handed to PgQ: TRUNCATE, a table with a _pgq_ev_ column, a key-changing UPDATE (PgQ's error),
-#   a queue that refuses inserts (PgQ's error);
+# - handed to PgQ: TRUNCATE, a table with a _pgq_ev_ column, a key change of a key with an
+#   INCLUDE column (PgQ's error), a queue that refuses inserts (PgQ's error);
 # - the queue rotating under a session that has written to it before: the next event goes to
 #   the new current table;
 # - a role with no right on PgQ: its writes are queued all the same (PgQ's trigger needs
 #   pgq_writer);
 # - a server that does not find the library: pgq_set.logutriga is PgQ's trigger, and captures;
-#   once the library is found and the installer runs again, the same trigger runs the C body;
+#   a root's table gets that body's four triggers; once the library is found and the installer
+#   runs again, the same trigger runs the C body and the root's table has its two triggers; the
+#   library gone again and the installer run: the four again; each layout queues a key change;
 # - a writer whose search_path puts its own now(), nextval(), txid_current() and = first: none
 #   of them runs in the statements the trigger runs as the owner.
 # shellcheck source=tests/lib/harness.sh
@@ -61,11 +66,19 @@ create table public.zoo_plain (
 create table public.magic (id int primary key, _pgq_ev_extra4 text, v text);
 create table public.incl (v text, id int, w text, primary key (id) include (v));
 SQL
-for t in public.zoo public.zoo_plain '"Odd Schema"."Tab le&="' public.magic public.incl; do
+# TABLE|KEY CHANGED (a WHEN condition, as add_table writes it for PgQ's body)
+for tk in "public.zoo|old.id is distinct from new.id" "public.zoo_plain|old.id is distinct from new.id" \
+	'"Odd Schema"."Tab le&="|old.k2 is distinct from new.k2 or old."K 1" is distinct from new."K 1"' \
+	"public.magic|old.id is distinct from new.id" "public.incl|old.id is distinct from new.id"; do
+	t=${tk%%|*} changed=${tk#*|}
 	sky_psql db1 -c "create trigger a_ours after insert or update or delete on $t
 			for each row execute function pgq_set.logutriga('ours');
-		create trigger b_ref after insert or update or delete on $t
+		create trigger b_ref after insert or delete on $t
 			for each row execute function public.ref_logutriga('ref');
+		create trigger b_ref_upd after update on $t
+			for each row when (not ($changed)) execute function public.ref_logutriga('ref');
+		create trigger b_ref_key after update on $t
+			for each row when ($changed) execute function pgq_set.capture_key_change('ref');
 		create trigger c_ours_trunc after truncate on $t
 			for each statement execute function pgq_set.logutriga('ours');
 		create trigger d_ref_trunc after truncate on $t
@@ -97,6 +110,10 @@ insert into "Odd Schema"."Tab le&=" values ('a=b&c', 'k two', 1, 'ä'), (null, '
 update public.zoo set t = t || ' updated', f8 = f8 * 3 where id <= 10;
 delete from public.zoo where id between 15 and 17;
 update "Odd Schema"."Tab le&=" set "Col=&+%" = '%%' where "K 1" = 2;
+update public.zoo set id = 1000 where id = 100;
+update public.zoo set id = id + 50, t = 'moved' where id between 2 and 4;
+update public.zoo_plain set id = -id where id in (5, 6);
+update "Odd Schema"."Tab le&=" set k2 = 'k 2 new' where "K 1" = 2;
 begin;
 insert into public.zoo (id, t) values (200, 'kept');
 savepoint s;
@@ -137,15 +154,17 @@ as_writer -c "insert into public.zoo (id, t) values (300, 'by writer')" \
 	-c "update \"Odd Schema\".\"Tab le&=\" set v = 'w' where k2 = 'k'" ||
 	sky_fail "a write by role writer failed"
 
-sky_check "handed to PgQ: a key-changing UPDATE and a queue refusing inserts give PgQ's errors"
-err_ours=$(sky_psql db1 -c "alter table public.zoo disable trigger b_ref;
-	update public.zoo set id = 1000 where id = 100" 2>&1 || true)
-err_ref=$(sky_psql db1 -c "alter table public.zoo enable trigger b_ref;
-	alter table public.zoo disable trigger a_ours;
-	update public.zoo set id = 1000 where id = 100" 2>&1 || true)
-sky_psql db1 -c "alter table public.zoo enable trigger a_ours"
+sky_check "handed to PgQ: a key change of a key with an INCLUDE column, a queue refusing inserts: PgQ's errors"
+err_ours=$(sky_psql db1 -c "alter table public.incl disable trigger b_ref_key;
+	update public.incl set v = 'changed' where id = 1" 2>&1 || true)
+sky_psql db1 -c "alter table public.incl enable trigger b_ref_key;
+	alter table public.incl disable trigger a_ours;
+	create trigger b_ref_all after update on public.incl
+		for each row execute function public.ref_logutriga('ref')"
+err_ref=$(sky_psql db1 -c "update public.incl set v = 'changed' where id = 1" 2>&1 || true)
+sky_psql db1 -c "alter table public.incl enable trigger a_ours; drop trigger b_ref_all on public.incl"
 grep -qF "primary key update not allowed" <<<"$err_ours" ||
-	sky_fail "key-changing update through pgq_set.logutriga: no PgQ error ($err_ours)"
+	sky_fail "a key change of a key with an INCLUDE column through pgq_set.logutriga: no PgQ error ($err_ours)"
 sky_assert_eq "$err_ours" "$err_ref" "the same error as PgQ's trigger"
 sky_psql db1 -c "update pgq.queue set queue_disable_insert = true where queue_name = 'ours'"
 err_ours=$(sky_psql db1 -c "insert into public.zoo (id) values (400)" 2>&1 || true)
@@ -215,8 +234,29 @@ sky_psql db2 >/dev/null -c "select pgq.create_queue('ours');
 	insert into public.t values (1, 'a b')"
 sky_assert_eq "$(sky_psql db2 -c "select ev_type || ' ' || ev_data || ' ' || ev_extra1 from pgq.event_1")" \
 	"I:id id=1&v=a+b public.t" "the event PgQ's trigger wrote"
+# layout LABEL: a root's table has the capture triggers of the body the node has, and a key
+# change through them is queued as a delete and an insert
+sky_psql db2 >/dev/null -c "select pgq_set.create_root('c2', 'n2');
+	create table public.t2 (id int primary key, v text);
+	select pgq_set.add_table('c2', 'public.t2')"
+layout() {
+	local want got k
+	want=$(sky_psql db2 -c "select string_agg(pgq_set.trigger_name('c2', k), ' ' order by pgq_set.trigger_name('c2', k))
+		from unnest(pgq_set.capture_kinds()) k")
+	got=$(sky_psql db2 -c "select string_agg(tgname, ' ' order by tgname) from pg_trigger
+		where tgrelid = 'public.t2'::regclass")
+	sky_assert_eq "$got" "$want" "the capture triggers of public.t2, $1"
+	k=$(sky_psql db2 -c "select coalesce(max(abs(id)), 0) + 1 from public.t2")
+	sky_psql db2 -c "insert into public.t2 values ($k, 'k')" -c "update public.t2 set id = -id where id = $k"
+	sky_assert_eq "$(sky_psql db2 -c "select string_agg(ev_type || ' ' || ev_data, ' / ' order by ev_id)
+		from pgq.event_2 where ev_data in ('id=$k&v=k', 'id=-$k&v=k')")" \
+		"I:id id=$k&v=k / D:id id=$k&v=k / I:id id=-$k&v=k" "the key change's events, $1"
+}
+layout "PgQ's body"
+sky_assert_eq "$(sky_psql db2 -c "select array_length(pgq_set.capture_kinds(), 1)")" 4 \
+	"four capture triggers with PgQ's body"
 
-sky_check "the library made available later: the installer run again switches the body, triggers kept"
+sky_check "the library made available later: the installer run again switches the body and the root's triggers"
 sky_pg_conf db2 "dynamic_library_path = '$SKY_BUILD_DIR/sql/capture'"
 sky_psql db2 -f "$SKY_SOURCE_DIR/sql/install.sql" >/dev/null
 sky_assert_eq "$(sky_psql db2 -c "select pgq_set.capture_library()")" pgq_set_capture \
@@ -227,6 +267,16 @@ sky_psql db2 -c "create role nopgq login; grant insert on public.t to nopgq"
 	sky_fail "the existing trigger did not run the C body (a role without rights on PgQ could not write)"
 sky_assert_eq "$(sky_psql db2 -c "select string_agg(ev_type || ' ' || ev_data, ' / ' order by ev_id)
 	from pgq.event_1")" "I:id id=1&v=a+b / I:id id=2&v=c+d" "the events of both bodies"
+layout "C body"
+sky_assert_eq "$(sky_psql db2 -c "select pgq_set.capture_kinds()::text")" "{capture_row,capture_trunc}" \
+	"one row trigger and the TRUNCATE trigger with the C body"
+
+sky_check "the library gone again: the installer run again gives PgQ's body and its triggers back"
+sky_pg_conf db2 "dynamic_library_path = '$SKY_TMP/no-such-dir'"
+sky_psql db2 -f "$SKY_SOURCE_DIR/sql/install.sql" >/dev/null
+sky_assert_eq "$(sky_psql db2 -c "select pgq_set.capture_library()")" '$libdir/pgq_triggers' \
+	"pgq_set.logutriga's library after the installer ran without the library"
+layout "PgQ's body again"
 
 sky_check "the writer's search_path cannot put its own functions into the insert run as the owner"
 sky_psql db1 -c "grant create on database app to writer"
