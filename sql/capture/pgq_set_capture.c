@@ -17,7 +17,8 @@
  * An UPDATE that changes the key, which PgQ's trigger refuses, is queued as the old row's delete
  * and the new row's insert, the events pgq_set.capture_key_change queues under PgQ's body. So
  * with this body a table needs one row trigger for all three operations, without the WHEN
- * clauses that send key changes elsewhere (pgq_set.capture_kinds; +5% on the writer).
+ * clauses that send key changes elsewhere (pgq_set.capture_kinds). A key change of 100,000 rows
+ * of a 10-column table: 1.7 s, against 59 s through capture_key_change's PL/pgSQL.
  *
  * Everything else goes to PgQ's trigger itself, called with the same arguments: TRUNCATE, a
  * trigger given more than the queue's name, a table without a primary key or with a column PgQ
