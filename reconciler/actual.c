@@ -15,6 +15,7 @@ void actual_node_clear(struct actual_node *node)
 	free(node->error);
 	free(node->version);
 	free(node->installer);
+	free(node->capture_stale);
 	free(node->self.name);
 	free(node->self.role_text);
 	free(node->self.provider);

@@ -110,6 +110,9 @@ struct actual_node {
 	char *version;               /* pgq_set.version(); NULL when not installed */
 	char *installer;             /* digest of the install script that skyreconcile last ran
 	                                there (comment on schema pgq_set); NULL when unknown */
+	char *capture_stale;         /* why the body of pgq_set.logutriga is not the one the
+	                                installer would give it now (its library found or gone
+	                                since); NULL when it is, or when it cannot be told */
 	bool created;                /* get_node(cascade) returned a row */
 	struct actual_identity self; /* valid when created */
 	struct actual_member *members;

@@ -121,6 +121,56 @@ out:
 	return ret;
 }
 
+/*
+ * The capture body against the library (docs/pgq_set.md, "The capture trigger's C body"): the
+ * installer gives pgq_set.logutriga our C body where the server finds pgq_set_capture, else
+ * PgQ's trigger, and fits the root's triggers to it; a library installed or removed since the
+ * last installer run leaves the node with the other body (a removed one: every captured write
+ * fails). Whether the server finds it is told from dynamic_library_path the way the server
+ * reads it ($libdir the package library directory; the name with and without ".so"), with
+ * pg_stat_file and pg_config, which need a superuser (as the installer does): for another role
+ * nothing is told. Sets node->capture_stale.
+ */
+static int read_capture_body(struct actual_node *node, PGconn *conn, struct sky_error *err)
+{
+	static const char sql[] =
+	    "select pgq_set.capture_library() = 'pgq_set_capture',"
+	    " exists (select 1"
+	    "  from pg_catalog.unnest(pg_catalog.string_to_array("
+	    "        pg_catalog.current_setting('dynamic_library_path'), ':')) d,"
+	    "       pg_catalog.unnest(array['/pgq_set_capture', '/pgq_set_capture.so']) f"
+	    "  where d <> '' and (pg_catalog.pg_stat_file(pg_catalog.replace(d, '$libdir',"
+	    "         (select setting from pg_catalog.pg_config() where name = 'PKGLIBDIR')) || f,"
+	    "         true)).isdir is false)";
+	PGresult *res = NULL;
+	int ret = -1;
+	bool ours, found;
+
+	if (sky_pg_exec(&res, conn, err,
+	                "select pg_catalog.to_regprocedure('pgq_set.capture_library()') is not null"
+	                " and (select rolsuper from pg_catalog.pg_roles where rolname = current_user)",
+	                0, NULL) < 0)
+		goto out;
+	if (!bool_value(res, 0, 0)) {
+		ret = 0;
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	if (sky_pg_exec(&res, conn, err, sql, 0, NULL) < 0)
+		goto out;
+	ours = bool_value(res, 0, 0);
+	found = bool_value(res, 0, 1);
+	if (ours && !found)
+		node->capture_stale = sky_strdup("capture body pgq_set_capture, library not found");
+	else if (!ours && found)
+		node->capture_stale = sky_strdup("capture body PgQ's, pgq_set_capture found");
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
 static int read_presence(struct actual_node *node, PGconn *conn, struct sky_error *err)
 {
 	static const char sql[] =
@@ -148,6 +198,8 @@ static int read_presence(struct actual_node *node, PGconn *conn, struct sky_erro
 		if (!node->version)
 			node->has_pgq_set =
 			    false; /* schema exists, no version recorded: reinstall */
+		else if (read_capture_body(node, conn, err) < 0)
+			goto out;
 	}
 	ret = 0;
 out:

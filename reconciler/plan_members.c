@@ -25,8 +25,18 @@ void plan_install(struct plan_ctx *ctx, struct node_view *v)
 		/* same catalog; the functions may still differ: re-run the installer */
 		const char *digest = ctx->opts->sql_digest;
 
-		if (!digest || (an->installer && strcmp(an->installer, digest) == 0))
+		if (!digest)
 			return;
+		if (an->installer && strcmp(an->installer, digest) == 0) {
+			/* the same script; the library of the capture body found or gone since */
+			if (!an->capture_stale)
+				return;
+			op = plan_ctx_op_add(ctx, PHASE_INSTALL, PLAN_OP_UPGRADE,
+			                     PLAN_ACTION_CHANGE, v->want->name);
+			op->from = sky_asprintf("%s (%s)", an->version, an->capture_stale);
+			op->to = sky_asprintf("%s (installer %s)", want, digest);
+			return;
+		}
 		op = plan_ctx_op_add(ctx, PHASE_INSTALL, PLAN_OP_UPGRADE, PLAN_ACTION_CHANGE,
 		                     v->want->name);
 		op->from = sky_asprintf("%s (installer %s)", an->version,

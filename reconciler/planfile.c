@@ -28,6 +28,7 @@ char *planfile_state_digest(const struct actual_state *state)
 		add_field(&b, "pgq", an->has_pgq ? "t" : "f");
 		add_field(&b, "version", an->version);
 		add_field(&b, "installer", an->installer);
+		add_field(&b, "capture", an->capture_stale);
 		add_field(&b, "created", an->created ? "t" : "f");
 		if (an->created) {
 			add_field(&b, "name", an->self.name);

@@ -3,7 +3,8 @@
 # gives (columns, function signatures and bodies, constraints) is the one an install over an
 # existing catalog (with data) gives. skyreconcile runs the installer again on a node at its
 # version whose functions came from another script (installed by hand, or by another build): the
-# plan says so, the apply restores the functions, and a dry-run then finds nothing to do.
+# plan says so, the apply restores the functions, and a dry-run then finds nothing to do; and on a
+# node whose capture body no longer matches its library (found or gone since the installer ran).
 set -euo pipefail
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "$0")/../lib/harness.sh"
@@ -144,4 +145,28 @@ sky_assert_contains "$SKY_OUT" "~ db3: upgrade pgq_set $latest (installer 012345
 	"the plan re-runs the installer"
 sky_assert_eq "$(schema_of db3)" "$after" "functions restored: the schema of a fresh install"
 sky_run reconcile-last "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
+sky_expect_rc 0 "then nothing to do"
+
+sky_check "the capture body's library gone, then back: skyreconcile re-runs the installer, which switches the body"
+sky_assert_eq "$(sky_psql db3 -c "select pgq_set.capture_library()")" pgq_set_capture "the C body to begin with"
+# no $libdir: the package's copy in the server's library directory stays unseen too
+sky_pg_conf db3 "dynamic_library_path = '$SKY_TMP/no-such-dir'"
+sky_run reconcile-lib-gone "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
+sky_expect_rc 2 "dry-run with the library gone"
+sky_assert_contains "$SKY_OUT" "~ db3: upgrade pgq_set $latest (capture body pgq_set_capture, library not found) -> $latest (installer " \
+	"the plan re-runs the installer"
+sky_run reconcile-lib-gone-apply "$RECONCILE" -f "$SKY_TMP/topology.yaml"
+sky_expect_rc 0 "apply"
+sky_assert_eq "$(sky_psql db3 -c "select pgq_set.capture_library()")" '$libdir/pgq_triggers' "PgQ's body"
+sky_run reconcile-lib-gone-again "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
+sky_expect_rc 0 "then nothing to do"
+sky_pg_conf db3 "dynamic_library_path = '$SKY_BUILD_DIR/sql/capture'"
+sky_run reconcile-lib-back "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
+sky_expect_rc 2 "dry-run with the library back"
+sky_assert_contains "$SKY_OUT" "~ db3: upgrade pgq_set $latest (capture body PgQ's, pgq_set_capture found) -> $latest (installer " \
+	"the plan re-runs the installer"
+sky_run reconcile-lib-back-apply "$RECONCILE" -f "$SKY_TMP/topology.yaml"
+sky_expect_rc 0 "apply"
+sky_assert_eq "$(sky_psql db3 -c "select pgq_set.capture_library()")" pgq_set_capture "the C body again"
+sky_run reconcile-lib-back-again "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
 sky_expect_rc 0 "then nothing to do"
