@@ -273,8 +273,8 @@ int sky_apply_event(struct sky_apply *a, PGconn *local, const struct sky_event *
 		sky_error_set(err, "event with invalid ev_id \"%s\"", ev->id ? ev->id : "");
 		goto out;
 	}
-	if (a->copy_queue)
-		sky_qcopy_add(&a->ch->qc, ev);
+	if (a->copy_queue && sky_qcopy_add(&a->ch->qc, ev, err) < 0)
+		goto out;
 	if (ev->type && strcmp(ev->type, "pgq_set.watermark") == 0) {
 		long long wm;
 

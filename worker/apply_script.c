@@ -189,6 +189,7 @@ static int side_copies_script(struct sky_apply *a, struct sky_error *err)
 			goto out;
 		}
 		script_add(a, &a->ch->nstmts, -1, a->ch->qc.copy_sql, 1);
+		sky_qcopy_finish(&a->ch->qc);
 		script_add_buf(a, &nbufs, &a->ch->qc.rows);
 	}
 	if (a->ch->nbacklog > 0) {

@@ -209,6 +209,7 @@ sky_wait_caught_up db2 db3 300
 for t in "${TABLES[@]}"; do
 	sky_assert_tables_equal "$t" "${NODES[@]}"
 done
+sky_assert_queue_matches db1 db2
 sky_assert_eq "$(sky_psql db3 -c "select count(*) from public.\"Zoo Table\" where \"Key Part\" = 'Renamed Key ü' or id between 5010 and 5014")" \
 	6 "key-changing updates arrived on the leaf"
 sky_assert_eq "$(sky_psql db3 -c "select string_agg(id || ':' || v, ',' order by id) from public.small_t")" \

@@ -139,4 +139,6 @@ leaf_spans=$(spans db3)
 sky_log "leaf batches spanning several ticks: $leaf_spans"
 ((leaf_spans > 0)) || sky_fail "no leaf batch spanned more than one tick"
 sky_assert_eq "$(spans db2)" 0 "branch batches spanning more than one tick"
+sky_check "the branch's queue holds the root's events tick by tick, after every kill"
+sky_assert_queue_matches db1 db2
 sky_check_workers

@@ -212,6 +212,7 @@ assert_dumps_equal() {
 sky_wait_caught_up db2 db3 120
 SKY_CASCADE=lat SKY_ROOT=db3 sky_wait_caught_up db4 120
 assert_dumps_equal public.zoo db1 db2 db3
+sky_assert_queue_matches db1 db2
 assert_dumps_equal public.zl db3 db4
 sky_assert_eq "$(sky_psql db3 -c "set extra_float_digits = 3" -c "select f8 from public.zoo where id = 1")" \
 	0.30000000000000004 "the leaf holds 0.1 + 0.2 with full precision"

@@ -132,4 +132,5 @@ sky_counter_check "${NODES[@]}"
 for t in "${TABLES[@]}"; do
 	sky_assert_tables_equal "$t" "${NODES[@]}"
 done
+sky_assert_queue_matches db1 db2
 sky_check_workers

@@ -646,6 +646,41 @@ SQL
 	sky_ok "queue $SKY_CASCADE consistent on $* ($(wc -l <"$out") ticks: in order, tick sequence past the last, one tick per id)"
 }
 
+# sky_tick_events NODE: every event of the cascade's queue on NODE with the tick that holds it (the
+# first of NODE's ticks whose snapshot sees its transaction), "tick|ev_id|ev_time|ev_retry|ev_type|
+# ev_data|ev_extra1..4" in tick and event order (times in UTC)
+sky_tick_events() {
+	sky_psql "$1" -v q="$SKY_CASCADE" <<'SQL'
+set timezone = 'UTC';
+set datestyle = 'ISO, YMD';
+select format('select t.tick_id, e.ev_id, e.ev_time, e.ev_retry, e.ev_type, e.ev_data, e.ev_extra1,
+		e.ev_extra2, e.ev_extra3, e.ev_extra4
+	from %s e cross join lateral (select min(t.tick_id) as tick_id from pgq.tick t
+		where t.tick_queue = %s and txid_visible_in_snapshot(e.ev_txid, t.tick_snapshot)) t
+	where t.tick_id is not null order by 1, 2', pgq.quote_fqname(queue_data_pfx), queue_id)
+  from pgq.queue where queue_name = :'q' \gexec
+SQL
+}
+
+# sky_assert_queue_matches PROVIDER BRANCH: every tick of BRANCH's queue after its first, up to the
+# tick it completed, holds exactly PROVIDER's events of the tick of the same id, every field equal
+# (DESIGN invariant 2; the queue copy, worker/queuecopy.c). PROVIDER must still hold those events.
+sky_assert_queue_matches() {
+	local prov=$1 node=$2 first last
+	first=$(sky_psql "$node" -c "select min(t.tick_id) from pgq.tick t join pgq.queue q on q.queue_id = t.tick_queue
+		where q.queue_name = '$SKY_CASCADE'")
+	last=$(sky_node_tick "$node")
+	sky_tick_events "$node" | awk -F'|' -v f="$first" '$1 > f' >"$SKY_TMP/queue-$node.txt"
+	sky_tick_events "$prov" | awk -F'|' -v f="$first" -v l="$last" '$1 > f && $1 <= l' \
+		>"$SKY_TMP/queue-$prov-for-$node.txt"
+	if ! diff "$SKY_TMP/queue-$prov-for-$node.txt" "$SKY_TMP/queue-$node.txt" >"$SKY_TMP/queue-$node.diff"; then
+		head -20 "$SKY_TMP/queue-$node.diff" >&2
+		sky_fail "the queue on $node differs from $prov's for ticks ($first, $last]"
+	fi
+	[ -s "$SKY_TMP/queue-$node.txt" ] || sky_fail "no event in $node's ticks ($first, $last]"
+	sky_ok "$node's ticks ($first, $last] hold $prov's events, every field: $(wc -l <"$SKY_TMP/queue-$node.txt") events"
+}
+
 # sky_root_tick_containing_now: the id of the first root tick whose snapshot holds every transaction
 # committed before this call. A transaction marks "now" (its txid); pgq.force_tick makes pgqd tick at
 # once instead of waiting for ticker_max_lag/idle_period. Prints the tick id.

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "queuecopy.h"
 
 /* urldecode s into a new string (caller frees), or NULL on error (message in err) */
 static char *decode(const char *s, struct sky_error *err)
@@ -467,6 +468,92 @@ START_TEST(test_snapshot_malformed)
 }
 END_TEST
 
+/* ev_time as a provider session prints it -> PostgreSQL's binary timestamptz (queuecopy.c) */
+START_TEST(test_qcopy_time)
+{
+	static const struct {
+		const char *in;
+		long long us; /* microseconds since 2000-01-01 00:00:00 UTC (from Python's datetime) */
+	} ok[] = {
+	    {"2000-01-01 00:00:00+00", 0},
+	    {"2026-11-29 19:34:14.291456+00", 849296054291456LL},
+	    {"1999-12-31 23:59:59.5+00", -500000LL},
+	    {"2024-02-29 12:00:00+05:30", 762503400000000LL},
+	    {"1900-03-01 00:00:00-01", -3150572400000000LL},
+	    {"10000-01-01 00:00:00+00", 252455616000000000LL},
+	};
+	static const char *const bad[] = {
+	    "",
+	    "2026-11-29 19:34:14",          /* no offset */
+	    "2026-11-29T19:34:14+00",       /* not the ISO datestyle's output */
+	    "29/11/2026 19:34:14 UTC",      /* another datestyle */
+	    "2026-13-01 00:00:00+00",       /* month */
+	    "2026-11-29 24:00:00+00",       /* hour */
+	    "2026-11-29 19:34:14.+00",      /* empty fraction */
+	    "2026-11-29 19:34:14.1234567+00", /* more than microseconds */
+	    "2026-11-29 19:34:14+00 BC",
+	    "0001-01-01 00:00:00+00 BC",
+	    "infinity",
+	    "026-11-29 19:34:14+00",
+	};
+	size_t i;
+	int64_t t;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ck_assert_msg(sky_qcopy_parse_time(&t, ok[i].in) == 0, "refused %s", ok[i].in);
+		ck_assert_msg(t == ok[i].us, "%s: %lld, want %lld", ok[i].in, (long long)t, ok[i].us);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(sky_qcopy_parse_time(&t, bad[i]) < 0, "took \"%s\"", bad[i]);
+}
+END_TEST
+
+/* a binary COPY row of the queue: header once, the fields, the trailer on finish */
+START_TEST(test_qcopy_rows)
+{
+	struct sky_qcopy q;
+	struct sky_error err;
+	struct sky_event ev = {"42", "2000-01-01 00:00:01+00", "7", NULL, "U:id", "id=1&v=a%09b",
+	                       "public.t", NULL, NULL, NULL};
+	struct sky_event bad = ev;
+	static const unsigned char want_head[] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0,
+	                                          0, 0, 0, 0, 0, 0, 0, 0};
+	static const unsigned char want_row[] = {
+	    0, 10,                                        /* fields */
+	    0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 42,          /* ev_id */
+	    0, 0, 0, 8, 0, 0, 0, 0, 0, 0x0f, 0x42, 0x40, /* ev_time: 1 s */
+	    0xff, 0xff, 0xff, 0xff,                       /* ev_owner NULL */
+	    0xff, 0xff, 0xff, 0xff,                       /* ev_retry NULL */
+	    0, 0, 0, 4, 'U', ':', 'i', 'd',               /* ev_type */
+	    0, 0, 0, 12, 'i', 'd', '=', '1', '&', 'v', '=', 'a', '%', '0', '9', 'b',
+	    0, 0, 0, 8, 'p', 'u', 'b', 'l', 'i', 'c', '.', 't',
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	size_t len;
+
+	sky_qcopy_init(&q);
+	ck_assert_int_eq(sky_qcopy_add(&q, &ev, &err), 0);
+	len = q.rows.len;
+	ck_assert_uint_eq(len, sizeof(want_head) + sizeof(want_row));
+	ck_assert(memcmp(q.rows.data, want_head, sizeof(want_head)) == 0);
+	ck_assert(memcmp(q.rows.data + sizeof(want_head), want_row, sizeof(want_row)) == 0);
+	bad.time = "2000-01-01 00:00:01";
+	ck_assert_int_eq(sky_qcopy_add(&q, &bad, &err), -1);
+	ck_assert_uint_eq(q.rows.len, len); /* nothing appended */
+	ck_assert(strstr(err.message, "ev_time") != NULL);
+	bad = ev;
+	bad.id = "4x";
+	ck_assert_int_eq(sky_qcopy_add(&q, &bad, &err), -1);
+	ck_assert_uint_eq(q.rows.len, len);
+	ck_assert_int_eq(sky_qcopy_add(&q, &ev, &err), 0);
+	ck_assert_uint_eq(q.rows.len, len + sizeof(want_row)); /* no second header */
+	ck_assert_uint_eq(q.n, 2);
+	sky_qcopy_finish(&q);
+	ck_assert_uint_eq(q.rows.len, len + sizeof(want_row) + 2);
+	ck_assert(memcmp(q.rows.data + q.rows.len - 2, "\xff\xff", 2) == 0);
+	sky_qcopy_release(&q);
+}
+END_TEST
+
 static Suite *decode_suite(void)
 {
 	Suite *s = suite_create("decode");
@@ -509,6 +596,8 @@ static Suite *decode_suite(void)
 	tcase_add_test(tc, test_pk_resolve_commas_in_names);
 	tcase_add_test(tc, test_pk_resolve_errors);
 	tcase_add_test(tc, test_copy_row);
+	tcase_add_test(tc, test_qcopy_time);
+	tcase_add_test(tc, test_qcopy_rows);
 	suite_add_tcase(s, tc);
 	return s;
 }
