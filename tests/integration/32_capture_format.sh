@@ -26,6 +26,7 @@
 #   a root's table gets that body's four triggers; once the library is found and the installer
 #   runs again, the same trigger runs the C body and the root's table has its two triggers; the
 #   library gone again and the installer run: the four again; each layout queues a key change;
+#   a root table whose primary key was dropped since does not stop the installer;
 # - a writer whose search_path puts its own now(), nextval(), txid_current() and = first: none
 #   of them runs in the statements the trigger runs as the owner.
 # shellcheck source=tests/lib/harness.sh
@@ -277,6 +278,15 @@ sky_psql db2 -f "$SKY_SOURCE_DIR/sql/install.sql" >/dev/null
 sky_assert_eq "$(sky_psql db2 -c "select pgq_set.capture_library()")" '$libdir/pgq_triggers' \
 	"pgq_set.logutriga's library after the installer ran without the library"
 layout "PgQ's body again"
+
+sky_check "a root table whose primary key was dropped since does not stop the installer"
+sky_psql db2 >/dev/null -c "create table public.t3 (id int primary key, v text);
+	select pgq_set.add_table('c2', 'public.t3')"
+sky_psql db2 -c "alter table public.t3 drop constraint t3_pkey"
+sky_psql db2 -f "$SKY_SOURCE_DIR/sql/install.sql" >/dev/null ||
+	sky_fail "the installer failed on a root table without a primary key"
+sky_ok "the installer ran; public.t3 keeps its triggers: $(sky_psql db2 -c "select count(*) from pg_trigger
+	where tgrelid = 'public.t3'::regclass")"
 
 sky_check "the writer's search_path cannot put its own functions into the insert run as the owner"
 sky_psql db1 -c "grant create on database app to writer"
