@@ -30,6 +30,21 @@ static bool bool_value(const PGresult *res, int row, int col)
 	return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
 }
 
+/* *out: the one boolean the query returns (a probe: does a function exist, ...). 0 or -1. */
+static int query_bool(bool *out, PGconn *conn, const char *sql, struct sky_error *err)
+{
+	PGresult *res = NULL;
+	int ret = -1;
+
+	if (sky_pg_exec(&res, conn, err, sql, 0, NULL) < 0)
+		goto out;
+	*out = bool_value(res, 0, 0);
+	ret = 0;
+out:
+	PQclear(res);
+	return ret;
+}
+
 static long long bigint_value(const PGresult *res, int row, int col)
 {
 	if (PQgetisnull(res, row, col))
@@ -144,19 +159,17 @@ static int read_capture_body(struct actual_node *node, PGconn *conn, struct sky_
 	    "         true)).isdir is false)";
 	PGresult *res = NULL;
 	int ret = -1;
-	bool ours, found;
+	bool ours, found, can;
 
-	if (sky_pg_exec(&res, conn, err,
-	                "select pg_catalog.to_regprocedure('pgq_set.capture_library()') is not null"
-	                " and (select rolsuper from pg_catalog.pg_roles where rolname = current_user)",
-	                0, NULL) < 0)
+	if (query_bool(&can, conn,
+	               "select pg_catalog.to_regprocedure('pgq_set.capture_library()') is not null"
+	               " and (select rolsuper from pg_catalog.pg_roles where rolname = current_user)",
+	               err) < 0)
 		goto out;
-	if (!bool_value(res, 0, 0)) {
+	if (!can) {
 		ret = 0;
 		goto out;
 	}
-	PQclear(res);
-	res = NULL;
 	if (sky_pg_exec(&res, conn, err, sql, 0, NULL) < 0)
 		goto out;
 	ours = bool_value(res, 0, 0);
@@ -347,13 +360,9 @@ static int read_sequences(struct actual_node *node, PGconn *conn, const char *ca
 	PGresult *res = NULL;
 	int ret = -1;
 
-	if (sky_pg_exec(&res, conn, err,
-	                "select to_regprocedure('pgq_set.get_sequences(text)') is not null", 0,
-	                NULL) < 0)
+	if (query_bool(&node->has_sequences, conn,
+	               "select to_regprocedure('pgq_set.get_sequences(text)') is not null", err) < 0)
 		goto out;
-	node->has_sequences = bool_value(res, 0, 0);
-	PQclear(res);
-	res = NULL;
 	if (!node->has_sequences) {
 		ret = 0;
 		goto out;
@@ -385,17 +394,15 @@ static int read_failover(struct actual_node *node, PGconn *conn, const char *cas
 	const char *params[1] = {cascade};
 	PGresult *res = NULL;
 	int ret = -1;
+	bool has;
 
-	if (sky_pg_exec(&res, conn, err,
-	                "select to_regprocedure('pgq_set.get_witness(text)') is not null", 0,
-	                NULL) < 0)
+	if (query_bool(&has, conn, "select to_regprocedure('pgq_set.get_witness(text)') is not null",
+	               err) < 0)
 		goto out;
-	if (!bool_value(res, 0, 0)) {
+	if (!has) {
 		ret = 0;
 		goto out;
 	}
-	PQclear(res);
-	res = NULL;
 	if (sky_pg_exec(&res, conn, err,
 	                "select provider_node, heartbeat_age, contact_age, progress_age,"
 	                " provider_tick from pgq_set.get_witness($1)",

@@ -149,24 +149,20 @@ sky_expect_rc 0 "then nothing to do"
 
 sky_check "the capture body's library gone, then back: skyreconcile re-runs the installer, which switches the body"
 sky_assert_eq "$(sky_psql db3 -c "select pgq_set.capture_library()")" pgq_set_capture "the C body to begin with"
+# library_path LABEL PATH WHY BODY: the server's dynamic_library_path set to PATH; the plan re-runs
+# the installer because of WHY, the apply leaves body BODY, and then there is nothing to do
+library_path() {
+	sky_pg_conf db3 "dynamic_library_path = '$2'"
+	sky_run "reconcile-$1" "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
+	sky_expect_rc 2 "dry-run with the library $1"
+	sky_assert_contains "$SKY_OUT" "~ db3: upgrade pgq_set $latest ($3) -> $latest (installer " \
+		"the plan re-runs the installer"
+	sky_run "reconcile-$1-apply" "$RECONCILE" -f "$SKY_TMP/topology.yaml"
+	sky_expect_rc 0 "apply"
+	sky_assert_eq "$(sky_psql db3 -c "select pgq_set.capture_library()")" "$4" "the body after the apply"
+	sky_run "reconcile-$1-again" "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
+	sky_expect_rc 0 "then nothing to do"
+}
 # no $libdir: the package's copy in the server's library directory stays unseen too
-sky_pg_conf db3 "dynamic_library_path = '$SKY_TMP/no-such-dir'"
-sky_run reconcile-lib-gone "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
-sky_expect_rc 2 "dry-run with the library gone"
-sky_assert_contains "$SKY_OUT" "~ db3: upgrade pgq_set $latest (capture body pgq_set_capture, library not found) -> $latest (installer " \
-	"the plan re-runs the installer"
-sky_run reconcile-lib-gone-apply "$RECONCILE" -f "$SKY_TMP/topology.yaml"
-sky_expect_rc 0 "apply"
-sky_assert_eq "$(sky_psql db3 -c "select pgq_set.capture_library()")" '$libdir/pgq_triggers' "PgQ's body"
-sky_run reconcile-lib-gone-again "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
-sky_expect_rc 0 "then nothing to do"
-sky_pg_conf db3 "dynamic_library_path = '$SKY_BUILD_DIR/sql/capture'"
-sky_run reconcile-lib-back "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
-sky_expect_rc 2 "dry-run with the library back"
-sky_assert_contains "$SKY_OUT" "~ db3: upgrade pgq_set $latest (capture body PgQ's, pgq_set_capture found) -> $latest (installer " \
-	"the plan re-runs the installer"
-sky_run reconcile-lib-back-apply "$RECONCILE" -f "$SKY_TMP/topology.yaml"
-sky_expect_rc 0 "apply"
-sky_assert_eq "$(sky_psql db3 -c "select pgq_set.capture_library()")" pgq_set_capture "the C body again"
-sky_run reconcile-lib-back-again "$RECONCILE" -f "$SKY_TMP/topology.yaml" --dry-run
-sky_expect_rc 0 "then nothing to do"
+library_path gone "$SKY_TMP/no-such-dir" "capture body pgq_set_capture, library not found" '$libdir/pgq_triggers'
+library_path back "$SKY_BUILD_DIR/sql/capture" "capture body PgQ's, pgq_set_capture found" pgq_set_capture
