@@ -161,10 +161,11 @@ static int read_capture_body(struct actual_node *node, PGconn *conn, struct sky_
 	int ret = -1;
 	bool ours, found, can;
 
-	if (query_bool(&can, conn,
-	               "select pg_catalog.to_regprocedure('pgq_set.capture_library()') is not null"
-	               " and (select rolsuper from pg_catalog.pg_roles where rolname = current_user)",
-	               err) < 0)
+	if (query_bool(
+	        &can, conn,
+	        "select pg_catalog.to_regprocedure('pgq_set.capture_library()') is not null"
+	        " and (select rolsuper from pg_catalog.pg_roles where rolname = current_user)",
+	        err) < 0)
 		goto out;
 	if (!can) {
 		ret = 0;
@@ -361,7 +362,8 @@ static int read_sequences(struct actual_node *node, PGconn *conn, const char *ca
 	int ret = -1;
 
 	if (query_bool(&node->has_sequences, conn,
-	               "select to_regprocedure('pgq_set.get_sequences(text)') is not null", err) < 0)
+	               "select to_regprocedure('pgq_set.get_sequences(text)') is not null",
+	               err) < 0)
 		goto out;
 	if (!node->has_sequences) {
 		ret = 0;
@@ -396,8 +398,8 @@ static int read_failover(struct actual_node *node, PGconn *conn, const char *cas
 	int ret = -1;
 	bool has;
 
-	if (query_bool(&has, conn, "select to_regprocedure('pgq_set.get_witness(text)') is not null",
-	               err) < 0)
+	if (query_bool(&has, conn,
+	               "select to_regprocedure('pgq_set.get_witness(text)') is not null", err) < 0)
 		goto out;
 	if (!has) {
 		ret = 0;

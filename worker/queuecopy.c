@@ -83,8 +83,8 @@ int sky_qcopy_parse_time(int64_t *out, const char *s)
 	for (y0 = p; isdigit((unsigned char)*p) && p - y0 < 8; p++)
 		y = y * 10 + (*p - '0');
 	if (p - y0 < 4 || *p++ != '-' || (mo = digits(&p, 2)) < 1 || mo > 12 || *p++ != '-' ||
-	    (d = digits(&p, 2)) < 1 || d > 31 || *p++ != ' ' || (h = digits(&p, 2)) < 0 ||
-	    h > 23 || *p++ != ':' || (mi = digits(&p, 2)) < 0 || mi > 59 || *p++ != ':' ||
+	    (d = digits(&p, 2)) < 1 || d > 31 || *p++ != ' ' || (h = digits(&p, 2)) < 0 || h > 23 ||
+	    *p++ != ':' || (mi = digits(&p, 2)) < 0 || mi > 59 || *p++ != ':' ||
 	    (sec = digits(&p, 2)) < 0 || sec > 60)
 		return -1;
 	if (*p == '.') {
@@ -178,13 +178,15 @@ int sky_qcopy_add(struct sky_qcopy *q, const struct sky_event *ev, struct sky_er
 		goto fail;
 	}
 	if (!ev->time || sky_qcopy_parse_time(&t, ev->time) < 0) {
-		sky_error_set(err, "event %s: ev_time \"%s\" is not an ISO timestamp with a UTC offset",
+		sky_error_set(err,
+		              "event %s: ev_time \"%s\" is not an ISO timestamp with a UTC offset",
 		              ev->id, ev->time ? ev->time : "");
 		goto fail;
 	}
 	put_be(&q->rows, 8, 4);
 	put_be(&q->rows, (uint64_t)t, 8);
-	put_be(&q->rows, (uint32_t)-1, 4); /* ev_owner: the provider's retry owner means nothing here */
+	put_be(&q->rows, (uint32_t)-1,
+	       4); /* ev_owner: the provider's retry owner means nothing here */
 	if (put_int(&q->rows, ev->retry, 4) < 0) {
 		sky_error_set(err, "event %s: invalid ev_retry \"%s\"", ev->id, ev->retry);
 		goto fail;

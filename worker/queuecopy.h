@@ -5,9 +5,10 @@
  * original ev_id, ev_time, ev_retry, ev_type, ev_data and ev_extra1..4, by COPY inside the
  * batch's apply transaction, in COPY's binary format: the server reads the id and the time
  * without parsing their text (a quarter less time for the COPY of 1,000,000 events than the
- * text format: docs/performance.md, stop 21), the text fields as they are, unescaped. ev_txid is left to its default (txid_current()), which puts
- * all copied events into the apply transaction: that is what makes the local batch
- * (prev, cur] hold exactly the provider's events once tick cur is created locally.
+ * text format: docs/performance.md, stop 21), the text fields as they are, unescaped. ev_txid is
+ * left to its default (txid_current()), which puts all copied events into the apply transaction:
+ * that is what makes the local batch (prev, cur] hold exactly the provider's events once tick cur
+ * is created locally.
  */
 #ifndef SKY_QUEUECOPY_H
 #define SKY_QUEUECOPY_H

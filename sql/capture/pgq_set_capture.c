@@ -569,7 +569,9 @@ Datum pgq_set_logutriga(PG_FUNCTION_ARGS)
 		if (rc->include || !queue_row(fcinfo, rc, desc, 'D', td->tg_trigtuple))
 			return to_pgq(fcinfo);
 		if (!queue_row(fcinfo, rc, desc, 'I', td->tg_newtuple))
-			elog(ERROR, "pgq_set capture: queue \"%s\" took the delete of a key change but not its insert",
+			elog(ERROR,
+			     "pgq_set capture: queue \"%s\" took the delete of a key change but "
+			     "not its insert",
 			     td->tg_trigger->tgargs[0]);
 	}
 	return PointerGetDatum(NULL);

@@ -473,7 +473,7 @@ START_TEST(test_qcopy_time)
 {
 	static const struct {
 		const char *in;
-		long long us; /* microseconds since 2000-01-01 00:00:00 UTC (from Python's datetime) */
+		long long us; /* since 2000-01-01 00:00:00 UTC (from Python's datetime) */
 	} ok[] = {
 	    {"2000-01-01 00:00:00+00", 0},
 	    {"2026-11-29 19:34:14.291456+00", 849296054291456LL},
@@ -484,12 +484,12 @@ START_TEST(test_qcopy_time)
 	};
 	static const char *const bad[] = {
 	    "",
-	    "2026-11-29 19:34:14",          /* no offset */
-	    "2026-11-29T19:34:14+00",       /* not the ISO datestyle's output */
-	    "29/11/2026 19:34:14 UTC",      /* another datestyle */
-	    "2026-13-01 00:00:00+00",       /* month */
-	    "2026-11-29 24:00:00+00",       /* hour */
-	    "2026-11-29 19:34:14.+00",      /* empty fraction */
+	    "2026-11-29 19:34:14",            /* no offset */
+	    "2026-11-29T19:34:14+00",         /* not the ISO datestyle's output */
+	    "29/11/2026 19:34:14 UTC",        /* another datestyle */
+	    "2026-13-01 00:00:00+00",         /* month */
+	    "2026-11-29 24:00:00+00",         /* hour */
+	    "2026-11-29 19:34:14.+00",        /* empty fraction */
 	    "2026-11-29 19:34:14.1234567+00", /* more than microseconds */
 	    "2026-11-29 19:34:14+00 BC",
 	    "0001-01-01 00:00:00+00 BC",
@@ -501,7 +501,8 @@ START_TEST(test_qcopy_time)
 
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		ck_assert_msg(sky_qcopy_parse_time(&t, ok[i].in) == 0, "refused %s", ok[i].in);
-		ck_assert_msg(t == ok[i].us, "%s: %lld, want %lld", ok[i].in, (long long)t, ok[i].us);
+		ck_assert_msg(t == ok[i].us, "%s: %lld, want %lld", ok[i].in, (long long)t,
+		              ok[i].us);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(sky_qcopy_parse_time(&t, bad[i]) < 0, "took \"%s\"", bad[i]);
@@ -513,21 +514,28 @@ START_TEST(test_qcopy_rows)
 {
 	struct sky_qcopy q;
 	struct sky_error err;
-	struct sky_event ev = {"42", "2000-01-01 00:00:01+00", "7", NULL, "U:id", "id=1&v=a%09b",
-	                       "public.t", NULL, NULL, NULL};
+	struct sky_event ev = {.id = "42",
+	                       .time = "2000-01-01 00:00:01+00",
+	                       .txid = "7",
+	                       .type = "U:id",
+	                       .data = "id=1&v=a%09b",
+	                       .extra1 = "public.t"};
 	struct sky_event bad = ev;
-	static const unsigned char want_head[] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0,
-	                                          0, 0, 0, 0, 0, 0, 0, 0};
+	/* the binary COPY header and the row, one field a line */
+	/* clang-format off */
+	static const unsigned char want_head[] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n',
+	                                          0, 0, 0, 0, 0, 0, 0, 0, 0};
 	static const unsigned char want_row[] = {
 	    0, 10,                                        /* fields */
 	    0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 42,          /* ev_id */
-	    0, 0, 0, 8, 0, 0, 0, 0, 0, 0x0f, 0x42, 0x40, /* ev_time: 1 s */
+	    0, 0, 0, 8, 0, 0, 0, 0, 0, 0x0f, 0x42, 0x40,  /* ev_time: 1 s */
 	    0xff, 0xff, 0xff, 0xff,                       /* ev_owner NULL */
 	    0xff, 0xff, 0xff, 0xff,                       /* ev_retry NULL */
 	    0, 0, 0, 4, 'U', ':', 'i', 'd',               /* ev_type */
-	    0, 0, 0, 12, 'i', 'd', '=', '1', '&', 'v', '=', 'a', '%', '0', '9', 'b',
-	    0, 0, 0, 8, 'p', 'u', 'b', 'l', 'i', 'c', '.', 't',
-	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	    0, 0, 0, 12, 'i', 'd', '=', '1', '&', 'v', '=', 'a', '%', '0', '9', 'b', /* ev_data */
+	    0, 0, 0, 8, 'p', 'u', 'b', 'l', 'i', 'c', '.', 't',                      /* ev_extra1 */
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}; /* extra2-4 */
+	/* clang-format on */
 	size_t len;
 
 	sky_qcopy_init(&q);
