@@ -30,11 +30,14 @@ static const char SQL_MISSING[] =
     "                                     and tg.tgname = pgq_set.trigger_name($1, k)))"
     " order by ti.table_name";
 
-/* Before pgq_set.capture_kinds: the four triggers of PgQ's body, whatever the body. */
+/*
+ * Whether the node has pgq_set.trigger_name and, before pgq_set.capture_kinds, the root's kinds:
+ * the four triggers of PgQ's body, whatever the body.
+ */
 static const char SQL_ROOT_KINDS[] =
-    "select case when to_regprocedure('pgq_set.capture_kinds()') is null"
-    "            then '{capture,capture_upd,capture_key,capture_trunc}'"
-    "       end";
+    "select to_regprocedure('pgq_set.trigger_name(text,text)') is not null,"
+    "       case when to_regprocedure('pgq_set.capture_kinds()') is null"
+    "            then '{capture,capture_upd,capture_key,capture_trunc}' end";
 
 static bool plan_has_table_op(const struct plan *plan, const char *node, const char *table)
 {
@@ -59,17 +62,11 @@ static char *node_root_kinds(PGconn *conn)
 	char *ret = NULL;
 
 	sky_error_clear(&err);
-	if (sky_pg_exec(&res, conn, &err,
-	                "select to_regprocedure('pgq_set.trigger_name(text,text)') is not null", 0,
-	                NULL) < 0 ||
+	if (sky_pg_exec(&res, conn, &err, SQL_ROOT_KINDS, 0, NULL) < 0 ||
 	    PQgetvalue(res, 0, 0)[0] != 't')
 		goto out;
-	PQclear(res);
-	res = NULL;
-	if (sky_pg_exec(&res, conn, &err, SQL_ROOT_KINDS, 0, NULL) < 0)
-		goto out;
-	if (!PQgetisnull(res, 0, 0)) {
-		ret = sky_strdup(PQgetvalue(res, 0, 0));
+	if (!PQgetisnull(res, 0, 1)) {
+		ret = sky_strdup(PQgetvalue(res, 0, 1));
 		goto out;
 	}
 	PQclear(res);

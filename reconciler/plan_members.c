@@ -24,23 +24,17 @@ void plan_install(struct plan_ctx *ctx, struct node_view *v)
 	if (plan_version_cmp(an->version, want) == 0) {
 		/* same catalog; the functions may still differ: re-run the installer */
 		const char *digest = ctx->opts->sql_digest;
+		bool same = digest && an->installer && strcmp(an->installer, digest) == 0;
 
-		if (!digest)
+		/* the same script: run again only when the capture body's library was found or
+		 * went since */
+		if (!digest || (same && !an->capture_stale))
 			return;
-		if (an->installer && strcmp(an->installer, digest) == 0) {
-			/* the same script; the library of the capture body found or gone since */
-			if (!an->capture_stale)
-				return;
-			op = plan_ctx_op_add(ctx, PHASE_INSTALL, PLAN_OP_UPGRADE,
-			                     PLAN_ACTION_CHANGE, v->want->name);
-			op->from = sky_asprintf("%s (%s)", an->version, an->capture_stale);
-			op->to = sky_asprintf("%s (installer %s)", want, digest);
-			return;
-		}
 		op = plan_ctx_op_add(ctx, PHASE_INSTALL, PLAN_OP_UPGRADE, PLAN_ACTION_CHANGE,
 		                     v->want->name);
-		op->from = sky_asprintf("%s (installer %s)", an->version,
-		                        an->installer ? an->installer : "unknown");
+		op->from = same ? sky_asprintf("%s (%s)", an->version, an->capture_stale)
+		                : sky_asprintf("%s (installer %s)", an->version,
+		                               an->installer ? an->installer : "unknown");
 		op->to = sky_asprintf("%s (installer %s)", want, digest);
 		return;
 	}

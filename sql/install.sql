@@ -57,6 +57,7 @@ create extension if not exists pgq;
 \ir functions/lost_events.sql
 \ir functions/owned_sequences.sql
 \ir functions/pause_ack.sql
+\ir functions/pk_columns.sql
 \ir functions/promote_root.sql
 \ir functions/publish_sequences.sql
 \ir functions/publish_watermark.sql

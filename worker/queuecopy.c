@@ -76,7 +76,7 @@ static long long digits(const char **p, int n)
 int sky_qcopy_parse_time(int64_t *out, const char *s)
 {
 	const char *p = s, *y0;
-	long long y = 0, mo, d, h, mi, sec, frac = 0, oh = 0, om = 0;
+	long long y = 0, mo, d, h, mi, sec, frac = 0, part, off;
 	int nfrac = 0, sign;
 
 	/* the year: four digits or more (ISO datestyle; no BC: now() is in no such year) */
@@ -99,32 +99,22 @@ int sky_qcopy_parse_time(int64_t *out, const char *s)
 	if (*p != '+' && *p != '-')
 		return -1;
 	sign = *p++ == '-' ? -1 : 1;
-	if ((oh = digits(&p, 2)) < 0)
+	if ((off = digits(&p, 2)) < 0)
 		return -1;
-	if (*p == ':') {
-		p++;
-		if ((om = digits(&p, 2)) < 0)
-			return -1;
-		if (*p == ':') {
-			long long os;
+	for (part = 0; *p == ':' && part < 2; part++) {
+		long long v;
 
-			p++;
-			if ((os = digits(&p, 2)) < 0)
-				return -1;
-			om = om * 60 + os;
-			oh *= 3600;
-		} else {
-			oh *= 3600;
-			om *= 60;
-		}
-	} else {
-		oh *= 3600;
+		p++;
+		if ((v = digits(&p, 2)) < 0)
+			return -1;
+		off = off * 60 + v;
 	}
+	off *= part == 0 ? 3600 : part == 1 ? 60 : 1; /* in seconds */
 	if (*p != '\0')
 		return -1;
 	/* microseconds since 2000-01-01 00:00:00 UTC, PostgreSQL's timestamptz */
 	*out = (int64_t)(((days_from_civil(y, (int)mo, (int)d) - 10957) * 86400 + h * 3600 +
-	                  mi * 60 + sec - sign * (oh + om)) *
+	                  mi * 60 + sec - sign * off) *
 	                     1000000 +
 	                 frac);
 	return 0;

@@ -16,7 +16,6 @@ declare
 	v_oid   oid;
 	v_nsp   text;
 	v_rel   text;
-	v_pk    text[];
 	v_fq    text;
 	v_new   integer := 0;
 begin
@@ -50,11 +49,7 @@ begin
 			i_table_name using errcode = 'wrong_object_type';
 	end if;
 
-	select array_agg(a.attname::text order by array_position(c.conkey, a.attnum)) into v_pk
-	  from pg_constraint c
-	  join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any (c.conkey)
-	 where c.conrelid = v_oid and c.contype = 'p';
-	if v_pk is null then
+	if pgq_set.pk_columns(v_oid) is null then
 		raise exception 'table "%" has no primary key: only tables with a primary key can be replicated',
 			i_table_name using errcode = 'invalid_table_definition';
 	end if;

@@ -15,13 +15,8 @@ as $$
 -- NEW::text are printed (and read back by row_urlencode) with the fixed settings above.
 declare
 	v_table text := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;
-	v_pk    text;
+	v_pk    text := array_to_string(pgq_set.pk_columns(TG_RELID), ',');
 begin
-	select string_agg(a.attname, ',' order by array_position(c.conkey, a.attnum))
-	  into v_pk
-	  from pg_constraint c
-	  join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any (c.conkey)
-	 where c.conrelid = TG_RELID and c.contype = 'p';
 
 	perform pgq.insert_event(TG_ARGV[0], 'D:' || v_pk,
 		pgq_set.row_urlencode(TG_RELID, OLD::text), v_table, null, null, null);

@@ -22,10 +22,7 @@ begin
 	select format('%I.%I', n.nspname, c.relname) into v_fq
 	  from pg_class c join pg_namespace n on n.oid = c.relnamespace
 	 where c.oid = i_table;
-	select array_agg(a.attname::text order by array_position(c.conkey, a.attnum)) into v_pk
-	  from pg_constraint c
-	  join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any (c.conkey)
-	 where c.conrelid = i_table and c.contype = 'p';
+	v_pk := pgq_set.pk_columns(i_table);
 	if v_pk is null then
 		-- add_table refuses such a table; one whose key was dropped since is left as it is
 		-- (the installer fits every root table and must not fail on it)
