@@ -19,7 +19,9 @@
 # - handed to PgQ: TRUNCATE, a table with a _pgq_ev_ column, a key change of a key with an
 #   INCLUDE column (PgQ's error), a queue that refuses inserts (PgQ's error);
 # - the queue rotating under a session that has written to it before: the next event goes to
-#   the new current table;
+#   the new current table; rotating under a transaction that has written to it: its later
+#   events go to the table its first one found (the lookup is kept for the transaction), and a
+#   consumer's batch holds them all;
 # - a role with no right on PgQ: its writes are queued all the same (PgQ's trigger needs
 #   pgq_writer);
 # - a server that does not find the library: pgq_set.logutriga is PgQ's trigger, and captures;
@@ -194,6 +196,33 @@ sky_assert_eq "$(sky_psql db1 -c "select ev_data from $after")" \
 	"the event after the rotation is in $after"
 sky_assert_eq "$(sky_psql db1 -c "select count(*) from $after")" 1 "one event in $after"
 sky_ok "the rotation moved the session's inserts from $before to $after"
+
+sky_check "a transaction that wrote before a rotation keeps its table; a consumer reads all its events"
+tick_ours() { sky_psql db1 -c "select pgq.force_tick('ours')" -c "select pgq.ticker('ours')" >/dev/null; }
+tick_ours
+sky_psql db1 -c "select pgq.register_consumer('ours', 'rotcheck')" >/dev/null
+rot=$(sky_psql db1 <<SQL
+begin;
+insert into public.zoo (id, t) values (800, 'in the transaction, before the rotation');
+select pgq.current_event_table('ours');
+\! "$SKY_PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$(sky_dsn db1)" -c "select pgq.maint_rotate_tables_step1('ours')" -c "select pgq.maint_rotate_tables_step2()" >/dev/null
+select pgq.current_event_table('ours');
+insert into public.zoo (id, t) values (801, 'in the transaction, after the rotation');
+commit;
+SQL
+)
+before=$(sed -n 1p <<<"$rot")
+after=$(sed -n 2p <<<"$rot")
+[ "$before" != "$after" ] || sky_fail "the queue did not rotate during the transaction ($rot)"
+sky_assert_eq "$(sky_psql db1 -c "select count(*) from $before where ev_data like 'id=80_&%'")" 2 \
+	"both events of the transaction in $before, the table its first event found"
+tick_ours
+got=$(sky_psql db1 -c "select ev_data from pgq.get_batch_events(pgq.next_batch('ours', 'rotcheck'))
+	where ev_data like 'id=80_&%' order by ev_id")
+sky_assert_eq "$(grep -c . <<<"$got")" 2 "the consumer's batch holds both events ($got)"
+sky_psql db1 -c "select pgq.finish_batch(pgq.next_batch('ours', 'rotcheck'))" \
+	-c "select pgq.unregister_consumer('ours', 'rotcheck')" >/dev/null
+sky_ok "the events before and after the rotation both in $before and both in the consumer's batch"
 
 sky_check "the two queues hold the same events"
 events() {
