@@ -145,12 +145,7 @@ refused history public.pgbench_history "has no primary key"
 sky_check "a partitioned table is refused (its partitions are listed instead)"
 refused partitioned public.part_t "is partitioned"
 
-sky_pgqd_start "${NODES[@]}"
-for n in "${NODES[@]}"; do
-	sky_worker_start "$n"
-done
-sky_wait_all_tables_ok 120 db2 db3
-sky_wait_caught_up db2 db3 120
+sky_replicate "${NODES[@]}"
 
 sky_check "replicated tables refuse application writes on branch and leaf"
 for n in db2 db3; do

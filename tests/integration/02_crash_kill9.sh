@@ -30,12 +30,7 @@ sky_topology_write "$TOPO" db1 db2 db3 "${TABLES[@]}"
 sky_run reconcile-apply "$RECONCILE" -f "$TOPO"
 sky_expect_rc 0 "skyreconcile apply"
 
-sky_pgqd_start "${NODES[@]}"
-for n in "${NODES[@]}"; do
-	sky_worker_start "$n"
-done
-sky_wait_all_tables_ok 120 db2 db3
-sky_wait_caught_up db2 db3 120
+sky_replicate "${NODES[@]}"
 
 cat >"$SKY_TMP/crash.pgbench" <<'EOF'
 \set aid random(1, 100000 * :scale)

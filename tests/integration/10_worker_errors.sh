@@ -24,12 +24,7 @@ TOPO=$SKY_TMP/topology.yaml
 sky_topology_write "$TOPO" db1 db2 db3 public.acct
 sky_run reconcile "$RECONCILE" -f "$TOPO"
 sky_expect_rc 0 "skyreconcile apply"
-sky_pgqd_start "${NODES[@]}"
-for n in "${NODES[@]}"; do
-	sky_worker_start "$n"
-done
-sky_wait_all_tables_ok 120 db2 db3
-sky_wait_caught_up db2 db3 120
+sky_replicate "${NODES[@]}"
 
 sky_check "the leaf's provider goes away and comes back: the leaf worker retries and catches up"
 sky_pg_stop db2

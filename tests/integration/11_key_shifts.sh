@@ -86,12 +86,7 @@ case $out in
 esac
 refused ipk public.ipk "has a primary key with INCLUDE columns"
 
-sky_pgqd_start "${NODES[@]}"
-for n in "${NODES[@]}"; do
-	sky_worker_start "$n"
-done
-sky_wait_all_tables_ok 120 db2 db3
-sky_wait_caught_up db2 db3 120
+sky_replicate "${NODES[@]}"
 
 assert_all_equal() {
 	local t

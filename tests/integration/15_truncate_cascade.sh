@@ -42,12 +42,7 @@ NARROW='{name: public.c3, nodes: [db1, db2]}'
 sky_topology_write_items "$TOPO" db1 db2 db3 public.p1 public.c1 public.p2 public.p3 "$NARROW"
 sky_run reconcile "$RECONCILE" -f "$TOPO"
 sky_expect_rc 0 "skyreconcile apply"
-sky_pgqd_start "${NODES[@]}"
-for n in "${NODES[@]}"; do
-	sky_worker_start "$n"
-done
-sky_wait_all_tables_ok 120 db2 db3
-sky_wait_caught_up db2 db3 120
+sky_replicate "${NODES[@]}"
 sky_assert_eq "$(sky_table_state db3 public.c3)" "" "public.c3 registered on the leaf"
 
 # refill K: new rows in pK and cK after the truncate

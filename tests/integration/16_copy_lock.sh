@@ -25,12 +25,7 @@ TOPO=$SKY_TMP/topology.yaml
 sky_topology_write "$TOPO" db1 db2 db3 public.base
 sky_run reconcile "$RECONCILE" -f "$TOPO"
 sky_expect_rc 0 "skyreconcile apply"
-sky_pgqd_start "${NODES[@]}"
-for n in "${NODES[@]}"; do
-	sky_worker_start "$n"
-done
-sky_wait_all_tables_ok 120 db2 db3
-sky_wait_caught_up db2 db3 120
+sky_replicate "${NODES[@]}"
 
 sky_check "public.t is added while the branch's worker is stopped: pending there"
 sky_worker_stop db2

@@ -40,12 +40,7 @@ rotations() { # rotations NODE: the queue's current table and last switch, as on
 	sky_psql "$1" -c "select queue_cur_table || '@' || queue_switch_time from pgq.queue
 		where queue_name = '$SKY_CASCADE'"
 }
-sky_pgqd_start "${NODES[@]}"
-for n in "${NODES[@]}"; do
-	sky_worker_start "$n"
-done
-sky_wait_all_tables_ok 120 db2 db3
-sky_wait_caught_up db2 db3 120
+sky_replicate "${NODES[@]}"
 
 sky_check "pgbench and long transactions on the root while both queues rotate"
 declare -A SEEN=([db1]="" [db2]="")

@@ -10,6 +10,7 @@
 #   sky_worker_start NODE [ARGS] / sky_worker_stop NODE / sky_worker_kill9 NODE
 #   sky_bg NAME CMD... / sky_pgbench_bg NAME NODE ARGS / sky_bg_wait NAME   background commands
 #   sky_wait_caught_up NODE... [TIMEOUT]     wait until NODEs applied everything the root has
+#   sky_replicate NODE...      pgqd and a worker on each NODE, then all tables ok and caught up
 #   sky_table_md5 NODE TABLE / sky_assert_tables_equal TABLE NODE...
 #   sky_topology_write FILE ROOT BRANCH LEAF TABLE...
 #   sky_run OUTNAME CMD...     run a command, keep its stdout/stderr under the log dir, set SKY_RC
@@ -1433,4 +1434,17 @@ sky_wait_all_tables_ok() {
 		done
 	done
 	sky_ok "every table is ok on $*"
+}
+
+# sky_replicate NODE...: pgqd and a worker on every NODE (the root first), then wait until the
+# non-root NODEs have every table ok and have caught up with the root.
+sky_replicate() {
+	local n others=()
+	sky_pgqd_start "$@"
+	for n in "$@"; do
+		sky_worker_start "$n"
+		[ "$n" = "$SKY_ROOT" ] || others+=("$n")
+	done
+	sky_wait_all_tables_ok 120 "${others[@]}"
+	sky_wait_caught_up "${others[@]}" 120
 }
