@@ -10,7 +10,8 @@
 #   batches must still hold them;
 # - asserted: each queue rotated at least three times, the long transactions saw the current
 #   table change while they were open, and afterwards branch and leaf hold exactly the root's
-#   rows of every table, the long transactions' rows included.
+#   rows of every table, the long transactions' rows included; the branch's queue holds the
+#   root's events, every field, in each tick both queues still hold.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -92,3 +93,11 @@ done
 sky_assert_eq "$(sky_psql db3 -c "select count(*) from public.longtx")" 12 \
 	"the leaf has every row of the long transactions"
 sky_ok "no row lost or doubled through the rotations"
+
+sky_check "the branch's queue holds the root's events, tick by tick, in the ticks both still have"
+for n in db1 db2; do
+	sky_psql "$n" -c "select pgq.set_queue_config('$SKY_CASCADE', 'rotation_period', '1 hour')" \
+		>/dev/null
+done
+sleep 3 # a rotation pgqd started before (maint_period 2 s) is over
+sky_assert_queue_matches db1 db2

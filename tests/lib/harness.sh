@@ -663,13 +663,18 @@ select format('select t.tick_id, e.ev_id, e.ev_time, e.ev_retry, e.ev_type, e.ev
 SQL
 }
 
-# sky_assert_queue_matches PROVIDER BRANCH: every tick of BRANCH's queue after its first, up to the
-# tick it completed, holds exactly PROVIDER's events of the tick of the same id, every field equal
-# (DESIGN invariant 2; the queue copy, worker/queuecopy.c). PROVIDER must still hold those events.
+# sky_assert_queue_matches PROVIDER BRANCH: every tick of BRANCH's queue after the first tick both
+# queues still hold (rotation deletes old ticks on each node on its own), up to the tick BRANCH
+# completed, holds exactly PROVIDER's events of the tick of the same id, every field equal (DESIGN
+# invariant 2; the queue copy, worker/queuecopy.c). No rotation may run meanwhile.
 sky_assert_queue_matches() {
-	local prov=$1 node=$2 first last
-	first=$(sky_psql "$node" -c "select min(t.tick_id) from pgq.tick t join pgq.queue q on q.queue_id = t.tick_queue
-		where q.queue_name = '$SKY_CASCADE'")
+	local prov=$1 node=$2 first last n m
+	first=0
+	for n in "$prov" "$node"; do
+		m=$(sky_psql "$n" -c "select min(t.tick_id) from pgq.tick t join pgq.queue q
+			on q.queue_id = t.tick_queue where q.queue_name = '$SKY_CASCADE'")
+		[ "$m" -le "$first" ] || first=$m
+	done
 	last=$(sky_node_tick "$node")
 	sky_tick_events "$node" | awk -F'|' -v f="$first" '$1 > f' >"$SKY_TMP/queue-$node.txt"
 	sky_tick_events "$prov" | awk -F'|' -v f="$first" -v l="$last" '$1 > f && $1 <= l' \
