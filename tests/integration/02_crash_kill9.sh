@@ -2,8 +2,10 @@
 # 02: exactly-once under crashes. Root db1 -> branch db2 -> leaf db3; pgbench on the root runs the
 # tpcb-like updates plus "update counter set n = n + 1" for a bounded number of transactions while
 # the branch and leaf workers are killed with SIGKILL at random moments (at least 20 times, each
-# restarted at once) and the leaf worker is also stopped for a while. At the end the counter on
-# every node equals the number of transactions pgbench committed, and all tables are equal.
+# restarted at once) and the leaf worker is also stopped for a while; the root's and the branch's
+# queues rotate their event tables every second meanwhile. At the end the counter on every node
+# equals the number of transactions pgbench committed, all tables are equal, and the branch's
+# queue holds the root's events in every tick both still have.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -31,6 +33,9 @@ sky_run reconcile-apply "$RECONCILE" -f "$TOPO"
 sky_expect_rc 0 "skyreconcile apply"
 
 sky_replicate "${NODES[@]}"
+# the root's and the branch's event tables rotate under the kills too (test 33 without kills)
+sky_queue_rotation '1 second' db1 db2
+ROTATION_FROM=$(sky_psql db1 -c "select now()")
 
 cat >"$SKY_TMP/crash.pgbench" <<'EOF'
 \set aid random(1, 100000 * :scale)
@@ -135,5 +140,11 @@ sky_log "leaf batches spanning several ticks: $leaf_spans"
 ((leaf_spans > 0)) || sky_fail "no leaf batch spanned more than one tick"
 sky_assert_eq "$(spans db2)" 0 "branch batches spanning more than one tick"
 sky_check "the branch's queue holds the root's events tick by tick, after every kill"
+sky_queue_rotation '1 hour' db1 db2
+sleep 3 # a rotation pgqd started before (maint_period 2 s) is over
+for n in db1 db2; do
+	sky_assert_eq "$(sky_psql "$n" -c "select queue_switch_time > '$ROTATION_FROM'
+		from pgq.queue where queue_name = '$SKY_CASCADE'")" t "$n's queue rotated during the kills"
+done
 sky_assert_queue_matches db1 db2
 sky_check_workers

@@ -33,10 +33,7 @@ TOPO=$SKY_TMP/topology.yaml
 sky_topology_write "$TOPO" db1 db2 db3 "${TABLES[@]}"
 sky_run reconcile "$RECONCILE" -f "$TOPO"
 sky_expect_rc 0 "skyreconcile apply"
-for n in db1 db2; do
-	sky_psql "$n" -c "select pgq.set_queue_config('$SKY_CASCADE', 'rotation_period', '1 second')" \
-		>/dev/null
-done
+sky_queue_rotation '1 second' db1 db2
 rotations() { # rotations NODE: the queue's current table and last switch, as one word
 	sky_psql "$1" -c "select queue_cur_table || '@' || queue_switch_time from pgq.queue
 		where queue_name = '$SKY_CASCADE'"
@@ -95,9 +92,6 @@ sky_assert_eq "$(sky_psql db3 -c "select count(*) from public.longtx")" 12 \
 sky_ok "no row lost or doubled through the rotations"
 
 sky_check "the branch's queue holds the root's events, tick by tick, in the ticks both still have"
-for n in db1 db2; do
-	sky_psql "$n" -c "select pgq.set_queue_config('$SKY_CASCADE', 'rotation_period', '1 hour')" \
-		>/dev/null
-done
+sky_queue_rotation '1 hour' db1 db2
 sleep 3 # a rotation pgqd started before (maint_period 2 s) is over
 sky_assert_queue_matches db1 db2

@@ -11,6 +11,7 @@
 #   sky_bg NAME CMD... / sky_pgbench_bg NAME NODE ARGS / sky_bg_wait NAME   background commands
 #   sky_wait_caught_up NODE... [TIMEOUT]     wait until NODEs applied everything the root has
 #   sky_replicate NODE...      pgqd and a worker on each NODE, then all tables ok and caught up
+#   sky_queue_rotation PERIOD NODE...        the queue's rotation_period on each NODE
 #   sky_table_md5 NODE TABLE / sky_assert_tables_equal TABLE NODE...
 #   sky_topology_write FILE ROOT BRANCH LEAF TABLE...
 #   sky_run OUTNAME CMD...     run a command, keep its stdout/stderr under the log dir, set SKY_RC
@@ -1452,4 +1453,16 @@ sky_replicate() {
 	done
 	sky_wait_all_tables_ok 120 "${others[@]}"
 	sky_wait_caught_up "${others[@]}" 120
+}
+
+# sky_queue_rotation PERIOD NODE...: the cascade's queue on each NODE rotates its event tables
+# every PERIOD (pgq.set_queue_config rotation_period; pgqd's maint_period here is 2 s). After a
+# change to a long PERIOD, a rotation pgqd started before may still finish within maint_period.
+sky_queue_rotation() {
+	local period=$1 n
+	shift
+	for n in "$@"; do
+		sky_psql "$n" -c "select pgq.set_queue_config('$SKY_CASCADE', 'rotation_period', '$period')" \
+			>/dev/null
+	done
 }
