@@ -14,7 +14,8 @@
 # - skyreconcile --dry-run during the copies exits 0 and shows the tables' state: pending on the
 #   leaf while its worker is stopped, copying while the leaf's copy is held up by a lock;
 # - the created pgbench_tellers has the root's columns, primary key and indexes;
-# - after pgbench ends and everything is caught up, all four tables are equal on the three nodes.
+# - after pgbench ends and everything is caught up, all four tables are equal on the three nodes;
+#   the root's and the branch's queues rotated their event tables every second meanwhile.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -58,6 +59,10 @@ done
 sky_wait_tables_ok db3 60 public.small_t
 sky_wait_caught_up db2 db3 60
 sky_assert_tables_equal public.small_t "${NODES[@]}"
+
+sky_log "the root's and the branch's queues rotate every second from now on"
+sky_queue_rotation '1 second' db1 db2
+ROTATION_FROM=$(sky_psql db1 -c "select now()")
 
 sky_log "the leaf's worker is stopped until the tables are added: they must stay pending there"
 sky_worker_stop db3
@@ -240,6 +245,10 @@ sky_wait_for 60 "pgbench changed over 500 accounts" over_500
 sky_pgbench_end pgbench
 sky_wait_caught_up db2 db3 120
 sky_check "all tables equal on root, branch and leaf"
+for n in db1 db2; do
+	sky_assert_eq "$(sky_psql "$n" -c "select queue_switch_time > '$ROTATION_FROM'
+		from pgq.queue where queue_name = '$SKY_CASCADE'")" t "$n's queue rotated during the copies"
+done
 for t in public.small_t "${NEW[@]}"; do
 	sky_assert_tables_equal "$t" "${NODES[@]}"
 done
