@@ -10,7 +10,9 @@
 #   leaf; the next apply finishes it (exit 0) and a dry-run then finds nothing to do;
 # - the old provider stops pinning the leaf (no subscriber row, no PgQ consumer);
 # - at the end every node holds the root's rows (md5) and the counter equals the number of log
-#   rows: nothing lost, nothing applied twice.
+#   rows: nothing lost, nothing applied twice;
+# - every queue (root, both branches) rotates its event tables every second throughout (each
+#   rotated at least once, checked): the leaf's position survives on each provider it moves to.
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -31,6 +33,10 @@ for n in "${NODES[@]}"; do
 	sky_worker_start "$n"
 done
 sky_wait_all_tables_ok 120 db2 db3 db4
+# every queue rotates its event tables every second: the leaf's position must survive its moves
+# on whichever provider it goes to (invariant 5, the watermark)
+sky_queue_rotation '1 second' db1 db2 db4
+ROTATION_FROM=$(sky_psql db1 -c "select now()")
 sky_pgbench_bg load db1 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 600 -R 100
 
 subscribed() { # PROVIDER NODE: "subscriber consumer" counts of NODE on PROVIDER
@@ -102,5 +108,6 @@ for t in "${TABLES[@]}"; do
 done
 sky_counter_check "${NODES[@]}"
 sky_assert_eq "$(sky_psql db1 -c "select count(*) > 1000 from public.log")" t "the load wrote over 1000 transactions"
+sky_assert_rotated "$ROTATION_FROM" db1 db2 db4
 sky_check_workers
 sky_ok "change provider under load"

@@ -11,7 +11,8 @@
 #   the apply killed (SIGKILL, test hook) right after the promotion (both catalogs say root), the
 #   next apply finishes it; db2 then refuses writes;
 # - every node holds the same rows, the counter equals the log rows, event and tick ids of the
-#   new root continue above the old root's.
+#   new root continue above the old root's;
+# - db1's and db2's queues rotate their event tables every second throughout (db1's checked).
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
@@ -36,6 +37,9 @@ sky_wait_all_tables_ok 120 db2 db3
 sky_pgbench_bg load1 db1 -n -f "$SKY_TMP/load.sql" -c 2 -j 1 -T 8 -R 100
 sleep 3
 
+# both queues rotate their event tables every second through both switchovers
+sky_queue_rotation '1 second' db1 db2
+ROTATION_FROM=$(sky_psql db1 -c "select now()")
 sky_check "switchover db1 -> db2 under load"
 sky_topology_write_nodes "$TOPO" "db2 root" "db1 branch db2" "db3 leaf db2" -- "${TABLES[@]}"
 sky_run dry-run "$RECONCILE" -f "$TOPO" --dry-run
@@ -107,5 +111,6 @@ for t in "${TABLES[@]}"; do
 	sky_assert_tables_equal "$t" "${NODES[@]}"
 done
 sky_counter_check "${NODES[@]}"
+sky_assert_rotated "$ROTATION_FROM" db1 # db2 is a leaf now, without a queue
 sky_check_workers
 sky_ok "switchover and back under load"

@@ -12,6 +12,7 @@
 #   sky_wait_caught_up NODE... [TIMEOUT]     wait until NODEs applied everything the root has
 #   sky_replicate NODE...      pgqd and a worker on each NODE, then all tables ok and caught up
 #   sky_queue_rotation PERIOD NODE...        the queue's rotation_period on each NODE
+#   sky_assert_rotated SINCE NODE...         each NODE's queue switched tables after SINCE
 #   sky_table_md5 NODE TABLE / sky_assert_tables_equal TABLE NODE...
 #   sky_topology_write FILE ROOT BRANCH LEAF TABLE...
 #   sky_run OUTNAME CMD...     run a command, keep its stdout/stderr under the log dir, set SKY_RC
@@ -1464,5 +1465,16 @@ sky_queue_rotation() {
 	for n in "$@"; do
 		sky_psql "$n" -c "select pgq.set_queue_config('$SKY_CASCADE', 'rotation_period', '$period')" \
 			>/dev/null
+	done
+}
+
+# sky_assert_rotated SINCE NODE...: each NODE's queue switched its event table after SINCE (a
+# timestamp of the root's clock, e.g. taken with sky_queue_rotation).
+sky_assert_rotated() {
+	local since=$1 n
+	shift
+	for n in "$@"; do
+		sky_assert_eq "$(sky_psql "$n" -c "select queue_switch_time > '$since' from pgq.queue
+			where queue_name = '$SKY_CASCADE'")" t "$n's queue rotated since $since"
 	done
 }
