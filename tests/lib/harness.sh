@@ -1469,7 +1469,7 @@ sky_queue_rotation() {
 }
 
 # sky_assert_rotated SINCE NODE...: each NODE's queue switched its event table after SINCE (a
-# timestamp of the root's clock, e.g. taken with sky_queue_rotation).
+# timestamp of the root's clock, e.g. its now() right after sky_queue_rotation).
 sky_assert_rotated() {
 	local since=$1 n
 	shift
