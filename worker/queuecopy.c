@@ -175,8 +175,8 @@ int sky_qcopy_add(struct sky_qcopy *q, const struct sky_event *ev, struct sky_er
 	}
 	put_be(&q->rows, 8, 4);
 	put_be(&q->rows, (uint64_t)t, 8);
-	put_be(&q->rows, (uint32_t)-1,
-	       4); /* ev_owner: the provider's retry owner means nothing here */
+	/* ev_owner NULL: the provider's retry owner means nothing here */
+	put_be(&q->rows, (uint32_t)-1, 4);
 	if (put_int(&q->rows, ev->retry, 4) < 0) {
 		sky_error_set(err, "event %s: invalid ev_retry \"%s\"", ev->id, ev->retry);
 		goto fail;
